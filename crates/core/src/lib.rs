@@ -1,0 +1,34 @@
+//! `srlens-core`: the stable ABI shared by the `srlens` host and its plugins.
+//!
+//! Everything here crosses a dynamic-library boundary, so every type is `#[repr(C)]` and
+//! derives [`StableAbi`]; traits are `#[sabi_trait]` objects. The crate holds types only:
+//! helpers for plugin authors live in `srlens-plugin-kit`.
+//!
+//! Tensors are NCHW, row-major, `f32`. Images handed to models are in `[0, 1]`; a backend maps
+//! them to its model's own input range and back.
+
+#![allow(non_local_definitions)] // abi_stable's derive macros
+
+pub mod error;
+pub mod host;
+pub mod model;
+pub mod method;
+pub mod plugin;
+pub mod tensor;
+
+pub use abi_stable;
+pub use error::{ErrorKind, PluginError, PluginResult};
+pub use host::{
+    Objective, ObjectiveRef, ObjectiveValue, Objective_TO, Progress, ProgressRef, Progress_TO,
+    Registry, RegistryRef, Registry_TO,
+};
+pub use method::{
+    Attribution, Method, MethodBox, MethodJob, Method_TO, PathBox, PathFunction, PathFunction_TO,
+    PathSamples,
+};
+pub use model::{
+    Backend, BackendBox, Backend_TO, InputGradient, LoadRequest, Model, ModelBox, ModelInfo,
+    Model_TO,
+};
+pub use plugin::{ComponentInfo, ComponentKind, PluginModule, PluginRef};
+pub use tensor::Tensor;

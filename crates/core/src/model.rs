@@ -1,0 +1,84 @@
+//! Model backends and the models they load.
+
+use abi_stable::{
+    sabi_trait,
+    std_types::{RBox, ROption, RSlice, RString, RVec},
+    StableAbi,
+};
+
+use crate::{error::PluginResult, host::ObjectiveRef, tensor::Tensor};
+
+/// What a loaded model says about itself.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct ModelInfo {
+    /// A human-readable name (usually the file stem).
+    pub name: RString,
+    /// The upscaling factor.
+    pub scale: u32,
+    /// Input and output channels.
+    pub channels: u32,
+    /// The model's own value range (`[0, 1]` or `[0, 255]`...); tensors at the ABI are `[0, 1]`.
+    pub input_range: [f32; 2],
+    /// The number of parameters.
+    pub parameters: u64,
+    /// The receptive field in LR pixels, where the backend knows it.
+    pub receptive_field: ROption<u32>,
+}
+
+/// The result of one gradient call for one objective.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct InputGradient {
+    /// The objective's value for each batch item.
+    pub values: RVec<f64>,
+    /// `d objective / d lr`, the same shape as the LR batch.
+    pub grad: Tensor,
+}
+
+/// A loaded SR network.
+#[sabi_trait]
+pub trait Model: Send + Sync {
+    /// What the model is.
+    fn info(&self) -> ModelInfo;
+
+    /// Super-resolves an LR batch `N x C x H x W` in `[0, 1]` into `N x C x sH x sW`.
+    fn forward(&self, lr: &Tensor) -> PluginResult<Tensor>;
+
+    /// One forward pass of `lr`, then one backward pass per objective, into the input only.
+    /// Returns one [`InputGradient`] per objective, in order.
+    #[sabi(last_prefix_field)]
+    fn gradient(
+        &self,
+        lr: &Tensor,
+        objectives: RSlice<'_, ObjectiveRef<'_>>,
+    ) -> PluginResult<RVec<InputGradient>>;
+}
+
+/// An owned [`Model`] trait object.
+pub type ModelBox = Model_TO<'static, RBox<()>>;
+
+/// What to load and how.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct LoadRequest {
+    /// The model file.
+    pub path: RString,
+    /// The backend's own options, a JSON object.
+    pub options: RString,
+    /// Threads the backend may use (0: its default).
+    pub threads: u32,
+    /// The device, e.g. `cpu`, `cuda:0`.
+    pub device: RString,
+}
+
+/// Loads models of one format.
+#[sabi_trait]
+pub trait Backend: Send + Sync {
+    /// Loads the model described by `request`.
+    #[sabi(last_prefix_field)]
+    fn load(&self, request: &LoadRequest) -> PluginResult<ModelBox>;
+}
+
+/// An owned [`Backend`] trait object.
+pub type BackendBox = Backend_TO<'static, RBox<()>>;

@@ -1,0 +1,79 @@
+//! The root module every plugin exports.
+
+use abi_stable::{
+    declare_root_module_statics,
+    library::RootModule,
+    package_version_strings,
+    sabi_types::VersionStrings,
+    std_types::{RStr, RString, RVec},
+    StableAbi,
+};
+
+use crate::{
+    error::PluginResult,
+    method::{MethodBox, PathBox},
+    model::BackendBox,
+};
+
+/// What a plugin component is.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ComponentKind {
+    /// A model backend.
+    Backend,
+    /// An attribution method.
+    Method,
+    /// A path function.
+    Path,
+}
+
+impl ComponentKind {
+    /// The lowercase name used in configs and listings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComponentKind::Backend => "backend",
+            ComponentKind::Method => "method",
+            ComponentKind::Path => "path",
+        }
+    }
+}
+
+/// One component a plugin provides.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct ComponentInfo {
+    /// Backend, method or path.
+    pub kind: ComponentKind,
+    /// The name configs use.
+    pub name: RString,
+    /// One line saying what it does.
+    pub description: RString,
+}
+
+/// The root module of a plugin library (a prefix type: later versions may add fields).
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = PluginRef)))]
+#[sabi(missing_field(panic))]
+pub struct PluginModule {
+    /// The plugin's name.
+    pub name: extern "C" fn() -> RString,
+    /// The plugin's own version.
+    pub version: extern "C" fn() -> RString,
+    /// The components it provides.
+    pub components: extern "C" fn() -> RVec<ComponentInfo>,
+    /// Creates the backend `name`.
+    pub new_backend: extern "C" fn(name: RStr<'_>) -> PluginResult<BackendBox>,
+    /// Creates the method `name`.
+    pub new_method: extern "C" fn(name: RStr<'_>) -> PluginResult<MethodBox>,
+    /// Creates the path function `name`.
+    #[sabi(last_prefix_field)]
+    pub new_path: extern "C" fn(name: RStr<'_>) -> PluginResult<PathBox>,
+}
+
+impl RootModule for PluginRef {
+    declare_root_module_statics! {PluginRef}
+    const BASE_NAME: &'static str = "srlens_plugin";
+    const NAME: &'static str = "srlens_plugin";
+    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}

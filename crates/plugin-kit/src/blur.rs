@@ -1,0 +1,95 @@
+//! Gaussian kernels and blurs with reflect-101 borders, as the attribution spec fixes them.
+
+/// The Gaussian kernel of side `size` (odd) for `sigma`:
+/// `exp(-(u^2+v^2) / (2 (sigma + 1e-5)^2))`, normalised to sum 1, row-major `size x size`.
+pub fn gaussian_kernel(sigma: f64, size: usize) -> Vec<f64> {
+    let r = (size / 2) as i64;
+    let s = sigma + 1e-5;
+    let mut k = Vec::with_capacity(size * size);
+    for u in -r..=r {
+        for v in -r..=r {
+            k.push((-((u * u + v * v) as f64) / (2.0 * s * s)).exp());
+        }
+    }
+    let sum: f64 = k.iter().sum();
+    k.iter_mut().for_each(|x| *x /= sum);
+    k
+}
+
+/// Reflect-101 index (`dcb|abcd|cba`) of `i` into `0..n`.
+pub fn reflect101(i: i64, n: usize) -> usize {
+    let n = n as i64;
+    if n == 1 {
+        return 0;
+    }
+    let period = 2 * (n - 1);
+    let mut i = i.rem_euclid(period);
+    if i >= n {
+        i = period - i;
+    }
+    i as usize
+}
+
+/// Correlates each `h x w` plane of `image` (`planes x h x w`, row-major) with `kernel`
+/// (`size x size`), reflect-101 borders, same-size output. Computed in `f64`.
+pub fn correlate(image: &[f32], h: usize, w: usize, kernel: &[f64], size: usize) -> Vec<f32> {
+    let r = (size / 2) as i64;
+    let planes = image.len() / (h * w);
+    let mut out = vec![0f32; image.len()];
+    for p in 0..planes {
+        let src = &image[p * h * w..(p + 1) * h * w];
+        let dst = &mut out[p * h * w..(p + 1) * h * w];
+        for i in 0..h {
+            for j in 0..w {
+                let mut acc = 0f64;
+                for (ku, u) in (-r..=r).enumerate() {
+                    let si = reflect101(i as i64 + u, h);
+                    let row = &src[si * w..(si + 1) * w];
+                    let krow = &kernel[ku * size..(ku + 1) * size];
+                    for (kv, v) in (-r..=r).enumerate() {
+                        acc += krow[kv] * row[reflect101(j as i64 + v, w)] as f64;
+                    }
+                }
+                dst[i * w + j] = acc as f32;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reflect101_matches_opencv() {
+        // dcb|abcd|cba
+        let idx: Vec<usize> = (-3..7).map(|i| reflect101(i, 4)).collect();
+        assert_eq!(idx, vec![3, 2, 1, 0, 1, 2, 3, 2, 1, 0]);
+    }
+
+    #[test]
+    fn kernel_sums_to_one_and_is_symmetric() {
+        let k = gaussian_kernel(1.2, 9);
+        assert!((k.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert_eq!(k[0], k[80]);
+        assert!(k[40] > k[39]);
+    }
+
+    #[test]
+    fn sigma_zero_is_the_identity() {
+        let k = gaussian_kernel(0.0, 9);
+        let img: Vec<f32> = (0..30).map(|i| i as f32 * 0.1).collect();
+        let out = correlate(&img, 5, 6, &k, 9);
+        for (a, b) in img.iter().zip(&out) {
+            assert!((a - b).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn blur_of_a_constant_is_the_constant() {
+        let k = gaussian_kernel(2.0, 9);
+        let out = correlate(&[0.5; 3 * 7 * 4], 7, 4, &k, 9);
+        assert!(out.iter().all(|v| (v - 0.5).abs() < 1e-6));
+    }
+}

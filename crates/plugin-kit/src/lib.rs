@@ -1,0 +1,28 @@
+//! Helpers for srlens plugin authors, linked statically into each plugin.
+//!
+//! - [`export_plugin!`]: declares the plugin's root module from a list of components.
+//! - [`guard`]: runs a plugin entry point, turning a panic into a [`PluginError`].
+//! - [`parse_options`]: reads a component's JSON options into a serde struct.
+//! - [`blur`] and [`batch`]: tensor helpers shared by methods.
+
+pub mod batch;
+pub mod blur;
+mod export;
+pub mod guard;
+pub mod options;
+
+pub use guard::{guard, guard_result};
+pub use options::parse_options;
+pub use srlens_core;
+
+use srlens_core::{ErrorKind, PluginError};
+
+/// A shorthand for an [`ErrorKind::InvalidConfig`] error.
+pub fn invalid_config(message: impl Into<String>) -> PluginError {
+    PluginError::new(ErrorKind::InvalidConfig, message)
+}
+
+/// A shorthand for an [`ErrorKind::InvalidInput`] error.
+pub fn invalid_input(message: impl Into<String>) -> PluginError {
+    PluginError::new(ErrorKind::InvalidInput, message)
+}

@@ -1,0 +1,51 @@
+//! Component options: JSON objects parsed into serde structs with clear errors.
+
+use serde::de::DeserializeOwned;
+use srlens_core::PluginError;
+
+/// Parses `json` (a JSON object; empty means `{}`) into `T`. `what` names the component in
+/// errors, e.g. "method `lam`". Use `#[serde(deny_unknown_fields)]` on `T` so that unknown
+/// keys are reported with the accepted ones.
+pub fn parse_options<T: DeserializeOwned>(what: &str, json: &str) -> Result<T, PluginError> {
+    let json = if json.trim().is_empty() { "{}" } else { json };
+    serde_json::from_str(json).map_err(|e| {
+        let text = e.to_string();
+        // serde_json appends " at line L column C" about the JSON the host generated, which
+        // means nothing to the user.
+        let text = match text.rfind(" at line ") {
+            Some(i) => text[..i].to_string(),
+            None => text,
+        };
+        crate::invalid_config(format!("{what}: {text}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Opts {
+        #[serde(default)]
+        steps: u32,
+        #[serde(default)]
+        sigma: f64,
+    }
+
+    #[test]
+    fn unknown_keys_list_the_accepted_ones() {
+        let e = parse_options::<Opts>("method `lam`", r#"{"stepz": 3}"#).unwrap_err();
+        assert_eq!(
+            e.message.as_str(),
+            "method `lam`: unknown field `stepz`, expected `steps` or `sigma`"
+        );
+    }
+
+    #[test]
+    fn empty_means_defaults() {
+        let o: Opts = parse_options("m", "").unwrap();
+        assert_eq!(o.steps, 0);
+    }
+}

@@ -1,0 +1,1 @@
+//! Attribution maps to numbers and pictures: DI, Gini, colormaps, KDE, HTML.

@@ -1,0 +1,1 @@
+//! The Candle backend: runs ONNX SR networks in pure Rust.

@@ -1,0 +1,1 @@
+//! Integrated Gradients, gradient and input x gradient, with straight-line paths.

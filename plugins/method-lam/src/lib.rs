@@ -1,0 +1,1 @@
+//! Local Attribution Maps: the progressive-blur path and LAM.

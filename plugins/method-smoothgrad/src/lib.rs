@@ -1,0 +1,1 @@
+//! SmoothGrad, SmoothGrad-squared and VarGrad over any method.
