@@ -2,6 +2,9 @@
 
 /// Declares a plugin's root module.
 ///
+/// The plugin crate must depend on `abi_stable` itself (abi_stable's `export_root_module`
+/// names `::abi_stable`): `abi_stable = { workspace = true }`.
+///
 /// ```text
 /// srlens_plugin_kit::export_plugin! {
 ///     name: "lam",

@@ -4,12 +4,17 @@
 //! - [`guard`]: runs a plugin entry point, turning a panic into a [`PluginError`].
 //! - [`parse_options`]: reads a component's JSON options into a serde struct.
 //! - [`blur`] and [`batch`]: tensor helpers shared by methods.
+//! - [`random`]: seeded, platform-independent random numbers.
+//! - [`testing`]: in-process host traits (model, objective, registry) for unit tests.
 
 pub mod batch;
 pub mod blur;
 mod export;
 pub mod guard;
+pub mod integrate;
 pub mod options;
+pub mod random;
+pub mod testing;
 
 pub use guard::{guard, guard_result};
 pub use options::parse_options;

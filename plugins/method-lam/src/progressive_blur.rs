@@ -1,0 +1,174 @@
+//! The progressive-blur path: `p_i = blur(x, k_{sigma_{i+1}})`, `sigma_i = sigma (1 - i/steps)`.
+
+use serde::{Deserialize, Serialize};
+use srlens_core::{
+    abi_stable::std_types::{RString, RVec},
+    PathFunction, PathSamples, PluginError, PluginResult, Tensor,
+};
+use srlens_plugin_kit::{
+    blur::{correlate, gaussian_kernel},
+    guard, invalid_config, invalid_input, parse_options,
+};
+
+/// Options of the `blur` path.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlurPathOptions {
+    /// The blur of the baseline (default 1.2, the paper's).
+    #[serde(default = "default_sigma")]
+    pub sigma: f64,
+    /// The kernel's odd side (default 9).
+    #[serde(default = "default_kernel")]
+    pub kernel: usize,
+}
+
+fn default_sigma() -> f64 {
+    1.2
+}
+
+fn default_kernel() -> usize {
+    9
+}
+
+impl BlurPathOptions {
+    /// Parses and checks options given as a JSON object; `what` names the caller in errors.
+    pub fn parse(what: &str, json: &str) -> Result<Self, PluginError> {
+        let o: Self = parse_options(what, json)?;
+        o.check(what)?;
+        Ok(o)
+    }
+
+    /// Checks the values.
+    pub fn check(&self, what: &str) -> Result<(), PluginError> {
+        if !(self.sigma.is_finite() && self.sigma >= 0.0) {
+            return Err(invalid_config(format!(
+                "{what}: `sigma` must be a finite number >= 0, got {}",
+                self.sigma
+            )));
+        }
+        if self.kernel == 0 || self.kernel % 2 == 0 {
+            return Err(invalid_config(format!(
+                "{what}: `kernel` must be an odd positive size (e.g. 9), got {}",
+                self.kernel
+            )));
+        }
+        Ok(())
+    }
+
+    /// `sigma_i = sigma (1 - i/steps)`.
+    pub fn sigma_at(&self, i: usize, steps: usize) -> f64 {
+        self.sigma * (1.0 - i as f64 / steps as f64)
+    }
+}
+
+/// The `blur` path function.
+pub struct ProgressiveBlurPath;
+
+impl PathFunction for ProgressiveBlurPath {
+    fn sample(
+        &self,
+        image: &Tensor,
+        options: &RString,
+        steps: u32,
+        start: u32,
+        end: u32,
+    ) -> PluginResult<PathSamples> {
+        guard(|| {
+            let o = BlurPathOptions::parse("path `blur`", options)?;
+            sample(image, &o, steps as usize, start as usize, end as usize)
+        })
+    }
+}
+
+/// Samples points `start..end` of the progressive-blur path of `steps` points.
+pub fn sample(
+    image: &Tensor,
+    o: &BlurPathOptions,
+    steps: usize,
+    start: usize,
+    end: usize,
+) -> Result<PathSamples, PluginError> {
+    let dims = image.dims();
+    if dims.len() != 4 || dims[0] != 1 {
+        return Err(invalid_input(format!(
+            "path `blur`: expected one image 1 x C x H x W, got shape {dims:?}"
+        )));
+    }
+    if steps == 0 || start > end || end > steps {
+        return Err(invalid_config(format!(
+            "path `blur`: `steps` must be >= 1 and the range inside it, got steps {steps}, \
+             points {start}..{end}"
+        )));
+    }
+    let (h, w) = (dims[2], dims[3]);
+    let size = o.kernel;
+    let x = &image.data[..];
+    let kernel_at = |i: usize| gaussian_kernel(o.sigma_at(i, steps), size);
+    let mut points = Vec::with_capacity((end - start) * x.len());
+    let mut derivatives = Vec::with_capacity((end - start) * x.len());
+    for i in start..end {
+        let (k_next, k_this) = (kernel_at(i + 1), kernel_at(i));
+        points.extend(correlate(x, h, w, &k_next, size));
+        let dk: Vec<f64> =
+            k_next.iter().zip(&k_this).map(|(a, b)| (a - b) * steps as f64).collect();
+        derivatives.extend(correlate(x, h, w, &dk, size));
+    }
+    let n = end - start;
+    let mut batch_dims = dims.clone();
+    batch_dims[0] = n;
+    Ok(PathSamples {
+        points: Tensor::new(batch_dims.clone(), points).expect("n images"),
+        derivatives: Tensor::new(batch_dims, derivatives).expect("n images"),
+        weights: RVec::from(vec![1.0 / steps as f64; n]),
+        baseline: Tensor::new(dims, correlate(x, h, w, &kernel_at(0), size))
+            .expect("one image"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image() -> Tensor {
+        let (c, h, w) = (3, 7, 6);
+        let data = (0..c * h * w).map(|i| ((i * 37 % 101) as f32) / 100.0).collect();
+        Tensor::new(vec![1, c, h, w], data).unwrap()
+    }
+
+    #[test]
+    fn derivatives_telescope_from_baseline_to_image() {
+        let x = image();
+        let o = BlurPathOptions { sigma: 1.2, kernel: 9 };
+        let steps = 10;
+        let s = sample(&x, &o, steps, 0, steps).unwrap();
+        let per = x.len();
+        // The last point is x itself (sigma 0, up to the kernel's 1e-5).
+        for (a, b) in s.points.data[(steps - 1) * per..].iter().zip(x.data.iter()) {
+            assert!((a - b).abs() < 1e-6);
+        }
+        // sum_i w_i d_i = p_last - baseline.
+        for j in 0..per {
+            let total: f64 =
+                (0..steps).map(|i| s.weights[i] * s.derivatives.data[i * per + j] as f64).sum();
+            let expected = x.data[j] as f64 - s.baseline.data[j] as f64;
+            assert!((total - expected).abs() < 1e-5, "{total} vs {expected}");
+        }
+    }
+
+    #[test]
+    fn a_sub_range_matches_the_whole_path() {
+        let x = image();
+        let o = BlurPathOptions { sigma: 2.0, kernel: 5 };
+        let whole = sample(&x, &o, 8, 0, 8).unwrap();
+        let part = sample(&x, &o, 8, 3, 5).unwrap();
+        let per = x.len();
+        assert_eq!(&part.points.data[..], &whole.points.data[3 * per..5 * per]);
+        assert_eq!(&part.derivatives.data[..], &whole.derivatives.data[3 * per..5 * per]);
+    }
+
+    #[test]
+    fn bad_options_are_named() {
+        let e = BlurPathOptions::parse("path `blur`", r#"{"kernel": 4}"#).unwrap_err();
+        assert!(e.message.contains("`kernel` must be an odd positive size"), "{}", e.message);
+    }
+}
