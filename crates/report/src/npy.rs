@@ -1,0 +1,137 @@
+//! Float32 `.npy` files (format version 1.0), written atomically and read back.
+
+use crate::atomic::write_atomic;
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// Encodes `data` (row-major, shape `shape`) as a little-endian float32 `.npy` v1.0 file.
+pub fn encode_npy(data: &[f32], shape: &[usize]) -> Result<Vec<u8>> {
+    let expected: usize = shape.iter().product();
+    if data.len() != expected {
+        return Err(Error::Shape {
+            what: "npy data",
+            len: data.len(),
+            expected,
+            dims: format!("{shape:?}"),
+        });
+    }
+    let dims = match shape {
+        [d] => format!("({d},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {dims}, }}");
+    // magic (6) + version (2) + length (2) + header + '\n' padded to a multiple of 64.
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
+    header.push('\n');
+    let hlen = u16::try_from(header.len())
+        .map_err(|_| Error::Invalid(format!("npy header too long for shape {shape:?}")))?;
+    let mut out = Vec::with_capacity(10 + header.len() + 4 * data.len());
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&hlen.to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in data {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    Ok(out)
+}
+
+/// Writes a float32 `.npy` file (e.g. the raw map, `C x H x W`) atomically.
+pub fn write_npy_atomic(path: &Path, data: &[f32], shape: &[usize]) -> Result<()> {
+    write_atomic(path, &encode_npy(data, shape)?)
+}
+
+/// Decodes a little-endian float32, C-order `.npy` file (versions 1.0-3.0): `(shape, data)`.
+pub fn decode_npy(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>)> {
+    let bad = |m: &str| Error::Npy(m.to_string());
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(bad("missing magic string"));
+    }
+    let (hlen, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        v => return Err(Error::Npy(format!("unsupported version {v}"))),
+    };
+    let header = bytes
+        .get(start..start + hlen)
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .ok_or_else(|| bad("truncated header"))?;
+    let compact: String = header.chars().filter(|c| !c.is_whitespace()).collect();
+    if !compact.contains("'descr':'<f4'") {
+        return Err(bad("dtype is not little-endian float32 ('<f4')"));
+    }
+    if !compact.contains("'fortran_order':False") {
+        return Err(bad("Fortran order is not supported"));
+    }
+    let s = compact
+        .split("'shape':(")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .ok_or_else(|| bad("no shape"))?;
+    let shape = s
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .map(|t| t.parse::<usize>().map_err(|_| bad("bad shape")))
+        .collect::<Result<Vec<_>>>()?;
+    let body = &bytes[start + hlen..];
+    let n: usize = shape.iter().product();
+    if body.len() != 4 * n {
+        return Err(Error::Npy(format!(
+            "data has {} bytes, shape {shape:?} needs {}",
+            body.len(),
+            4 * n
+        )));
+    }
+    let data = body
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    Ok((shape, data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_bytes_are_numpy_v1() {
+        let bytes = encode_npy(&[1.0, -2.5, 0.0, 3.25, 5.0, 6.0], &[3, 1, 2]).unwrap();
+        assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+        let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        assert_eq!((10 + hlen) % 64, 0);
+        let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap();
+        assert!(
+            header.starts_with("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 1, 2), }")
+        );
+        assert!(header.ends_with('\n'));
+        assert_eq!(&bytes[10 + hlen..10 + hlen + 4], &[0x00, 0x00, 0x80, 0x3f]); // 1.0f32 LE
+        assert_eq!(bytes.len(), 10 + hlen + 24);
+        let one_d = encode_npy(&[1.0; 5], &[5]).unwrap();
+        assert!(std::str::from_utf8(&one_d[10..74])
+            .unwrap()
+            .contains("'shape': (5,)"));
+    }
+
+    #[test]
+    fn roundtrip_through_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("attribution.npy");
+        let data: Vec<f32> = (0..60).map(|i| (i as f32 - 30.0) * 0.37).collect();
+        write_npy_atomic(&p, &data, &[3, 4, 5]).unwrap();
+        let (shape, back) = decode_npy(&std::fs::read(&p).unwrap()).unwrap();
+        assert_eq!(shape, vec![3, 4, 5]);
+        assert_eq!(back, data);
+        assert!(write_npy_atomic(&p, &data, &[3, 4, 4]).is_err());
+        assert!(decode_npy(b"not npy").is_err());
+    }
+}
