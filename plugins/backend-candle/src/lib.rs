@@ -1,1 +1,38 @@
-//! The Candle backend: runs ONNX SR networks in pure Rust.
+//! The Candle backend: runs ONNX SR networks in pure Rust, with input gradients from candle's
+//! autograd.
+//!
+//! - [`CandleBackend`] (backend name `candle`) loads `.onnx` files into a [`CandleModel`].
+//! - [`Interpreter`] walks the graph's nodes in order; [`SUPPORTED_OPS`] lists the operators.
+//!   Every node is checked at load time, so an unsupported operator is reported before any
+//!   work, with the node's name.
+//! - Convolutions use a custom op ([`conv`]) whose backward pass computes the input gradient
+//!   only (weights are constants: no weight gradients are ever computed).
+//!
+//! Options (JSON): `input_range = [lo, hi]` overrides the file's `srlens.input_range` metadata
+//! (default `[0, 1]`). Threads: a `threads > 0` load request runs the model's work in a rayon
+//! pool of that size (candle's gemm then runs in that pool). Device: `cpu` only.
+
+pub mod backend;
+pub mod conv;
+pub mod convert;
+pub mod error;
+pub mod interp;
+pub mod model;
+pub mod ops;
+
+pub use backend::CandleBackend;
+pub use error::{Error, Result};
+pub use interp::Interpreter;
+pub use model::{CandleModel, Options};
+pub use ops::SUPPORTED_OPS;
+
+srlens_plugin_kit::export_plugin! {
+    name: "candle",
+    backends: [(
+        "candle",
+        "ONNX models run in pure Rust with candle (the embedded default)",
+        || Ok(CandleBackend)
+    )],
+    methods: [],
+    paths: [],
+}

@@ -1,0 +1,263 @@
+//! [`CandleModel`]: a loaded ONNX SR network behind the srlens `Model` ABI.
+
+use std::path::Path;
+
+use candle_core::{DType, Tensor, Var};
+use srlens_core::abi_stable::std_types::{ROption, RSlice, RString, RVec};
+use srlens_core::{InputGradient, Model, ModelInfo, ObjectiveRef, PluginError, PluginResult};
+use srlens_onnx::{Dim, Graph};
+
+use crate::convert::{from_abi, to_abi, DEVICE};
+use crate::error::{Error, Result};
+use crate::interp::Interpreter;
+
+/// The candle backend's options (the `[backend]` table of a config, as JSON).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// The model's own input range, overriding the file's `srlens.input_range` metadata,
+    /// e.g. `[0, 255]`.
+    #[serde(default)]
+    pub input_range: Option<[f32; 2]>,
+}
+
+/// A loaded network: the interpreter, what the model says about itself, and an optional
+/// thread pool.
+///
+/// Tensors at the ABI are in `[0, 1]`; with the model's range `[lo, hi]` the forward pass is
+/// `x -> lo + x (hi - lo) -> graph -> (y - lo) / (hi - lo)`, all inside candle so that the
+/// gradient includes both scalings.
+pub struct CandleModel {
+    interp: Interpreter,
+    info: ModelInfo,
+    range: [f32; 2],
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl std::fmt::Debug for CandleModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CandleModel").field("info", &self.info).finish()
+    }
+}
+
+/// Parses a range such as `"0,255"`.
+fn parse_range(text: &str) -> Result<[f32; 2]> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let bad = || Error::Load(format!("metadata srlens.input_range `{text}`: expected `lo,hi`"));
+    if parts.len() != 2 {
+        return Err(bad());
+    }
+    let lo: f32 = parts[0].parse().map_err(|_| bad())?;
+    let hi: f32 = parts[1].parse().map_err(|_| bad())?;
+    Ok([lo, hi])
+}
+
+impl CandleModel {
+    /// Loads the ONNX file at `path`. `options` is the backend's JSON options; `threads`
+    /// limits the threads used (0: candle's default, one per physical core); `device` must be
+    /// `cpu` (or empty).
+    pub fn load(path: &str, options: &str, threads: u32, device: &str) -> Result<Self> {
+        let device = device.trim();
+        if !(device.is_empty() || device.eq_ignore_ascii_case("cpu")) {
+            return Err(Error::Unsupported(format!(
+                "device `{device}` is not supported by the candle backend: only `cpu` is accepted"
+            )));
+        }
+        let options: Options = srlens_plugin_kit::parse_options("backend `candle`", options)
+            .map_err(|e| Error::Config(e.message.to_string()))?;
+        let p = Path::new(path);
+        if !p.is_file() {
+            return Err(Error::Load(format!(
+                "model file `{path}` does not exist or is not a file"
+            )));
+        }
+        let graph = srlens_onnx::read_file(p).map_err(|e| match e {
+            srlens_onnx::Error::Graph(m) => Error::Load(format!("{path}: {m}")),
+            other => Error::Load(other.to_string()),
+        })?;
+        let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        Self::from_graph(graph, &name, options.input_range, threads)
+    }
+
+    /// Prepares `graph` (checking every operator), with an optional input-range override.
+    pub fn from_graph(
+        graph: Graph,
+        name: &str,
+        range: Option<[f32; 2]>,
+        threads: u32,
+    ) -> Result<Self> {
+        let range = match range {
+            Some(r) => r,
+            None => match graph.metadata.get("srlens.input_range") {
+                Some(t) => parse_range(t)?,
+                None => [0.0, 1.0],
+            },
+        };
+        if !(range[1] > range[0]) {
+            return Err(Error::Config(format!(
+                "input_range {range:?}: the upper bound must exceed the lower one"
+            )));
+        }
+        let parameters = graph.parameter_count();
+        let meta_scale = graph.metadata.get("srlens.scale").cloned();
+        let interp = Interpreter::new(graph, DType::F32)?;
+        let inputs = interp.input_names();
+        if inputs.len() != 1 || interp.graph().outputs.is_empty() {
+            return Err(Error::Load(format!(
+                "an SR model has one image input and one output; this graph has inputs [{}] and {} outputs",
+                inputs.join(", "),
+                interp.graph().outputs.len()
+            )));
+        }
+        let input = interp.graph().inputs.iter().find(|v| v.name == inputs[0]).cloned();
+        let fixed = |i: usize| match input.as_ref().and_then(|v| v.shape.get(i)) {
+            Some(Dim::Fixed(d)) if *d > 0 => Some(*d as usize),
+            _ => None,
+        };
+        let channels = fixed(1).unwrap_or(3);
+        let pool = if threads > 0 {
+            Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads as usize)
+                    .build()
+                    .map_err(|e| Error::Config(format!("cannot start {threads} threads: {e}")))?,
+            )
+        } else {
+            None
+        };
+        let mut model = CandleModel {
+            interp,
+            info: ModelInfo {
+                name: RString::from(name),
+                scale: 0,
+                channels: channels as u32,
+                input_range: range,
+                parameters,
+                receptive_field: ROption::RNone,
+            },
+            range,
+            pool,
+        };
+        model.info.scale = match meta_scale {
+            Some(s) => s.trim().parse().map_err(|_| {
+                Error::Load(format!("metadata srlens.scale `{s}` is not a positive integer"))
+            })?,
+            None => {
+                let (h, w) = (fixed(2).unwrap_or(16), fixed(3).unwrap_or(16));
+                let probe = Tensor::zeros((1, channels, h, w), DType::F32, &DEVICE)?;
+                let y = model.run(&probe)?;
+                let (_, _, oh, ow) = y.dims4()?;
+                if oh % h != 0 || ow % w != 0 || oh / h != ow / w || oh < h {
+                    return Err(Error::Load(format!(
+                        "cannot infer the scale: a {h}x{w} input gives a {oh}x{ow} output; \
+                         set the metadata srlens.scale"
+                    )));
+                }
+                (oh / h) as u32
+            }
+        };
+        Ok(model)
+    }
+
+    /// What the model says about itself.
+    pub fn model_info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// The interpreter.
+    pub fn interpreter(&self) -> &Interpreter {
+        &self.interp
+    }
+
+    fn install<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        match &self.pool {
+            Some(pool) => pool.install(f),
+            None => f(),
+        }
+    }
+
+    /// The scaled forward pass on a candle tensor in `[0, 1]` (differentiable).
+    pub fn run(&self, x: &Tensor) -> Result<Tensor> {
+        let [lo, hi] = self.range;
+        let (lo, span) = (lo as f64, (hi - lo) as f64);
+        let scaled = if span == 1.0 && lo == 0.0 { x.clone() } else { x.affine(span, lo)? };
+        let y = self.interp.run(std::slice::from_ref(&scaled))?.swap_remove(0);
+        if y.rank() != 4 {
+            return Err(Error::Load(format!("the model output has shape {:?}, not NCHW", y.dims())));
+        }
+        Ok(if span == 1.0 && lo == 0.0 { y } else { y.affine(1.0 / span, -lo / span)? })
+    }
+
+    fn check_input(&self, lr: &srlens_core::Tensor) -> Result<Tensor> {
+        let dims = lr.dims();
+        if dims.len() != 4 || dims[1] != self.info.channels as usize {
+            return Err(Error::Input(format!(
+                "model `{}` takes N x {} x H x W tensors, got shape {dims:?}",
+                self.info.name, self.info.channels
+            )));
+        }
+        from_abi(lr, DType::F32)
+    }
+
+    /// Super-resolves an LR batch (ABI tensors in `[0, 1]`).
+    pub fn forward_abi(&self, lr: &srlens_core::Tensor) -> Result<srlens_core::Tensor> {
+        self.install(|| {
+            let x = self.check_input(lr)?;
+            to_abi(&self.run(&x)?)
+        })
+    }
+
+    /// One forward pass, then one backward pass per objective into the input only.
+    pub fn gradient_abi(
+        &self,
+        lr: &srlens_core::Tensor,
+        objectives: &[ObjectiveRef<'_>],
+    ) -> std::result::Result<Vec<InputGradient>, PluginError> {
+        self.install(|| {
+            let x = Var::from_tensor(&self.check_input(lr)?).map_err(Error::from)?;
+            let sr = self.run(x.as_tensor())?;
+            let sr_abi = to_abi(&sr)?;
+            let mut out = Vec::with_capacity(objectives.len());
+            for objective in objectives {
+                let value = objective.value_and_grad(&sr_abi).into_result()?;
+                if value.grad.dims() != sr_abi.dims() {
+                    return Err(Error::Input(format!(
+                        "the objective's gradient has shape {:?}, the SR batch {:?}",
+                        value.grad.dims(),
+                        sr_abi.dims()
+                    ))
+                    .into());
+                }
+                let g = from_abi(&value.grad, DType::F32)?;
+                let loss = sr.mul(&g).and_then(|t| t.sum_all()).map_err(Error::from)?;
+                let grads = loss.backward().map_err(Error::from)?;
+                let gx = match grads.get(x.as_tensor()) {
+                    Some(t) => t.clone(),
+                    None => x.as_tensor().zeros_like().map_err(Error::from)?,
+                };
+                out.push(InputGradient { values: value.values, grad: to_abi(&gx)? });
+            }
+            Ok(out)
+        })
+    }
+}
+
+impl Model for CandleModel {
+    fn info(&self) -> ModelInfo {
+        self.info.clone()
+    }
+
+    fn forward(&self, lr: &srlens_core::Tensor) -> PluginResult<srlens_core::Tensor> {
+        srlens_plugin_kit::guard(|| self.forward_abi(lr).map_err(PluginError::from))
+    }
+
+    fn gradient(
+        &self,
+        lr: &srlens_core::Tensor,
+        objectives: RSlice<'_, ObjectiveRef<'_>>,
+    ) -> PluginResult<RVec<InputGradient>> {
+        srlens_plugin_kit::guard(|| {
+            self.gradient_abi(lr, objectives.as_slice()).map(RVec::from)
+        })
+    }
+}

@@ -1,0 +1,162 @@
+//! The operators: which are supported, static checks at load time, and evaluation.
+
+mod math;
+pub use nn::prepare_kernels;
+mod nn;
+mod shape;
+
+use std::sync::Arc;
+
+use candle_core::{DType, Tensor};
+use srlens_onnx::Node;
+
+use crate::conv::ConvKernel;
+use crate::error::{Error, Result};
+
+/// Every ONNX operator (default domain) this backend runs.
+pub const SUPPORTED_OPS: &[&str] = &[
+    "Abs",
+    "Add",
+    "BatchNormalization",
+    "Cast",
+    "Clip",
+    "Concat",
+    "Constant",
+    "ConstantOfShape",
+    "Conv",
+    "ConvTranspose",
+    "DepthToSpace",
+    "Div",
+    "Dropout",
+    "Exp",
+    "Flatten",
+    "Gather",
+    "Gemm",
+    "GlobalAveragePool",
+    "Identity",
+    "LeakyRelu",
+    "MatMul",
+    "Mul",
+    "Neg",
+    "Pad",
+    "Pow",
+    "PRelu",
+    "Reciprocal",
+    "ReduceMean",
+    "ReduceSum",
+    "Relu",
+    "Reshape",
+    "Resize",
+    "Shape",
+    "Sigmoid",
+    "Slice",
+    "SpaceToDepth",
+    "Sqrt",
+    "Squeeze",
+    "Sub",
+    "Tanh",
+    "Transpose",
+    "Unsqueeze",
+    "Upsample",
+];
+
+/// What a node's evaluation may use besides its inputs.
+pub struct NodeCtx<'a> {
+    /// The node.
+    pub node: &'a Node,
+    /// The floating-point type the graph runs in.
+    pub dtype: DType,
+    /// The graph's default-domain opset.
+    pub opset: i64,
+    /// Kernels prepared at load time (one per group) for `Conv`/`ConvTranspose` nodes whose
+    /// weight is a constant.
+    pub kernels: Option<&'a [Arc<ConvKernel>]>,
+}
+
+/// Checks at load time that `node` is supported, with the settings it uses.
+pub fn check(node: &Node) -> Result<()> {
+    if !(node.domain.is_empty() || node.domain == "ai.onnx") {
+        return Err(Error::unsupported(format!(
+            "operator domain `{}` (op `{}`) is not supported: only the default ONNX domain is",
+            node.domain, node.op_type
+        )));
+    }
+    if !SUPPORTED_OPS.contains(&node.op_type.as_str()) {
+        return Err(Error::unsupported(format!(
+            "operator `{}` is not supported by the candle backend; supported operators: {}",
+            node.op_type,
+            SUPPORTED_OPS.join(", ")
+        )));
+    }
+    match node.op_type.as_str() {
+        "Conv" | "ConvTranspose" => nn::check_conv(node),
+        "Resize" | "Upsample" => nn::check_resize(node),
+        "Pad" => nn::check_pad(node),
+        _ => Ok(()),
+    }
+}
+
+/// Evaluates one node on its inputs (`None` for omitted optional inputs).
+pub fn eval(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Vec<Tensor>> {
+    let n = ctx.node;
+    let one = |t: Tensor| Ok(vec![t]);
+    match n.op_type.as_str() {
+        "Identity" | "Dropout" => one(req(inputs, 0)?.clone()),
+        "Add" | "Sub" | "Mul" | "Div" | "Pow" => one(math::binary(ctx, inputs)?),
+        "Abs" | "Neg" | "Exp" | "Sqrt" | "Reciprocal" | "Relu" | "Sigmoid" | "Tanh"
+        | "LeakyRelu" => one(math::unary(ctx, req(inputs, 0)?)?),
+        "PRelu" => one(math::prelu(req(inputs, 0)?, req(inputs, 1)?)?),
+        "Clip" => one(math::clip(ctx, inputs)?),
+        "MatMul" => one(math::matmul(req(inputs, 0)?, req(inputs, 1)?)?),
+        "Gemm" => one(math::gemm(ctx, inputs)?),
+        "ReduceMean" | "ReduceSum" => one(math::reduce(ctx, inputs)?),
+        "GlobalAveragePool" => one(math::global_average_pool(req(inputs, 0)?)?),
+        "BatchNormalization" => one(math::batch_norm(ctx, inputs)?),
+        "Conv" => one(nn::conv(ctx, inputs)?),
+        "ConvTranspose" => one(nn::conv_transpose(ctx, inputs)?),
+        "DepthToSpace" => one(nn::depth_to_space(ctx, req(inputs, 0)?)?),
+        "SpaceToDepth" => one(nn::space_to_depth(ctx, req(inputs, 0)?)?),
+        "Resize" | "Upsample" => one(nn::resize(ctx, inputs)?),
+        "Pad" => one(nn::pad(ctx, inputs)?),
+        "Concat" => one(shape::concat(ctx, inputs)?),
+        "Reshape" => one(shape::reshape(ctx, inputs)?),
+        "Transpose" => one(shape::transpose(ctx, req(inputs, 0)?)?),
+        "Flatten" => one(shape::flatten(ctx, req(inputs, 0)?)?),
+        "Constant" => one(shape::constant(ctx)?),
+        "Shape" => one(shape::shape(ctx, req(inputs, 0)?)?),
+        "Gather" => one(shape::gather(ctx, req(inputs, 0)?, req(inputs, 1)?)?),
+        "Unsqueeze" => one(shape::unsqueeze(ctx, inputs)?),
+        "Squeeze" => one(shape::squeeze(ctx, inputs)?),
+        "Slice" => one(shape::slice(ctx, inputs)?),
+        "Cast" => one(shape::cast(ctx, req(inputs, 0)?)?),
+        "ConstantOfShape" => one(shape::constant_of_shape(ctx, req(inputs, 0)?)?),
+        other => Err(Error::unsupported(format!("operator `{other}` is not supported"))),
+    }
+}
+
+/// Input `i`, which must be present.
+fn req(inputs: &[Option<Tensor>], i: usize) -> Result<&Tensor> {
+    inputs
+        .get(i)
+        .and_then(|t| t.as_ref())
+        .ok_or_else(|| Error::Input(format!("input {i} is missing")))
+}
+
+/// Input `i`, if present.
+fn opt(inputs: &[Option<Tensor>], i: usize) -> Option<&Tensor> {
+    inputs.get(i).and_then(|t| t.as_ref())
+}
+
+/// `axis` (possibly negative) as an index into `rank` dimensions.
+fn axis(axis: i64, rank: usize) -> Result<usize> {
+    let a = if axis < 0 { axis + rank as i64 } else { axis };
+    if a < 0 || a >= rank as i64 {
+        return Err(Error::Input(format!("axis {axis} is out of range for rank {rank}")));
+    }
+    Ok(a as usize)
+}
+
+/// Whether `t` holds floating-point values.
+fn is_float(t: &Tensor) -> bool {
+    t.dtype().is_float()
+}
