@@ -47,12 +47,18 @@ pub struct TensorData {
 impl TensorData {
     /// An `f32` tensor.
     pub fn f32(dims: Vec<i64>, values: Vec<f32>) -> Self {
-        TensorData { dims, values: TensorValues::F32(values) }
+        TensorData {
+            dims,
+            values: TensorValues::F32(values),
+        }
     }
 
     /// An `i64` tensor.
     pub fn i64(dims: Vec<i64>, values: Vec<i64>) -> Self {
-        TensorData { dims, values: TensorValues::I64(values) }
+        TensorData {
+            dims,
+            values: TensorValues::I64(values),
+        }
     }
 
     /// The number of elements.

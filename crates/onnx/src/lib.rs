@@ -1,8 +1,16 @@
 //! ONNX graph IR shared by the srlens backends: an in-memory graph independent of any
 //! runtime, reading and writing `.onnx` files, and the TF.js layers model converter.
 
+pub mod builder;
+pub mod check;
 pub mod error;
+pub mod io;
 pub mod ir;
+mod model_pb;
+mod tensor_pb;
+pub mod tfjs;
 
+pub use check::validate;
 pub use error::{Error, Result};
+pub use io::{read_bytes, read_file, read_tensor_pb, to_bytes, write_file, write_tensor_pb};
 pub use ir::{Attribute, Dim, Graph, Node, TensorData, TensorValues, ValueInfo};
