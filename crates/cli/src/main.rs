@@ -1,1 +1,76 @@
-fn main() {}
+//! `srlens`: explains image super-resolution networks with attribution maps.
+
+mod config;
+mod error;
+mod host;
+mod plugins_cmd;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use host::{PluginDirs, PluginHost};
+
+/// Explains super-resolution networks: which input pixels produced a window of the output.
+#[derive(Parser, Debug)]
+#[command(name = "srlens", version, about)]
+struct Cli {
+    /// A folder of plugin libraries (repeatable); SRLENS_PLUGIN_PATH adds more.
+    #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
+    plugin_dirs: Vec<PathBuf>,
+    /// Do not load the plugins next to the executable.
+    #[arg(long, global = true)]
+    no_default_plugins: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Computes the attribution maps a config asks for and writes a report.
+    Run {
+        /// The TOML config.
+        config: PathBuf,
+        /// Overrides a config key, e.g. `--set window.x=120` or `--set method.0.steps=20`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// The output folder (overrides the config's `out`).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// No progress bars.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Lists the plugin files found, what they provide, and why any were refused.
+    Plugins {
+        /// Also shows abi_stable's whole report for refused files.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let dirs = PluginDirs::from_args(&cli.plugin_dirs, cli.no_default_plugins);
+    match cli.command {
+        Command::Plugins { verbose } => {
+            print!("{}", plugins_cmd::render(&PluginHost::load(&dirs), verbose));
+            ExitCode::SUCCESS
+        }
+        Command::Run { config, overrides, out, quiet } => {
+            let args = run::RunArgs { config, overrides, out, plugin_dirs: dirs, quiet };
+            match run::run(&args) {
+                Ok(out) => {
+                    println!("{}", out.join("report.html").display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

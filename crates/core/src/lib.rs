@@ -32,3 +32,6 @@ pub use model::{
 };
 pub use plugin::{ComponentInfo, ComponentKind, PluginModule, PluginRef};
 pub use tensor::Tensor;
+
+/// This srlens-core's version: the ABI version plugins are checked against.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

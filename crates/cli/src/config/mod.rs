@@ -1,0 +1,51 @@
+//! The run configuration: TOML with `deny_unknown_fields`, `--set` overrides, and errors that
+//! quote the file, line and column.
+
+mod diagnostic;
+mod overrides;
+mod schema;
+
+pub use schema::{Config, ImageConfig, ImageMode, ObjectiveKind, WindowConfig};
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// A parsed config and where it came from.
+#[derive(Debug)]
+pub struct LoadedConfig {
+    /// The config.
+    pub config: Config,
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The text that was parsed (after overrides), for locating keys in later errors.
+    pub text: String,
+}
+
+impl LoadedConfig {
+    /// Resolves a path written in the config relative to the config file's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.path.parent().unwrap_or(Path::new(".")).join(p)
+        }
+    }
+
+    /// Where the key `key` of the `index`-th `[[method]]` table is, as `file:line:column`.
+    pub fn method_key_location(&self, index: usize, key: &str) -> Option<String> {
+        diagnostic::locate_array_table_key(&self.text, "method", index, key)
+            .map(|(line, col)| format!("{}:{line}:{col}", self.path.display()))
+    }
+}
+
+/// Reads `path`, applies `overrides` (`key=value`, TOML values, dotted keys) and parses it.
+pub fn load(path: &Path, overrides: &[String]) -> Result<LoadedConfig> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| Error::ConfigRead { path: path.to_path_buf(), source })?;
+    let text = overrides::apply(path, &text, overrides)?;
+    let config: Config =
+        toml::from_str(&text).map_err(|e| Error::Config(diagnostic::render(path, &text, &e)))?;
+    config.check(path)?;
+    Ok(LoadedConfig { config, path: path.to_path_buf(), text })
+}

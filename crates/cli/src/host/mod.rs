@@ -1,0 +1,166 @@
+//! The plugin host: finds plugin libraries, loads them with abi_stable's checks, and resolves
+//! backends, methods and paths by name.
+
+mod discovery;
+mod refusal;
+
+pub use discovery::{plugin_files, PluginDirs};
+
+use std::path::{Path, PathBuf};
+
+use abi_stable::std_types::RStr;
+use srlens_core::{BackendBox, ComponentInfo, ComponentKind, MethodBox, PathBox, PluginError, PluginRef};
+
+use crate::error::{Error, Result};
+
+/// A plugin library that loaded.
+pub struct LoadedPlugin {
+    /// The library file.
+    pub path: PathBuf,
+    /// The plugin's name.
+    pub name: String,
+    /// The plugin's version.
+    pub version: String,
+    /// What it provides.
+    pub components: Vec<ComponentInfo>,
+    module: PluginRef,
+}
+
+/// A library that was refused, and why.
+pub struct RefusedPlugin {
+    /// The library file.
+    pub path: PathBuf,
+    /// One paragraph: the reason.
+    pub reason: String,
+    /// abi_stable's full report (a layout dump), shown on request.
+    pub details: String,
+}
+
+/// Every plugin found, loaded or refused.
+pub struct PluginHost {
+    /// The plugins that loaded.
+    pub loaded: Vec<LoadedPlugin>,
+    /// The files that were refused.
+    pub refused: Vec<RefusedPlugin>,
+}
+
+impl PluginHost {
+    /// Loads every plugin library found in `dirs`. Never unloads them (abi_stable's rule).
+    pub fn load(dirs: &PluginDirs) -> PluginHost {
+        let mut host = PluginHost { loaded: Vec::new(), refused: Vec::new() };
+        for path in plugin_files(dirs) {
+            match load_one(&path) {
+                Ok(p) => host.loaded.push(p),
+                Err(r) => host.refused.push(r),
+            }
+        }
+        host
+    }
+
+    /// Every plugin that provides a `kind` component called `name`.
+    fn providers(&self, kind: ComponentKind, name: &str) -> Vec<&LoadedPlugin> {
+        self.loaded
+            .iter()
+            .filter(|p| p.components.iter().any(|c| c.kind == kind && c.name.as_str() == name))
+            .collect()
+    }
+
+    /// The names of every `kind` component loaded, sorted, without repeats.
+    pub fn names(&self, kind: ComponentKind) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .loaded
+            .iter()
+            .flat_map(|p| p.components.iter())
+            .filter(|c| c.kind == kind)
+            .map(|c| c.name.to_string())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// The one plugin that provides `name` (or the one called `plugin`, when given).
+    pub fn resolve(&self, kind: ComponentKind, name: &str, plugin: Option<&str>) -> Result<&LoadedPlugin> {
+        let all = self.providers(kind, name);
+        let kind_s = kind.as_str();
+        let candidates: Vec<&LoadedPlugin> = match plugin {
+            Some(p) => all.iter().copied().filter(|l| l.name == p).collect(),
+            None => all.clone(),
+        };
+        match candidates.as_slice() {
+            [one] => Ok(one),
+            [] if all.is_empty() => {
+                let loaded = self.names(kind);
+                let mut msg = format!(
+                    "unknown {kind_s} `{name}`; the loaded plugins provide: {}.",
+                    if loaded.is_empty() { "none".to_string() } else { loaded.join(", ") }
+                );
+                if !self.refused.is_empty() {
+                    msg.push_str(&format!(
+                        " {} plugin file(s) were refused; `srlens plugins` says why.",
+                        self.refused.len()
+                    ));
+                }
+                if self.loaded.is_empty() {
+                    msg.push_str(" No plugin was found: build them (`cargo build --workspace`) or point `--plugin-dir` / SRLENS_PLUGIN_PATH at them.");
+                }
+                Err(Error::Plugin(msg))
+            }
+            [] => Err(Error::Plugin(format!(
+                "no plugin called `{}` provides the {kind_s} `{name}`; it is provided by: {}",
+                plugin.unwrap_or_default(),
+                all.iter().map(|p| format!("`{}` ({})", p.name, p.path.display())).collect::<Vec<_>>().join(", ")
+            ))),
+            many => Err(Error::Plugin(format!(
+                "the {kind_s} `{name}` is provided by {} plugins: {}; say which with `plugin = \"NAME\"` in its config table",
+                many.len(),
+                many.iter().map(|p| format!("`{}` ({})", p.name, p.path.display())).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
+    /// Creates the backend `name`.
+    pub fn backend(&self, name: &str, plugin: Option<&str>) -> Result<(BackendBox, &LoadedPlugin)> {
+        let p = self.resolve(ComponentKind::Backend, name, plugin)?;
+        let b = (p.module.new_backend())(RStr::from_str(name)).into_result();
+        Ok((b.map_err(|e| call_error(p, "creating backend", name, e))?, p))
+    }
+
+    /// Creates the method `name`.
+    pub fn method(&self, name: &str, plugin: Option<&str>) -> Result<(MethodBox, &LoadedPlugin)> {
+        let p = self.resolve(ComponentKind::Method, name, plugin)?;
+        let m = (p.module.new_method())(RStr::from_str(name)).into_result();
+        Ok((m.map_err(|e| call_error(p, "creating method", name, e))?, p))
+    }
+
+    /// Creates the path function `name`.
+    pub fn path(&self, name: &str) -> Result<(PathBox, &LoadedPlugin)> {
+        let p = self.resolve(ComponentKind::Path, name, None)?;
+        let f = (p.module.new_path())(RStr::from_str(name)).into_result();
+        Ok((f.map_err(|e| call_error(p, "creating path", name, e))?, p))
+    }
+}
+
+/// An error from a plugin call, with the plugin's name and file.
+pub fn call_error(p: &LoadedPlugin, doing: &str, what: &str, e: PluginError) -> Error {
+    Error::PluginCall(format!(
+        "plugin `{}` ({}) failed {doing} `{what}`: {} ({})",
+        p.name,
+        p.path.display(),
+        e.message,
+        e.kind.as_str()
+    ))
+}
+
+fn load_one(path: &Path) -> std::result::Result<LoadedPlugin, RefusedPlugin> {
+    let module = abi_stable::library::lib_header_from_path(path)
+        .and_then(|h| h.init_root_module::<PluginRef>())
+        .map_err(|e| refusal::explain(path, &e))?;
+    Ok(LoadedPlugin {
+        path: path.to_path_buf(),
+        name: (module.name())().to_string(),
+        version: (module.version())().to_string(),
+        components: (module.components())().into_iter().collect(),
+        module,
+    })
+}

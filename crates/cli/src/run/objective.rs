@@ -1,0 +1,141 @@
+//! The objectives the host explains: LAM's gradient energy and the plain intensity in a window.
+
+use abi_stable::std_types::RVec;
+use srlens_core::{ErrorKind, Objective, ObjectiveValue, PluginError, PluginResult, Tensor};
+
+use crate::config::{ObjectiveKind, WindowConfig};
+
+/// An objective over a window of the SR output.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowObjective {
+    /// Which feature.
+    pub kind: ObjectiveKind,
+    /// The window, in SR pixels.
+    pub window: WindowConfig,
+}
+
+impl Objective for WindowObjective {
+    fn value_and_grad(&self, sr: &Tensor) -> PluginResult<ObjectiveValue> {
+        self.evaluate(sr).into()
+    }
+}
+
+impl WindowObjective {
+    /// The value per batch item and `d sum / d sr`.
+    pub fn evaluate(&self, sr: &Tensor) -> Result<ObjectiveValue, PluginError> {
+        let d = sr.dims();
+        if d.len() != 4 {
+            return Err(PluginError::new(
+                ErrorKind::InvalidInput,
+                format!("the SR output must be N x C x H x W, got shape {d:?}"),
+            ));
+        }
+        let (n, c, h, w) = (d[0], d[1], d[2], d[3]);
+        let WindowConfig { x, y, size } = self.window;
+        let (x0, y0, s) = (x as usize, y as usize, size as usize);
+        let mut values = vec![0f64; n];
+        let mut grad = vec![0f64; sr.len()];
+        let y_ = &sr.data;
+        for b in 0..n {
+            for ch in 0..c {
+                let base = (b * c + ch) * h * w;
+                match self.kind {
+                    ObjectiveKind::Intensity => {
+                        for i in y0..(y0 + s).min(h) {
+                            for j in x0..(x0 + s).min(w) {
+                                values[b] += y_[base + i * w + j] as f64;
+                                grad[base + i * w + j] += 1.0;
+                            }
+                        }
+                    }
+                    ObjectiveKind::GradientEnergy => {
+                        for i in y0..(y0 + s).min(h.saturating_sub(1)) {
+                            for j in x0..(x0 + s).min(w.saturating_sub(1)) {
+                                let at = base + i * w + j;
+                                let v = y_[at] as f64;
+                                let dv = v - y_[at + w] as f64;
+                                let dh = v - y_[at + 1] as f64;
+                                let g = (dv * dv + dh * dh).sqrt();
+                                values[b] += g;
+                                // The subgradient of sqrt at 0 is taken as 0 (spec): never NaN.
+                                if g > 0.0 {
+                                    grad[at] += (dv + dh) / g;
+                                    grad[at + w] -= dv / g;
+                                    grad[at + 1] -= dh / g;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(ObjectiveValue {
+            values: RVec::from(values),
+            grad: Tensor::new(d, grad.into_iter().map(|g| g as f32).collect())
+                .expect("same shape as the SR batch"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sr() -> Tensor {
+        let (n, c, h, w) = (2, 3, 9, 8);
+        let data = (0..n * c * h * w).map(|i| ((i * 7919 % 113) as f32) / 113.0).collect();
+        Tensor::new(vec![n, c, h, w], data).unwrap()
+    }
+
+    fn check_against_central_differences(kind: ObjectiveKind) {
+        let o = WindowObjective { kind, window: WindowConfig { x: 2, y: 3, size: 5 } };
+        let x = sr();
+        let g = o.evaluate(&x).unwrap().grad;
+        let eps = 1e-3f32;
+        for k in (0..x.len()).step_by(5) {
+            let (mut p, mut m) = (x.clone(), x.clone());
+            p.data[k] += eps;
+            m.data[k] -= eps;
+            let fp: f64 = o.evaluate(&p).unwrap().values.iter().sum();
+            let fm: f64 = o.evaluate(&m).unwrap().values.iter().sum();
+            let fd = (fp - fm) / (2.0 * eps as f64);
+            assert!((fd - g.data[k] as f64).abs() < 2e-3, "{kind:?} at {k}: fd {fd} vs {}", g.data[k]);
+        }
+    }
+
+    #[test]
+    fn gradient_energy_gradient_matches_central_differences() {
+        check_against_central_differences(ObjectiveKind::GradientEnergy);
+    }
+
+    #[test]
+    fn intensity_gradient_matches_central_differences() {
+        check_against_central_differences(ObjectiveKind::Intensity);
+    }
+
+    #[test]
+    fn flat_output_gives_zero_not_nan() {
+        let o = WindowObjective {
+            kind: ObjectiveKind::GradientEnergy,
+            window: WindowConfig { x: 0, y: 0, size: 4 },
+        };
+        let flat = Tensor::new(vec![1, 1, 6, 6], vec![0.5; 36]).unwrap();
+        let v = o.evaluate(&flat).unwrap();
+        assert_eq!(v.values[0], 0.0);
+        assert!(v.grad.data.iter().all(|g| *g == 0.0));
+    }
+
+    #[test]
+    fn the_window_is_clipped_to_the_difference_range() {
+        // A window reaching the last row and column: only (h-1) x (w-1) differences exist.
+        let o = WindowObjective {
+            kind: ObjectiveKind::GradientEnergy,
+            window: WindowConfig { x: 0, y: 0, size: 3 },
+        };
+        let t = Tensor::new(vec![1, 1, 3, 3], vec![0., 1., 0., 1., 0., 1., 0., 1., 0.]).unwrap();
+        // g at (0,0): dv=-1, dh=-1 -> sqrt2; (0,1): dv=1, dh=1 -> sqrt2;
+        // (1,0): dv=1, dh=1 -> sqrt2; (1,1): dv=-1, dh=-1 -> sqrt2.
+        let v = o.evaluate(&t).unwrap();
+        assert!((v.values[0] - 4.0 * 2f64.sqrt()).abs() < 1e-12);
+    }
+}

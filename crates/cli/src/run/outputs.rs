@@ -1,0 +1,209 @@
+//! Writing a run's results: per method `attribution.npy`, pictures and `report.json`; per run
+//! `summary.json`, `summary.csv` and `report.html`. Every file is written atomically.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+use srlens_core::{Attribution, ModelInfo, Tensor};
+use srlens_report::{
+    completeness_gap, map_figures, pictures::tensor_to_rgb, render_report, summary_csv, write_atomic,
+    write_npy_atomic, MapPictures, MethodEntry, Pictures, ReportSummary, Window,
+};
+
+use super::image_input::InputImage;
+use crate::config::LoadedConfig;
+use crate::error::{Error, Result};
+
+/// What one method produced.
+pub struct MethodOutput<'a> {
+    /// The output folder's name.
+    pub label: &'a str,
+    /// The method's name.
+    pub method: &'a str,
+    /// The plugin that ran it, and its version.
+    pub plugin: Option<(&'a str, &'a str)>,
+    /// The map and figures.
+    pub attribution: &'a Attribution,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// What every method of a run shares.
+pub struct RunContext<'a> {
+    cfg: &'a LoadedConfig,
+    out: PathBuf,
+    info: &'a ModelInfo,
+    backend: String,
+    backend_plugin: (String, String),
+    image: PathBuf,
+    lr: RgbImage,
+    sr: RgbImage,
+    window: Window,
+}
+
+fn out_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Output { path: path.to_path_buf(), message: e.to_string() }
+}
+
+impl<'a> RunContext<'a> {
+    /// Prepares the output folder and the pictures every method shares.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        cfg: &'a LoadedConfig,
+        out: &Path,
+        info: &'a ModelInfo,
+        backend_plugin: &str,
+        backend_version: &str,
+        image: &Path,
+        input: &InputImage,
+        sr: &Tensor,
+    ) -> Result<Self> {
+        std::fs::create_dir_all(out).map_err(|e| out_err(out, e))?;
+        let d = sr.dims();
+        let sr_rgb = tensor_to_rgb(&sr.data, d[1], d[2], d[3]).map_err(|e| out_err(out, e))?;
+        let w = cfg.config.window;
+        Ok(RunContext {
+            cfg,
+            out: out.to_path_buf(),
+            info,
+            backend: cfg.config.model.backend.clone(),
+            backend_plugin: (backend_plugin.to_string(), backend_version.to_string()),
+            image: image.to_path_buf(),
+            lr: input.lr.clone(),
+            sr: sr_rgb,
+            window: Window { x0: w.x as usize, y0: w.y as usize, size: w.size as usize },
+        })
+    }
+
+    /// Writes one method's files into `<out>/<label>/` and returns its summary entry.
+    pub fn write_method(&self, m: &MethodOutput<'_>) -> Result<MethodEntry> {
+        let dir = self.out.join(m.label);
+        std::fs::create_dir_all(&dir).map_err(|e| out_err(&dir, e))?;
+        let a = m.attribution;
+        let d = a.map.dims();
+        let (c, h, w) = (d[0], d[1], d[2]);
+        let scale = self.info.scale as usize;
+        let figures = map_figures(&a.map.data, c, h, w, self.window.centre_lr(scale))
+            .map_err(|e| Error::PluginCall(format!("method `{}` returned a map that cannot be reported: {e}", m.method)))?;
+        let view = srlens_report::view(&a.map.data, c, h, w).map_err(|e| out_err(&dir, e))?;
+        let pictures = MapPictures::render(&view, h, w, &self.lr, &self.sr, self.window, 0.5)
+            .map_err(|e| out_err(&dir, e))?;
+        write_npy_atomic(&dir.join("attribution.npy"), &a.map.data, &d).map_err(|e| out_err(&dir, e))?;
+        pictures.write_all(&dir).map_err(|e| out_err(&dir, e))?;
+
+        let sum: f64 = a.map.data.iter().map(|&v| v as f64).sum();
+        let baseline: Option<f64> = a.objective_baseline.into_option();
+        let (gap, rel) = match baseline {
+            Some(b) => {
+                let (g, r) = completeness_gap(sum, a.objective_input, b);
+                (Some(g), Some(r))
+            }
+            None => (None, None),
+        };
+        let params: BTreeMap<String, serde_json::Value> =
+            serde_json::from_str(&a.parameters).unwrap_or_default();
+        let mut plugins = BTreeMap::new();
+        plugins.insert(self.backend_plugin.0.clone(), self.backend_plugin.1.clone());
+        if let Some((n, v)) = m.plugin {
+            plugins.insert(n.to_string(), v.to_string());
+        }
+        let rel_to_out = |f: &str| format!("{}/{f}", m.label);
+        let mut entry = MethodEntry {
+            label: m.label.to_string(),
+            method: m.method.to_string(),
+            model: self.info.name.to_string(),
+            backend: self.backend.clone(),
+            image: self.image.display().to_string(),
+            scale,
+            lr_width: w,
+            lr_height: h,
+            window: self.window,
+            objective: self.cfg.config.objective.as_str().to_string(),
+            figures,
+            objective_input: Some(a.objective_input),
+            objective_baseline: baseline,
+            attribution_sum: Some(sum),
+            completeness_gap: gap,
+            completeness_gap_rel: rel,
+            seconds: m.seconds,
+            params,
+            plugins,
+            pictures: Pictures {
+                sr_window: rel_to_out("sr_window.png"),
+                saliency: rel_to_out("saliency.png"),
+                kde: rel_to_out("kde.png"),
+                blend: rel_to_out("blend.png"),
+            },
+            map_file: Some(rel_to_out("attribution.npy")),
+            warnings: Vec::new(),
+        };
+        if entry.gap_is_large(self.cfg.config.gap_warning) {
+            entry.warnings.push(format!(
+                "the completeness gap is {:.1} % of D(input) - D(baseline): use more steps",
+                rel.unwrap_or(f64::NAN) * 100.0
+            ));
+        }
+        let report = serde_json::json!({
+            "label": entry.label,
+            "method": entry.method,
+            "di": figures.di,
+            "gini": figures.gini,
+            "pixels_50": figures.pixels_50,
+            "pixels_95": figures.pixels_95,
+            "radius_50": figures.radius_50,
+            "radius_95": figures.radius_95,
+            "objective": entry.objective,
+            "objective_input": a.objective_input,
+            "objective_baseline": baseline,
+            "attribution_sum": sum,
+            "completeness_gap": gap.map(|g| serde_json::json!({"absolute": g, "relative": rel})),
+            "seconds": m.seconds,
+            "backend": self.backend,
+            "model": {
+                "name": self.info.name.as_str(),
+                "path": self.cfg.resolve(&self.cfg.config.model.path).display().to_string(),
+                "scale": self.info.scale,
+                "channels": self.info.channels,
+                "input_range": self.info.input_range,
+                "parameters": self.info.parameters,
+            },
+            "image": entry.image,
+            "image_mode": self.cfg.config.image.mode,
+            "lr_size": [w, h],
+            "window": self.cfg.config.window,
+            "options": entry.params,
+            "plugins": entry.plugins,
+            "srlens_version": env!("CARGO_PKG_VERSION"),
+            "srlens_core_version": srlens_core::VERSION,
+            "warnings": entry.warnings,
+        });
+        let report_path = dir.join("report.json");
+        let text = serde_json::to_string_pretty(&report).expect("JSON values serialise");
+        write_atomic(&report_path, text.as_bytes()).map_err(|e| out_err(&report_path, e))?;
+        Ok(entry)
+    }
+
+    /// Writes `summary.json`, `summary.csv` and `report.html` for `entries`.
+    pub fn write_summary(&self, entries: Vec<MethodEntry>) -> Result<()> {
+        let summary = ReportSummary {
+            title: format!("srlens: {} on {}", self.info.name, file_name(&self.image)),
+            srlens_version: env!("CARGO_PKG_VERSION").to_string(),
+            created: String::new(),
+            config: self.cfg.path.display().to_string(),
+            gap_warning: self.cfg.config.gap_warning,
+            entries,
+        };
+        let write = |name: &str, bytes: &[u8]| {
+            let p = self.out.join(name);
+            write_atomic(&p, bytes).map_err(|e| out_err(&p, e))
+        };
+        write("summary.json", serde_json::to_string_pretty(&summary).expect("serialisable").as_bytes())?;
+        write("summary.csv", summary_csv(&summary).as_bytes())?;
+        write("report.html", render_report(&summary, &self.out).as_bytes())
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
