@@ -30,6 +30,7 @@ impl ConvKernel {
         let (_, _, kh, kw) = weight.dims4()?;
         let flipped = weight
             .transpose(0, 1)?
+            .contiguous()?
             .index_select(&reversed(kh)?, 2)?
             .index_select(&reversed(kw)?, 3)?
             .contiguous()?;
@@ -48,6 +49,7 @@ impl ConvKernel {
         let weight = weight_t
             .detach()
             .transpose(0, 1)?
+            .contiguous()?
             .index_select(&reversed(kh)?, 2)?
             .index_select(&reversed(kw)?, 3)?
             .contiguous()?;

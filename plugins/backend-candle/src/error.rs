@@ -27,9 +27,9 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
-    /// Candle failed outside any node.
+    /// Candle failed outside any node (the message, without candle's backtrace).
     #[error("candle: {0}")]
-    Candle(#[from] candle_core::Error),
+    Candle(String),
 }
 
 /// `Result` with this crate's [`Error`].
@@ -50,6 +50,14 @@ impl Error {
             Error::Config(_) => ErrorKind::InvalidConfig,
             Error::Node { .. } | Error::Candle(_) => ErrorKind::Backend,
         }
+    }
+}
+
+impl From<candle_core::Error> for Error {
+    fn from(e: candle_core::Error) -> Self {
+        let text = e.to_string();
+        let first = text.split("\n   0:").next().unwrap_or("").trim_end();
+        Error::Candle(first.to_string())
     }
 }
 
