@@ -350,7 +350,7 @@ fn render_card(
             h,
             "<p class=\"warn\">&#9888; Completeness gap {} exceeds {}: use more steps.</p>",
             e.completeness_gap_rel.map(pct).unwrap_or_default(),
-            pct(threshold)
+            esc(&format!("{}%", threshold * 100.0))
         );
     }
     for w in &e.warnings {
@@ -549,7 +549,8 @@ figcaption{font-size:12px;color:var(--muted);text-align:center;margin-top:2px}
 .ok{color:var(--ok)}
 details{margin-top:8px}
 summary{cursor:pointer;color:var(--muted)}
-table.params td{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;word-break:break-all}
+table.params th,table.params td{font-size:12px;vertical-align:baseline}
+table.params td{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
 .prov{color:var(--muted);font-size:12px;margin:6px 0 0;word-break:break-all}
 .empty{color:var(--muted)}
 footer{margin-top:28px;color:var(--muted);font-size:12px;max-width:900px}
@@ -658,6 +659,17 @@ mod tests {
         }
         assert!(!html.contains("http"), "external reference in the page");
         assert!(!html.contains("src=\"/") && !html.contains("<link"));
+    }
+
+    #[test]
+    fn render_report_reads_pictures_relative_to_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("a")).unwrap();
+        std::fs::write(dir.path().join("a/sal.png"), [0xffu8, 0x00, 0x10]).unwrap();
+        let html = render_report(&summary(vec![entry("a", None)]), dir.path());
+        // base64 of ff 00 10 is "/wAQ".
+        assert!(html.contains("data:image/png;base64,/wAQ"));
+        assert_eq!(html.matches("class=\"missing\"").count(), 3);
     }
 
     #[test]
