@@ -14,7 +14,7 @@ pub fn explain(path: &Path, e: &LibraryError) -> RefusedPlugin {
     let details = e.to_string();
     let reason = match e {
         LibraryError::OpenError { err, .. } => {
-            format!("cannot be opened as a shared library: {err}")
+            format!("not an srlens plugin: it cannot be opened as a shared library ({err})")
         }
         LibraryError::GetSymbolError { .. } => {
             "not an srlens plugin: it does not export srlens's root module (built with \
@@ -26,12 +26,22 @@ pub fn explain(path: &Path, e: &LibraryError) -> RefusedPlugin {
              (compatible: same minor version, and a patch at least this one's): rebuild the \
              plugin against srlens-core {expected_version}"
         ),
-        LibraryError::AbiInstability(_) => format!(
-            "its ABI does not match this srlens's (srlens-core {CORE_VERSION}), although the \
-             versions claim to be compatible; first mismatch: {}; rebuild the plugin against \
-             this srlens-core (`srlens plugins --verbose` shows the whole layout report)",
-            first_mismatch(&details)
-        ),
+        LibraryError::AbiInstability(_) => {
+            let (mismatch, found) = first_mismatch(&details);
+            match found.filter(|_| mismatch.contains("package versions")) {
+                Some(found) => format!(
+                    "built for srlens-core {found}, this srlens has {CORE_VERSION}; rebuild the \
+                     plugin against srlens-core {CORE_VERSION} (first mismatch: {mismatch}; \
+                     `srlens plugins --verbose` shows abi_stable's whole layout report)"
+                ),
+                None => format!(
+                    "its ABI does not match this srlens's (srlens-core {CORE_VERSION}); first \
+                     mismatch: {mismatch}; rebuild the plugin against srlens-core \
+                     {CORE_VERSION} (`srlens plugins --verbose` shows abi_stable's whole \
+                     layout report)"
+                ),
+            }
+        }
         LibraryError::ParseVersionError(v) => format!("its version string is not valid: {v}"),
         LibraryError::InvalidAbiHeader(_) | LibraryError::InvalidCAbi { .. } => format!(
             "built with an incompatible abi_stable or Rust C ABI; rebuild it against \
@@ -49,13 +59,20 @@ fn first_line(s: &str) -> String {
     s.lines().find(|l| !l.trim().is_empty()).unwrap_or("unknown error").trim().to_string()
 }
 
-/// The first line of abi_stable's layout report that names what differs.
-fn first_mismatch(details: &str) -> String {
-    let interesting = ["Mismatched", "mismatch", "expected", "Too many", "Missing", "Added", "found"];
-    details
-        .lines()
-        .map(str::trim)
-        .find(|l| interesting.iter().any(|k| l.contains(k)))
-        .map(|l| l.trim_end_matches(':').to_string())
-        .unwrap_or_else(|| first_line(details))
+/// The first `Error:` of abi_stable's layout report, with what was expected and found, and
+/// the found value alone.
+fn first_mismatch(details: &str) -> (String, Option<String>) {
+    let lines: Vec<&str> = details.lines().map(str::trim).collect();
+    let Some(at) = lines.iter().position(|l| l.starts_with("Error:")) else {
+        return (first_line(details), None);
+    };
+    let mut s = lines[at].trim_start_matches("Error:").trim().to_string();
+    let value_after = |label: &str| {
+        lines[at..].iter().position(|l| *l == label).and_then(|i| lines.get(at + i + 1)).copied()
+    };
+    let found = value_after("Found:").map(str::to_string);
+    if let (Some(e), Some(f)) = (value_after("Expected:"), &found) {
+        s.push_str(&format!(", expected `{e}`, found `{f}`"));
+    }
+    (s, found)
 }
