@@ -18,7 +18,10 @@ pub struct SeededRng {
 impl SeededRng {
     /// A stream for `seed`.
     pub fn new(seed: u64) -> Self {
-        SeededRng { rng: Pcg64Mcg::seed_from_u64(seed), spare_normal: None }
+        SeededRng {
+            rng: Pcg64Mcg::seed_from_u64(seed),
+            spare_normal: None,
+        }
     }
 
     /// A uniform `f32` in `[0, 1)`: `(next_u32 >> 8) / 2^24`.

@@ -33,9 +33,9 @@ use srlens_core::{
         std_types::{RBox, ROption, RResult, RSlice, RStr, RString, RVec},
     },
     Attribution, ErrorKind, InputGradient, Method, MethodBox, MethodJob, Method_TO, Model,
-    ModelBox, ModelInfo, Model_TO, Objective, ObjectiveRef, ObjectiveValue, Objective_TO,
-    PathBox, PathFunction, PathFunction_TO, PathSamples, PluginError, PluginResult, Progress,
-    Progress_TO, Registry, Registry_TO, Tensor,
+    ModelBox, ModelInfo, Model_TO, Objective, ObjectiveRef, ObjectiveValue, Objective_TO, PathBox,
+    PathFunction, PathFunction_TO, PathSamples, PluginError, PluginResult, Progress, Progress_TO,
+    Registry, Registry_TO, Tensor,
 };
 
 /// An owned [`Objective`] trait object.
@@ -122,7 +122,11 @@ impl FnModel {
     pub fn linear(scale: usize, dims: Dims, weights: Vec<f64>) -> Self {
         let n_in: usize = dims.iter().product();
         let n_out = n_in * scale * scale;
-        assert_eq!(weights.len(), n_in * n_out, "weights must be (C*sH*sW) x (C*H*W)");
+        assert_eq!(
+            weights.len(),
+            n_in * n_out,
+            "weights must be (C*sH*sW) x (C*H*W)"
+        );
         let w = Arc::new(weights);
         let w2 = Arc::clone(&w);
         FnModel::new(
@@ -182,7 +186,10 @@ impl FnModel {
         if d.len() != 4 || d[1] != self.channels {
             return Err(PluginError::new(
                 ErrorKind::InvalidInput,
-                format!("test model: expected N x {} x H x W, got {:?}", self.channels, d),
+                format!(
+                    "test model: expected N x {} x H x W, got {:?}",
+                    self.channels, d
+                ),
             ));
         }
         Ok((d[0], [d[1], d[2], d[3]]))
@@ -198,7 +205,10 @@ impl FnModel {
         }
         let shape = vec![n, dims[0], dims[1] * self.scale, dims[2] * self.scale];
         Tensor::new(shape, data).ok_or_else(|| {
-            PluginError::new(ErrorKind::Backend, "test model: forward returned the wrong size")
+            PluginError::new(
+                ErrorKind::Backend,
+                "test model: forward returned the wrong size",
+            )
         })
     }
 }
@@ -228,7 +238,9 @@ impl Model for FnModel {
         let run = || -> Result<RVec<InputGradient>, PluginError> {
             let (n, dims) = self.split(lr)?;
             self.counters.gradient_calls.fetch_add(1, Ordering::SeqCst);
-            self.counters.gradient_items.fetch_add(n as u64, Ordering::SeqCst);
+            self.counters
+                .gradient_items
+                .fetch_add(n as u64, Ordering::SeqCst);
             let sr = self.forward_batch(lr)?;
             let per_in = dims.iter().product::<usize>();
             let per_out = per_in * self.scale * self.scale;
@@ -242,9 +254,15 @@ impl Model for FnModel {
                     grad.extend((self.vjp)(x, dims, g).into_iter().map(|v| v as f32));
                 }
                 let grad = Tensor::new(lr.dims(), grad).ok_or_else(|| {
-                    PluginError::new(ErrorKind::Backend, "test model: vjp returned the wrong size")
+                    PluginError::new(
+                        ErrorKind::Backend,
+                        "test model: vjp returned the wrong size",
+                    )
                 })?;
-                out.push(InputGradient { values: v.values, grad });
+                out.push(InputGradient {
+                    values: v.values,
+                    grad,
+                });
             }
             Ok(out)
         };
@@ -312,7 +330,10 @@ impl Objective for Intensity {
         if d.len() != 4 || self.y0 + self.size > d[2] || self.x0 + self.size > d[3] {
             return RResult::RErr(PluginError::new(
                 ErrorKind::InvalidInput,
-                format!("intensity: the window does not fit in the SR output {:?}", d),
+                format!(
+                    "intensity: the window does not fit in the SR output {:?}",
+                    d
+                ),
             ));
         }
         let (n, c, h, w) = (d[0], d[1], d[2], d[3]);
@@ -430,7 +451,11 @@ impl TestRegistry {
 
     fn record(&self, kind: &'static str, name: &str, options: &str) {
         if let Ok(mut c) = self.calls.lock() {
-            c.push(RegistryCall { kind, name: name.to_string(), options: options.to_string() });
+            c.push(RegistryCall {
+                kind,
+                name: name.to_string(),
+                options: options.to_string(),
+            });
         }
     }
 
@@ -444,13 +469,26 @@ impl TestRegistry {
     }
 
     /// Runs the registered method `name` on `image` (`1 x C x H x W`) with `options` (JSON).
-    pub fn run(&self, name: &str, options: &str, image: &Tensor) -> Result<Attribution, PluginError> {
-        let method = self.methods.iter().find(|(n, _)| n == name).map(|(_, m)| m).ok_or_else(|| {
-            PluginError::new(
-                ErrorKind::InvalidConfig,
-                format!("unknown method `{name}`; available: {}", Self::names(&self.methods)),
-            )
-        })?;
+    pub fn run(
+        &self,
+        name: &str,
+        options: &str,
+        image: &Tensor,
+    ) -> Result<Attribution, PluginError> {
+        let method = self
+            .methods
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, m)| m)
+            .ok_or_else(|| {
+                PluginError::new(
+                    ErrorKind::InvalidConfig,
+                    format!(
+                        "unknown method `{name}`; available: {}",
+                        Self::names(&self.methods)
+                    ),
+                )
+            })?;
         self.run_method(method, options, image)
     }
 
@@ -488,18 +526,32 @@ impl TestRegistry {
         start: u32,
         end: u32,
     ) -> Result<PathSamples, PluginError> {
-        let path = self.paths.iter().find(|(n, _)| n == name).map(|(_, p)| p).ok_or_else(|| {
-            PluginError::new(
-                ErrorKind::InvalidConfig,
-                format!("unknown path `{name}`; available: {}", Self::names(&self.paths)),
-            )
-        })?;
-        path.sample(image, &RString::from(options), steps, start, end).into_result()
+        let path = self
+            .paths
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p)
+            .ok_or_else(|| {
+                PluginError::new(
+                    ErrorKind::InvalidConfig,
+                    format!(
+                        "unknown path `{name}`; available: {}",
+                        Self::names(&self.paths)
+                    ),
+                )
+            })?;
+        path.sample(image, &RString::from(options), steps, start, end)
+            .into_result()
     }
 }
 
 impl Registry for TestRegistry {
-    fn attribute(&self, name: RStr<'_>, options: RStr<'_>, image: &Tensor) -> PluginResult<Attribution> {
+    fn attribute(
+        &self,
+        name: RStr<'_>,
+        options: RStr<'_>,
+        image: &Tensor,
+    ) -> PluginResult<Attribution> {
         self.record("method", name.as_str(), options.as_str());
         self.run(name.as_str(), options.as_str(), image).into()
     }
@@ -514,7 +566,8 @@ impl Registry for TestRegistry {
         end: u32,
     ) -> PluginResult<PathSamples> {
         self.record("path", name.as_str(), options.as_str());
-        self.sample(name.as_str(), options.as_str(), image, steps, start, end).into()
+        self.sample(name.as_str(), options.as_str(), image, steps, start, end)
+            .into()
     }
 }
 
@@ -552,10 +605,15 @@ mod tests {
         let dims = [1, 2, 3];
         let n_in = 6;
         let n_out = 24;
-        let w: Vec<f64> = (0..n_in * n_out).map(|k| ((k * 13 % 17) as f64 - 8.0) / 8.0).collect();
+        let w: Vec<f64> = (0..n_in * n_out)
+            .map(|k| ((k * 13 % 17) as f64 - 8.0) / 8.0)
+            .collect();
         let obj = Intensity::new(1, 1, 2);
-        let host = TestRegistry::new(model_box(FnModel::linear(2, dims, w.clone())), objective_box(obj))
-            .with_method("gradient", method_box(GradientMethod));
+        let host = TestRegistry::new(
+            model_box(FnModel::linear(2, dims, w.clone())),
+            objective_box(obj),
+        )
+        .with_method("gradient", method_box(GradientMethod));
         let x = image(dims);
         let a = host.run("gradient", "", &x).unwrap();
         let (sh, sw) = (4, 6);
@@ -572,7 +630,11 @@ mod tests {
         }
         let y: f64 = (0..sh * sw)
             .filter(|o| obj.contains(o / sw, o % sw))
-            .map(|o| (0..n_in).map(|k| w[o * n_in + k] * x.data[k] as f64).sum::<f64>())
+            .map(|o| {
+                (0..n_in)
+                    .map(|k| w[o * n_in + k] * x.data[k] as f64)
+                    .sum::<f64>()
+            })
             .sum();
         assert!((a.objective_input - y).abs() < 1e-5);
     }
@@ -580,7 +642,12 @@ mod tests {
     #[test]
     fn pointwise_model_matches_finite_differences() {
         let dims = [2, 3, 3];
-        let model = FnModel::pointwise(3, 2, |v| (2.0 * v).tanh(), |v| 2.0 / (2.0 * v).cosh().powi(2));
+        let model = FnModel::pointwise(
+            3,
+            2,
+            |v| (2.0 * v).tanh(),
+            |v| 2.0 / (2.0 * v).cosh().powi(2),
+        );
         let counters = model.counters();
         let host = TestRegistry::new(model_box(model), objective_box(Intensity::new(2, 1, 5)));
         let x = image(dims);
@@ -595,7 +662,11 @@ mod tests {
             let fd = (crate::integrate::objective_at(&job, &p).unwrap()
                 - crate::integrate::objective_at(&job, &m).unwrap())
                 / (2.0 * eps as f64);
-            assert!((fd - g.data[k] as f64).abs() < 2e-3, "{k}: {fd} vs {}", g.data[k]);
+            assert!(
+                (fd - g.data[k] as f64).abs() < 2e-3,
+                "{k}: {fd} vs {}",
+                g.data[k]
+            );
         }
         assert_eq!(counters.gradient_calls(), 1);
         assert_eq!(counters.forward_calls(), 2 * x.len() as u64);
@@ -610,7 +681,10 @@ mod tests {
         .with_method("gradient", method_box(GradientMethod));
         let x = image([1, 2, 2]);
         let e = host.run("foo", "", &x).unwrap_err();
-        assert_eq!(e.message.as_str(), "unknown method `foo`; available: gradient");
+        assert_eq!(
+            e.message.as_str(),
+            "unknown method `foo`; available: gradient"
+        );
         let e = host.sample("line", "", &x, 4, 0, 4).unwrap_err();
         assert_eq!(e.message.as_str(), "unknown path `line`; available: none");
     }

@@ -1,0 +1,268 @@
+//! Baselines of the straight-line path: black, blur, noise, constant, or an image file.
+
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
+use srlens_core::{PluginError, Tensor};
+use srlens_plugin_kit::{
+    blur::{correlate, gaussian_kernel},
+    invalid_config, invalid_input,
+    random::SeededRng,
+};
+
+/// The accepted baselines, for messages.
+pub const ACCEPTED: &str = "black, blur, noise, constant, or an image path \
+(a .png/.jpg/.jpeg file name, or { image = \"path\" })";
+
+/// Default blur of the `blur` baseline (LAM's).
+pub const DEFAULT_SIGMA: f64 = 1.2;
+/// Default kernel side of the `blur` baseline.
+pub const DEFAULT_KERNEL: usize = 9;
+
+/// A resolved baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Baseline {
+    /// All zeros.
+    Black,
+    /// `blur(x, k_sigma)` with a `kernel x kernel` Gaussian, reflect-101 borders.
+    Blur {
+        /// The blur.
+        sigma: f64,
+        /// The kernel's odd side.
+        kernel: usize,
+    },
+    /// Uniform noise in `[0, 1)` from `seed` (one value per element, CHW order).
+    Noise {
+        /// The seed.
+        seed: u64,
+    },
+    /// Every element `value`.
+    Constant {
+        /// The value.
+        value: f64,
+    },
+    /// An image file of the input's size (PNG or JPEG), read as `[0, 1]` (8-bit / 255).
+    Image {
+        /// The file, relative to the working directory.
+        path: String,
+    },
+}
+
+/// The raw baseline keys of an options object, before checking.
+#[derive(Debug, Clone, Default)]
+pub struct BaselineKeys {
+    /// `baseline`: a name, an image file name, or `{ image = "path" }`.
+    pub baseline: Option<Value>,
+    /// `sigma` (blur only).
+    pub sigma: Option<f64>,
+    /// `kernel` (blur only).
+    pub kernel: Option<usize>,
+    /// `seed` (noise only).
+    pub seed: Option<u64>,
+    /// `value` (constant only, required there).
+    pub value: Option<f64>,
+}
+
+fn is_image_name(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    [".png", ".jpg", ".jpeg"].iter().any(|e| lower.ends_with(e))
+}
+
+impl BaselineKeys {
+    /// Checks the keys and resolves the baseline; `what` names the caller in errors.
+    pub fn resolve(&self, what: &str) -> Result<Baseline, PluginError> {
+        let baseline = match &self.baseline {
+            None => Baseline::Black,
+            Some(Value::String(s)) => match s.as_str() {
+                "black" => Baseline::Black,
+                "blur" => Baseline::Blur {
+                    sigma: self.sigma.unwrap_or(DEFAULT_SIGMA),
+                    kernel: self.kernel.unwrap_or(DEFAULT_KERNEL),
+                },
+                "noise" => Baseline::Noise {
+                    seed: self.seed.unwrap_or(0),
+                },
+                "constant" => match self.value {
+                    Some(value) => Baseline::Constant { value },
+                    None => {
+                        return Err(invalid_config(format!(
+                            "{what}: baseline `constant` needs `value` (a number, e.g. 0.5)"
+                        )))
+                    }
+                },
+                s if is_image_name(s) => Baseline::Image {
+                    path: s.to_string(),
+                },
+                s => {
+                    return Err(invalid_config(format!(
+                        "{what}: unknown baseline `{s}`; accepted: {ACCEPTED}"
+                    )))
+                }
+            },
+            Some(Value::Object(m)) => match (m.get("image"), m.len()) {
+                (Some(Value::String(p)), 1) => Baseline::Image { path: p.clone() },
+                _ => {
+                    return Err(invalid_config(format!(
+                        "{what}: a table `baseline` must be {{ image = \"path\" }}, got {}",
+                        Value::Object(m.clone())
+                    )))
+                }
+            },
+            Some(other) => {
+                return Err(invalid_config(format!(
+                    "{what}: `baseline` must be a string or {{ image = \"path\" }}, got {other}; \
+                     accepted: {ACCEPTED}"
+                )))
+            }
+        };
+        self.check_unused(what, &baseline)?;
+        baseline.check(what)?;
+        Ok(baseline)
+    }
+
+    /// Options that the chosen baseline does not use are errors, not silently ignored.
+    fn check_unused(&self, what: &str, baseline: &Baseline) -> Result<(), PluginError> {
+        let (blur, noise, constant) = (
+            matches!(baseline, Baseline::Blur { .. }),
+            matches!(baseline, Baseline::Noise { .. }),
+            matches!(baseline, Baseline::Constant { .. }),
+        );
+        let unused = [
+            ("sigma", self.sigma.is_some() && !blur, "blur"),
+            ("kernel", self.kernel.is_some() && !blur, "blur"),
+            ("seed", self.seed.is_some() && !noise, "noise"),
+            ("value", self.value.is_some() && !constant, "constant"),
+        ];
+        for (key, bad, owner) in unused {
+            if bad {
+                return Err(invalid_config(format!(
+                    "{what}: `{key}` applies only to baseline `{owner}`, the baseline is `{}`",
+                    baseline.name()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Baseline {
+    /// The baseline's name (`image` for a file).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Baseline::Black => "black",
+            Baseline::Blur { .. } => "blur",
+            Baseline::Noise { .. } => "noise",
+            Baseline::Constant { .. } => "constant",
+            Baseline::Image { .. } => "image",
+        }
+    }
+
+    /// Checks the values.
+    pub fn check(&self, what: &str) -> Result<(), PluginError> {
+        match *self {
+            Baseline::Blur { sigma, kernel } => {
+                if !(sigma.is_finite() && sigma >= 0.0) {
+                    return Err(invalid_config(format!(
+                        "{what}: `sigma` must be a finite number >= 0 (default 1.2), got {sigma}"
+                    )));
+                }
+                if kernel % 2 == 0 {
+                    return Err(invalid_config(format!(
+                        "{what}: `kernel` must be an odd positive size (default 9), got {kernel}"
+                    )));
+                }
+            }
+            Baseline::Constant { value } if !value.is_finite() => {
+                return Err(invalid_config(format!(
+                    "{what}: `value` must be finite, got {value}"
+                )));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The baseline's keys as a JSON object (what a path needs to rebuild it).
+    pub fn to_json(&self) -> Map<String, Value> {
+        let v = match self {
+            Baseline::Black => json!({"baseline": "black"}),
+            Baseline::Blur { sigma, kernel } => {
+                json!({"baseline": "blur", "sigma": sigma, "kernel": kernel})
+            }
+            Baseline::Noise { seed } => json!({"baseline": "noise", "seed": seed}),
+            Baseline::Constant { value } => json!({"baseline": "constant", "value": value}),
+            Baseline::Image { path } => json!({"baseline": {"image": path}}),
+        };
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!("json! of an object"),
+        }
+    }
+
+    /// The baseline for `image` (`1 x C x H x W`), as `C x H x W` values.
+    pub fn compute(&self, what: &str, image: &Tensor) -> Result<Vec<f32>, PluginError> {
+        let d = image_dims(what, image)?;
+        let n = image.len();
+        Ok(match self {
+            Baseline::Black => vec![0.0; n],
+            Baseline::Constant { value } => vec![*value as f32; n],
+            Baseline::Noise { seed } => SeededRng::new(*seed).uniform_vec(n),
+            Baseline::Blur { sigma, kernel } => correlate(
+                &image.data,
+                d[2],
+                d[3],
+                &gaussian_kernel(*sigma, *kernel),
+                *kernel,
+            ),
+            Baseline::Image { path } => read_image(what, Path::new(path), d[1], d[2], d[3])?,
+        })
+    }
+}
+
+/// Checks that `image` is `1 x C x H x W` and returns its dims.
+pub fn image_dims(what: &str, image: &Tensor) -> Result<Vec<usize>, PluginError> {
+    let d = image.dims();
+    if d.len() != 4 || d[0] != 1 || image.is_empty() {
+        return Err(invalid_input(format!(
+            "{what}: expected one image 1 x C x H x W, got shape {d:?}"
+        )));
+    }
+    Ok(d)
+}
+
+/// Reads an image file as `C x H x W` in `[0, 1]` (1 channel: luma, 3 channels: RGB).
+fn read_image(
+    what: &str,
+    path: &Path,
+    c: usize,
+    h: usize,
+    w: usize,
+) -> Result<Vec<f32>, PluginError> {
+    let shown = path.display();
+    let img = image::open(path).map_err(|e| {
+        invalid_config(format!("{what}: cannot read baseline image `{shown}`: {e}"))
+    })?;
+    let (iw, ih) = (img.width() as usize, img.height() as usize);
+    if (iw, ih) != (w, h) {
+        return Err(invalid_config(format!(
+            "{what}: baseline image `{shown}` is {iw}x{ih} (width x height), the input is \
+             {w}x{h}; they must be the same size"
+        )));
+    }
+    let hwc: Vec<f32> = match c {
+        1 => img.to_luma32f().into_raw(),
+        3 => img.to_rgb32f().into_raw(),
+        _ => {
+            return Err(invalid_config(format!(
+                "{what}: baseline image `{shown}`: images can be baselines only for 1- or \
+                 3-channel inputs, the input has {c} channels"
+            )))
+        }
+    };
+    let mut chw = vec![0f32; c * h * w];
+    for (k, v) in hwc.into_iter().enumerate() {
+        let (pix, ch) = (k / c, k % c);
+        chw[ch * h * w + pix] = v;
+    }
+    Ok(chw)
+}
