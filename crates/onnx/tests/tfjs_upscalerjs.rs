@@ -43,9 +43,12 @@ fn model_json(package: &str, scale: u32) -> PathBuf {
     path
 }
 
-/// The manifest's `(name, shape, offset in floats)` and the concatenated shard values,
+/// A manifest weight: name, shape, offset in floats.
+type WeightSpec = (String, Vec<usize>, usize);
+
+/// The manifest's weights and the concatenated shard values,
 /// read straight from the files (independent of the converter).
-fn manifest(path: &Path) -> (Vec<(String, Vec<usize>, usize)>, Vec<f32>) {
+fn manifest(path: &Path) -> (Vec<WeightSpec>, Vec<f32>) {
     let json: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let mut specs = Vec::new();
     let mut values = Vec::new();
