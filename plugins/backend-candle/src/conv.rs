@@ -80,19 +80,19 @@ pub fn pad_or_crop(x: &Tensor, dim: usize, before: isize, after: isize) -> CResu
     Ok(x)
 }
 
-/// Inserts `s - 1` zeros between neighbouring pixels of `x` (`N x C x H x W`):
-/// the result is `N x C x ((H-1)s+1) x ((W-1)s+1)`.
-pub fn dilate(x: &Tensor, s: usize) -> CResult<Tensor> {
-    if s == 1 {
+/// Inserts `sh - 1` zeros between vertically neighbouring pixels of `x` (`N x C x H x W`)
+/// and `sw - 1` between horizontal ones: the result is `N x C x ((H-1)sh+1) x ((W-1)sw+1)`.
+pub fn dilate(x: &Tensor, sh: usize, sw: usize) -> CResult<Tensor> {
+    if sh == 1 && sw == 1 {
         return Ok(x.clone());
     }
     let (n, c, h, w) = x.dims4()?;
     x.reshape((n, c, h, 1, w, 1))?
-        .pad_with_zeros(3, 0, s - 1)?
-        .pad_with_zeros(5, 0, s - 1)?
-        .reshape((n, c, h * s, w * s))?
-        .narrow(2, 0, (h - 1) * s + 1)?
-        .narrow(3, 0, (w - 1) * s + 1)
+        .pad_with_zeros(3, 0, sh - 1)?
+        .pad_with_zeros(5, 0, sw - 1)?
+        .reshape((n, c, h * sh, w * sw))?
+        .narrow(2, 0, (h - 1) * sh + 1)?
+        .narrow(3, 0, (w - 1) * sw + 1)
 }
 
 /// The custom op: a convolution of its argument with a constant kernel.
@@ -117,7 +117,13 @@ impl CustomOp1 for ConvOp {
             CpuStorage::F64(v) => Tensor::from_slice(&v[start..end], layout.shape(), &DEVICE)?,
             _ => candle_core::bail!("conv supports f32 and f64 tensors only"),
         };
-        let y = x.conv2d(&self.kernel.weight, self.padding, self.stride, self.dilation, 1)?;
+        let y = x.conv2d(
+            &self.kernel.weight,
+            self.padding,
+            self.stride,
+            self.dilation,
+            1,
+        )?;
         let shape = y.shape().clone();
         let (st, _) = y.storage_and_layout();
         match &*st {
@@ -130,7 +136,7 @@ impl CustomOp1 for ConvOp {
         let (_, _, h, w) = arg.dims4()?;
         let (_, _, kh, kw) = self.kernel.weight.dims4()?;
         let (p, d) = (self.padding as isize, self.dilation as isize);
-        let g = dilate(grad, self.stride)?;
+        let g = dilate(grad, self.stride, self.stride)?;
         let (lh, lw) = (g.dim(2)? as isize, g.dim(3)? as isize);
         let left_h = d * (kh as isize - 1) - p;
         let left_w = d * (kw as isize - 1) - p;

@@ -44,10 +44,9 @@ impl Interpreter {
         for (i, node) in graph.nodes.iter().enumerate() {
             if matches!(node.op_type.as_str(), "Conv" | "ConvTranspose") {
                 if let Some(w) = node.inputs.get(1).and_then(|n| constants.get(n)) {
-                    let k = ops::prepare_kernels(node, w).map_err(|e| Error::Load(format!(
-                        "node `{}` ({}): {e}",
-                        node.name, node.op_type
-                    )))?;
+                    let k = ops::prepare_kernels(node, w).map_err(|e| {
+                        Error::Load(format!("node `{}` ({}): {e}", node.name, node.op_type))
+                    })?;
                     kernels.insert(i, k);
                 }
             }
@@ -61,7 +60,13 @@ impl Interpreter {
         for out in &graph.outputs {
             last_use.insert(out.name.clone(), usize::MAX);
         }
-        Ok(Interpreter { graph, dtype, constants, kernels, last_use })
+        Ok(Interpreter {
+            graph,
+            dtype,
+            constants,
+            kernels,
+            last_use,
+        })
     }
 
     /// The graph.
@@ -98,7 +103,11 @@ impl Interpreter {
         }
         let mut env: HashMap<String, Tensor> = HashMap::new();
         for (name, t) in names.iter().zip(inputs) {
-            let t = if t.dtype().is_float() { t.to_dtype(self.dtype)? } else { t.clone() };
+            let t = if t.dtype().is_float() {
+                t.to_dtype(self.dtype)?
+            } else {
+                t.clone()
+            };
             env.insert(name.to_string(), t);
         }
         for (i, node) in self.graph.nodes.iter().enumerate() {
@@ -159,7 +168,9 @@ impl Interpreter {
                 env.get(&o.name)
                     .or_else(|| self.constants.get(&o.name))
                     .cloned()
-                    .ok_or_else(|| Error::Load(format!("graph output `{}` is never produced", o.name)))
+                    .ok_or_else(|| {
+                        Error::Load(format!("graph output `{}` is never produced", o.name))
+                    })
             })
             .collect()
     }

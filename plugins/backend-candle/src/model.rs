@@ -36,14 +36,20 @@ pub struct CandleModel {
 
 impl std::fmt::Debug for CandleModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CandleModel").field("info", &self.info).finish()
+        f.debug_struct("CandleModel")
+            .field("info", &self.info)
+            .finish()
     }
 }
 
 /// Parses a range such as `"0,255"`.
 fn parse_range(text: &str) -> Result<[f32; 2]> {
     let parts: Vec<&str> = text.split(',').map(str::trim).collect();
-    let bad = || Error::Load(format!("metadata srlens.input_range `{text}`: expected `lo,hi`"));
+    let bad = || {
+        Error::Load(format!(
+            "metadata srlens.input_range `{text}`: expected `lo,hi`"
+        ))
+    };
     if parts.len() != 2 {
         return Err(bad());
     }
@@ -75,7 +81,10 @@ impl CandleModel {
             srlens_onnx::Error::Graph(m) => Error::Load(format!("{path}: {m}")),
             other => Error::Load(other.to_string()),
         })?;
-        let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         Self::from_graph(graph, &name, options.input_range, threads)
     }
 
@@ -109,7 +118,12 @@ impl CandleModel {
                 interp.graph().outputs.len()
             )));
         }
-        let input = interp.graph().inputs.iter().find(|v| v.name == inputs[0]).cloned();
+        let input = interp
+            .graph()
+            .inputs
+            .iter()
+            .find(|v| v.name == inputs[0])
+            .cloned();
         let fixed = |i: usize| match input.as_ref().and_then(|v| v.shape.get(i)) {
             Some(Dim::Fixed(d)) if *d > 0 => Some(*d as usize),
             _ => None,
@@ -140,7 +154,9 @@ impl CandleModel {
         };
         model.info.scale = match meta_scale {
             Some(s) => s.trim().parse().map_err(|_| {
-                Error::Load(format!("metadata srlens.scale `{s}` is not a positive integer"))
+                Error::Load(format!(
+                    "metadata srlens.scale `{s}` is not a positive integer"
+                ))
             })?,
             None => {
                 let (h, w) = (fixed(2).unwrap_or(16), fixed(3).unwrap_or(16));
@@ -180,12 +196,26 @@ impl CandleModel {
     pub fn run(&self, x: &Tensor) -> Result<Tensor> {
         let [lo, hi] = self.range;
         let (lo, span) = (lo as f64, (hi - lo) as f64);
-        let scaled = if span == 1.0 && lo == 0.0 { x.clone() } else { x.affine(span, lo)? };
-        let y = self.interp.run(std::slice::from_ref(&scaled))?.swap_remove(0);
+        let scaled = if span == 1.0 && lo == 0.0 {
+            x.clone()
+        } else {
+            x.affine(span, lo)?
+        };
+        let y = self
+            .interp
+            .run(std::slice::from_ref(&scaled))?
+            .swap_remove(0);
         if y.rank() != 4 {
-            return Err(Error::Load(format!("the model output has shape {:?}, not NCHW", y.dims())));
+            return Err(Error::Load(format!(
+                "the model output has shape {:?}, not NCHW",
+                y.dims()
+            )));
         }
-        Ok(if span == 1.0 && lo == 0.0 { y } else { y.affine(1.0 / span, -lo / span)? })
+        Ok(if span == 1.0 && lo == 0.0 {
+            y
+        } else {
+            y.affine(1.0 / span, -lo / span)?
+        })
     }
 
     fn check_input(&self, lr: &srlens_core::Tensor) -> Result<Tensor> {
@@ -235,7 +265,10 @@ impl CandleModel {
                     Some(t) => t.clone(),
                     None => x.as_tensor().zeros_like().map_err(Error::from)?,
                 };
-                out.push(InputGradient { values: value.values, grad: to_abi(&gx)? });
+                out.push(InputGradient {
+                    values: value.values,
+                    grad: to_abi(&gx)?,
+                });
             }
             Ok(out)
         })
@@ -256,8 +289,6 @@ impl Model for CandleModel {
         lr: &srlens_core::Tensor,
         objectives: RSlice<'_, ObjectiveRef<'_>>,
     ) -> PluginResult<RVec<InputGradient>> {
-        srlens_plugin_kit::guard(|| {
-            self.gradient_abi(lr, objectives.as_slice()).map(RVec::from)
-        })
+        srlens_plugin_kit::guard(|| self.gradient_abi(lr, objectives.as_slice()).map(RVec::from))
     }
 }

@@ -25,7 +25,10 @@ struct A {
 
 impl A {
     fn zeros(s: [usize; 4]) -> Self {
-        A { s, v: vec![0.0; s.iter().product()] }
+        A {
+            s,
+            v: vec![0.0; s.iter().product()],
+        }
     }
     fn at(&self, n: usize, c: usize, h: usize, w: usize) -> f64 {
         self.v[((n * self.s[1] + c) * self.s[2] + h) * self.s[3] + w]
@@ -53,7 +56,8 @@ fn conv(x: &A, w: &[f64], b: &[f64], co: usize, k: usize, p: usize) -> A {
                                 if ii < p || jj < p || ii - p >= h || jj - p >= wd {
                                     continue;
                                 }
-                                acc += w[((o * ci + c) * k + u) * k + v] * x.at(b_, c, ii - p, jj - p);
+                                acc +=
+                                    w[((o * ci + c) * k + u) * k + v] * x.at(b_, c, ii - p, jj - p);
                             }
                         }
                     }
@@ -66,7 +70,10 @@ fn conv(x: &A, w: &[f64], b: &[f64], co: usize, k: usize, p: usize) -> A {
 }
 
 fn relu(x: &A) -> A {
-    A { s: x.s, v: x.v.iter().map(|&v| v.max(0.0)).collect() }
+    A {
+        s: x.s,
+        v: x.v.iter().map(|&v| v.max(0.0)).collect(),
+    }
 }
 
 /// TensorFlow's depth_to_space (ONNX DCR): out[c, h*r+i, w*r+j] = in[(i*r+j)*C' + c, h, w].
@@ -121,17 +128,31 @@ impl Net {
         g.input_shape(&[-1, 3, -1, -1]);
         let pads = || vec![("pads", ints(&[1, 1, 1, 1]))];
         let (w1n, b1n) = (g.init(&[8, 3, 3, 3], w1.clone()), g.init(&[8], b1.clone()));
-        let (w2n, b2n) = (g.init(&[12, 8, 3, 3], w2.clone()), g.init(&[12], b2.clone()));
+        let (w2n, b2n) = (
+            g.init(&[12, 8, 3, 3], w2.clone()),
+            g.init(&[12], b2.clone()),
+        );
         let c1 = g.op("Conv", &["x", &w1n, &b1n], pads());
         let r = g.op("Relu", &[&c1], vec![]);
         let c2 = g.op("Conv", &[&r, &w2n, &b2n], pads());
-        let y = g.op("DepthToSpace", &[&c2], vec![("blocksize", Attribute::Int(2))]);
+        let y = g.op(
+            "DepthToSpace",
+            &[&c2],
+            vec![("blocksize", Attribute::Int(2))],
+        );
         let mut graph = g.finish(&y);
         if let Some([lo, hi]) = range {
-            graph.metadata.insert("srlens.input_range".into(), format!("{lo},{hi}"));
+            graph
+                .metadata
+                .insert("srlens.input_range".into(), format!("{lo},{hi}"));
         }
         let f = |v: Vec<f32>| v.into_iter().map(f64::from).collect();
-        Net { graph, w: vec![f(w1), f(b1), f(w2), f(b2)], kind: 'a', range: range.unwrap_or([0.0, 1.0]) }
+        Net {
+            graph,
+            w: vec![f(w1), f(b1), f(w2), f(b2)],
+            kind: 'a',
+            range: range.unwrap_or([0.0, 1.0]),
+        }
     }
 
     fn b() -> Net {
@@ -148,19 +169,30 @@ impl Net {
             &["x", &roi, &scales],
             vec![
                 ("mode", Attribute::String("nearest".into())),
-                ("coordinate_transformation_mode", Attribute::String("asymmetric".into())),
+                (
+                    "coordinate_transformation_mode",
+                    Attribute::String("asymmetric".into()),
+                ),
                 ("nearest_mode", Attribute::String("floor".into())),
             ],
         );
         let y = g.op("Conv", &[&u, &wn, &bn], vec![("pads", ints(&[1, 1, 1, 1]))]);
         let f = |v: Vec<f32>| v.into_iter().map(f64::from).collect();
-        Net { graph: g.finish(&y), w: vec![f(w), f(b)], kind: 'b', range: [0.0, 1.0] }
+        Net {
+            graph: g.finish(&y),
+            w: vec![f(w), f(b)],
+            kind: 'b',
+            range: [0.0, 1.0],
+        }
     }
 
     /// The network in f64 on an input in [0, 1], output in [0, 1] units.
     fn naive(&self, x: &A) -> A {
         let [lo, hi] = self.range;
-        let xs = A { s: x.s, v: x.v.iter().map(|v| lo + v * (hi - lo)).collect() };
+        let xs = A {
+            s: x.s,
+            v: x.v.iter().map(|v| lo + v * (hi - lo)).collect(),
+        };
         let y = match self.kind {
             'a' => {
                 let h = relu(&conv(&xs, &self.w[0], &self.w[1], 8, 3, 1));
@@ -168,7 +200,10 @@ impl Net {
             }
             _ => conv(&upsample(&xs, 2), &self.w[0], &self.w[1], 3, 3, 1),
         };
-        A { s: y.s, v: y.v.iter().map(|v| (v - lo) / (hi - lo)).collect() }
+        A {
+            s: y.s,
+            v: y.v.iter().map(|v| (v - lo) / (hi - lo)).collect(),
+        }
     }
 }
 
@@ -204,7 +239,13 @@ fn input(shape: [usize; 4], seed: u64) -> (A, Tensor) {
     let v = Rng(seed).vec(shape.iter().product(), 0.0, 1.0);
     let t = Tensor::new(shape.to_vec(), v.iter().map(|&x| x as f32).collect()).unwrap();
     // The naive net sees exactly the f32 values the backend sees.
-    (A { s: shape, v: t.data.iter().map(|&x| x as f64).collect() }, t)
+    (
+        A {
+            s: shape,
+            v: t.data.iter().map(|&x| x as f64).collect(),
+        },
+        t,
+    )
 }
 
 fn assert_close(got: &[f32], want: &[f64], rtol: f64, what: &str) {
@@ -258,7 +299,9 @@ impl Objective for Weighted {
         let per = sr.data.len() / n;
         let values: RVec<f64> = (0..n)
             .map(|b| {
-                (b * per..(b + 1) * per).map(|i| self.r[i] as f64 * sr.data[i] as f64).sum()
+                (b * per..(b + 1) * per)
+                    .map(|i| self.r[i] as f64 * sr.data[i] as f64)
+                    .sum()
             })
             .collect();
         let grad = Tensor::new(sr.dims(), self.r.clone()).unwrap();
@@ -290,12 +333,22 @@ fn input_gradient_matches_finite_differences() {
             // Values: sum(r * F(x)) per item, against the naive net.
             let per = y0.v.len() / shape[0];
             for b in 0..shape[0] {
-                let want: f64 = (b * per..(b + 1) * per).map(|i| r[i] as f64 * y0.v[i]).sum();
-                assert!((g.values[b] - want).abs() <= 1e-4 * want.abs().max(1.0), "{file} value");
+                let want: f64 = (b * per..(b + 1) * per)
+                    .map(|i| r[i] as f64 * y0.v[i])
+                    .sum();
+                assert!(
+                    (g.values[b] - want).abs() <= 1e-4 * want.abs().max(1.0),
+                    "{file} value"
+                );
             }
             // Gradient: central differences of the naive f64 net.
             let f = |x: &A| -> f64 {
-                net.naive(x).v.iter().zip(r.iter()).map(|(a, &b)| a * b as f64).sum()
+                net.naive(x)
+                    .v
+                    .iter()
+                    .zip(r.iter())
+                    .map(|(a, &b)| a * b as f64)
+                    .sum()
             };
             let eps = 1e-5 / f64::max(range[1] - range[0], 1.0);
             let mut fd = vec![0.0; xa.v.len()];
@@ -340,11 +393,25 @@ fn unsupported_op_is_reported_at_load_with_the_node() {
     let e = load_err(&request(&path, "", "cpu"));
     assert_eq!(e.kind, ErrorKind::Unsupported);
     assert!(e.message.contains("LpNormalization"), "{}", e.message);
-    assert!(e.message.contains("LpNormalization_2"), "names the node: {}", e.message);
-    assert!(e.message.contains("Conv") && e.message.contains("DepthToSpace"), "{}", e.message);
+    assert!(
+        e.message.contains("LpNormalization_2"),
+        "names the node: {}",
+        e.message
+    );
+    assert!(
+        e.message.contains("Conv") && e.message.contains("DepthToSpace"),
+        "{}",
+        e.message
+    );
     let mut g = G::new();
-    let y = g.op("Resize", &["x"], vec![("mode", Attribute::String("cubic".into()))]);
-    let e = srlens_plugin_candle::Interpreter::new(g.finish(&y), candle_core::DType::F32).err().expect("an error");
+    let y = g.op(
+        "Resize",
+        &["x"],
+        vec![("mode", Attribute::String("cubic".into()))],
+    );
+    let e = srlens_plugin_candle::Interpreter::new(g.finish(&y), candle_core::DType::F32)
+        .err()
+        .expect("an error");
     assert!(e.to_string().contains("cubic"), "{e}");
 }
 
@@ -363,7 +430,11 @@ fn load_errors_name_the_problem() {
     srlens_onnx::write_file(&Net::b().graph, &path).unwrap();
     let e = load_err(&request(&path, "", "cuda:0"));
     assert_eq!(e.kind, ErrorKind::Unsupported);
-    assert!(e.message.contains("cuda:0") && e.message.contains("cpu"), "{}", e.message);
+    assert!(
+        e.message.contains("cuda:0") && e.message.contains("cpu"),
+        "{}",
+        e.message
+    );
     let e = load_err(&request(&path, r#"{"range": [0, 1]}"#, "cpu"));
     assert_eq!(e.kind, ErrorKind::InvalidConfig);
     assert!(e.message.contains("input_range"), "{}", e.message);

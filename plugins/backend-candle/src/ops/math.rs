@@ -28,7 +28,9 @@ pub fn binary(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
 /// a tensor exponent uses `exp(b ln a)`, defined for positive bases only.
 fn pow(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if !is_float(a) {
-        return Err(Error::unsupported("Pow on integer tensors is not supported"));
+        return Err(Error::unsupported(
+            "Pow on integer tensors is not supported",
+        ));
     }
     if b.elem_count() == 1 {
         let e = floats(b)?[0];
@@ -72,7 +74,8 @@ pub fn unary(ctx: &NodeCtx<'_>, x: &Tensor) -> Result<Tensor> {
 /// `PRelu`: `x` where positive, `slope * x` elsewhere; `slope` broadcasts to `x`.
 pub fn prelu(x: &Tensor, slope: &Tensor) -> Result<Tensor> {
     let slope = slope.to_dtype(x.dtype())?;
-    Ok(x.relu()?.broadcast_sub(&x.neg()?.relu()?.broadcast_mul(&slope)?)?)
+    Ok(x.relu()?
+        .broadcast_sub(&x.neg()?.relu()?.broadcast_mul(&slope)?)?)
 }
 
 /// `Clip`: bounds from inputs (opset 11+) or attributes (older opsets).
@@ -85,8 +88,12 @@ pub fn clip(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
     } else {
         let n = ctx.node;
         (
-            n.attributes.get("min").map(|_| n.float("min", f32::MIN) as f64),
-            n.attributes.get("max").map(|_| n.float("max", f32::MAX) as f64),
+            n.attributes
+                .get("min")
+                .map(|_| n.float("min", f32::MIN) as f64),
+            n.attributes
+                .get("max")
+                .map(|_| n.float("max", f32::MAX) as f64),
         )
     };
     let mut y = x.clone();
@@ -184,12 +191,13 @@ pub fn batch_norm(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor
     let mut shape = vec![1usize; x.rank()];
     shape[1] = x.dim(1)?;
     let p = |i: usize| -> Result<Tensor> {
-        Ok(req(inputs, i)?.to_dtype(DType::F64)?.reshape(shape.clone())?)
+        Ok(req(inputs, i)?
+            .to_dtype(DType::F64)?
+            .reshape(shape.clone())?)
     };
     let (scale, bias, mean, var) = (p(1)?, p(2)?, p(3)?, p(4)?);
     let mul = scale.broadcast_div(&var.affine(1.0, eps)?.sqrt()?)?;
     let add = bias.broadcast_sub(&mean.broadcast_mul(&mul)?)?;
-    Ok(x
-        .broadcast_mul(&mul.to_dtype(x.dtype())?)?
+    Ok(x.broadcast_mul(&mul.to_dtype(x.dtype())?)?
         .broadcast_add(&add.to_dtype(x.dtype())?)?)
 }

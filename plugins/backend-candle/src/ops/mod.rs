@@ -92,6 +92,9 @@ pub fn check(node: &Node) -> Result<()> {
         "Conv" | "ConvTranspose" => nn::check_conv(node),
         "Resize" | "Upsample" => nn::check_resize(node),
         "Pad" => nn::check_pad(node),
+        "BatchNormalization" if node.int("training_mode", 0) != 0 => Err(Error::unsupported(
+            "BatchNormalization in training mode is not supported (inference only)",
+        )),
         _ => Ok(()),
     }
 }
@@ -130,7 +133,9 @@ pub fn eval(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Vec<Tensor>>
         "Slice" => one(shape::slice(ctx, inputs)?),
         "Cast" => one(shape::cast(ctx, req(inputs, 0)?)?),
         "ConstantOfShape" => one(shape::constant_of_shape(ctx, req(inputs, 0)?)?),
-        other => Err(Error::unsupported(format!("operator `{other}` is not supported"))),
+        other => Err(Error::unsupported(format!(
+            "operator `{other}` is not supported"
+        ))),
     }
 }
 
@@ -151,7 +156,9 @@ fn opt(inputs: &[Option<Tensor>], i: usize) -> Option<&Tensor> {
 fn axis(axis: i64, rank: usize) -> Result<usize> {
     let a = if axis < 0 { axis + rank as i64 } else { axis };
     if a < 0 || a >= rank as i64 {
-        return Err(Error::Input(format!("axis {axis} is out of range for rank {rank}")));
+        return Err(Error::Input(format!(
+            "axis {axis} is out of range for rank {rank}"
+        )));
     }
     Ok(a as usize)
 }

@@ -20,9 +20,9 @@ pub fn check_conv(node: &Node) -> Result<()> {
                     node.op_type
                 )));
             }
-            if name != "kernel_shape" && v[0] != v[1] {
+            if name == "dilations" && v[0] != v[1] {
                 return Err(Error::unsupported(format!(
-                    "{} with {name} {v:?}: only equal {name} along height and width are supported",
+                    "{} with dilations {v:?}: only equal dilations along height and width are supported",
                     node.op_type
                 )));
             }
@@ -30,19 +30,10 @@ pub fn check_conv(node: &Node) -> Result<()> {
     }
     let auto_pad = node.string("auto_pad").unwrap_or("NOTSET");
     if !["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"].contains(&auto_pad) {
-        return Err(Error::unsupported(format!("{} with auto_pad `{auto_pad}`", node.op_type)));
-    }
-    if node.op_type == "ConvTranspose" {
-        if node.int("group", 1) != 1 {
-            return Err(Error::unsupported(
-                "ConvTranspose with group != 1 is not supported (only group = 1 is)",
-            ));
-        }
-        if node.ints("output_shape").is_some() {
-            return Err(Error::unsupported(
-                "ConvTranspose with output_shape is not supported: give pads and output_padding",
-            ));
-        }
+        return Err(Error::unsupported(format!(
+            "{} with auto_pad `{auto_pad}`",
+            node.op_type
+        )));
     }
     Ok(())
 }
@@ -56,7 +47,9 @@ pub fn check_resize(node: &Node) -> Result<()> {
             node.op_type
         )));
     }
-    let ctm = node.string("coordinate_transformation_mode").unwrap_or("half_pixel");
+    let ctm = node
+        .string("coordinate_transformation_mode")
+        .unwrap_or("half_pixel");
     let known = [
         "half_pixel",
         "pytorch_half_pixel",
@@ -73,12 +66,14 @@ pub fn check_resize(node: &Node) -> Result<()> {
     }
     let nm = node.string("nearest_mode").unwrap_or("round_prefer_floor");
     if !["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"].contains(&nm) {
-        return Err(Error::unsupported(format!("Resize nearest_mode `{nm}` is not supported")));
+        return Err(Error::unsupported(format!(
+            "Resize nearest_mode `{nm}` is not supported"
+        )));
     }
     let policy = node.string("keep_aspect_ratio_policy").unwrap_or("stretch");
-    if policy != "stretch" {
+    if !["stretch", "not_larger", "not_smaller"].contains(&policy) {
         return Err(Error::unsupported(format!(
-            "Resize keep_aspect_ratio_policy `{policy}` is not supported: only `stretch` is"
+            "Resize keep_aspect_ratio_policy `{policy}` is not supported"
         )));
     }
     Ok(())
@@ -88,7 +83,9 @@ pub fn check_resize(node: &Node) -> Result<()> {
 pub fn check_pad(node: &Node) -> Result<()> {
     let mode = node.string("mode").unwrap_or("constant");
     if !["constant", "reflect", "edge", "wrap"].contains(&mode) {
-        return Err(Error::unsupported(format!("Pad mode `{mode}` is not supported")));
+        return Err(Error::unsupported(format!(
+            "Pad mode `{mode}` is not supported"
+        )));
     }
     Ok(())
 }
@@ -102,32 +99,61 @@ pub fn prepare_kernels(node: &Node, w: &Tensor) -> Result<Vec<Arc<ConvKernel>>> 
             w.dims()
         )));
     }
-    if node.op_type == "ConvTranspose" {
-        return Ok(vec![Arc::new(ConvKernel::from_transposed(w)?)]);
-    }
     let group = node.int("group", 1).max(1) as usize;
     let m = w.dim(0)?;
     if m % group != 0 {
-        return Err(Error::Input(format!("{m} output channels do not split into {group} groups")));
+        return Err(Error::Input(format!(
+            "{m} weight rows do not split into {group} groups"
+        )));
     }
+    let transposed = node.op_type == "ConvTranspose";
     (0..group)
-        .map(|g| Ok(Arc::new(ConvKernel::new(&w.narrow(0, g * m / group, m / group)?)?)))
+        .map(|g| {
+            let part = w.narrow(0, g * m / group, m / group)?;
+            let k = if transposed {
+                ConvKernel::from_transposed(&part)?
+            } else {
+                ConvKernel::new(&part)?
+            };
+            Ok(Arc::new(k))
+        })
         .collect()
 }
 
 fn single(node: &Node, name: &str) -> usize {
-    node.ints(name).and_then(|v| v.first().copied()).unwrap_or(1).max(1) as usize
+    node.ints(name)
+        .and_then(|v| v.first().copied())
+        .unwrap_or(1)
+        .max(1) as usize
+}
+
+/// The `(height, width)` strides.
+fn strides(node: &Node) -> (usize, usize) {
+    match node.ints("strides") {
+        Some(v) if v.len() == 2 => (v[0].max(1) as usize, v[1].max(1) as usize),
+        _ => (1, 1),
+    }
+}
+
+/// Every `step`-th entry of `x` along `dim`, from 0 (differentiable).
+fn subsample(x: &Tensor, dim: usize, step: usize) -> Result<Tensor> {
+    if step == 1 {
+        return Ok(x.clone());
+    }
+    let idx: Vec<u32> = (0..x.dim(dim)?).step_by(step).map(|v| v as u32).collect();
+    let ids = Tensor::from_vec(idx.clone(), idx.len(), &DEVICE)?;
+    Ok(x.contiguous()?.index_select(&ids, dim)?)
 }
 
 /// `[top, left, bottom, right]` padding of a convolution.
-fn conv_pads(node: &Node, input: [usize; 2], k: [usize; 2], s: usize, d: usize) -> [isize; 4] {
+fn conv_pads(node: &Node, input: [usize; 2], k: [usize; 2], s: [usize; 2], d: usize) -> [isize; 4] {
     let auto_pad = node.string("auto_pad").unwrap_or("NOTSET");
     match auto_pad {
         "SAME_UPPER" | "SAME_LOWER" => {
             let mut p = [0isize; 4];
             for i in 0..2 {
-                let out = input[i].div_ceil(s);
-                let need = (out - 1) * s + (k[i] - 1) * d + 1;
+                let out = input[i].div_ceil(s[i]);
+                let need = (out - 1) * s[i] + (k[i] - 1) * d + 1;
                 let total = need.saturating_sub(input[i]) as isize;
                 let (b, e) = if auto_pad == "SAME_UPPER" {
                     (total / 2, total - total / 2)
@@ -190,8 +216,10 @@ pub fn conv(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
             ks.len()
         )));
     }
-    let (s, d) = (single(n, "strides"), single(n, "dilations"));
-    let p = conv_pads(n, [h, wd], [kh, kw], s, d);
+    let ((sh, sw), d) = (strides(n), single(n, "dilations"));
+    let p = conv_pads(n, [h, wd], [kh, kw], [sh, sw], d);
+    // Unequal strides: a stride-1 convolution, then every sh-th row and sw-th column.
+    let s = if sh == sw { sh } else { 1 };
     let (x, pad) = if p.iter().all(|&v| v == p[0]) && p[0] >= 0 {
         (x.clone(), p[0] as usize)
     } else {
@@ -208,48 +236,88 @@ pub fn conv(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
             .collect::<candle_core::Result<Vec<_>>>()?;
         Tensor::cat(&parts, 1)?
     };
+    let y = if sh == sw {
+        y
+    } else {
+        subsample(&subsample(&y, 2, sh)?, 3, sw)?
+    };
     bias(y, opt(inputs, 2))
 }
 
-/// `ConvTranspose` (group 1) as a stride-1 convolution of the dilated, padded input with the
-/// flipped kernel.
+/// `ConvTranspose` as a stride-1 convolution of the dilated, padded input with the flipped
+/// kernel (per group).
 pub fn conv_transpose(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
     let n = ctx.node;
     let x = req(inputs, 0)?;
     let w = req(inputs, 1)?;
     check_rank4("ConvTranspose", x)?;
-    let (_, _, h, wd) = x.dims4()?;
+    let (_, c, h, wd) = x.dims4()?;
     let ks = kernels(ctx, w)?;
-    let (_, _, kh, kw) = ks[0].weight().dims4()?;
-    let (s, d) = (single(n, "strides"), single(n, "dilations"));
-    let op = n.ints("output_padding").map(|v| v.to_vec()).unwrap_or_else(|| vec![0, 0]);
-    let (oph, opw) = (op.first().copied().unwrap_or(0), op.get(1).copied().unwrap_or(0));
+    let (_, cg, kh, kw) = ks[0].weight().dims4()?;
+    if cg * ks.len() != c {
+        return Err(Error::Input(format!(
+            "ConvTranspose input has {c} channels, the weight expects {}",
+            cg * ks.len()
+        )));
+    }
+    let ((sh, sw), d) = (strides(n), single(n, "dilations"));
+    let op = n
+        .ints("output_padding")
+        .map(|v| v.to_vec())
+        .unwrap_or_else(|| vec![0, 0]);
+    let (oph, opw) = (
+        op.first().copied().unwrap_or(0),
+        op.get(1).copied().unwrap_or(0),
+    );
     let auto_pad = n.string("auto_pad").unwrap_or("NOTSET");
-    let p: [isize; 4] = match auto_pad {
-        "SAME_UPPER" | "SAME_LOWER" => {
-            let mut p = [0isize; 4];
-            for (i, (len, k, o)) in [(h, kh, oph), (wd, kw, opw)].into_iter().enumerate() {
-                let total =
-                    (s * (len - 1) + o as usize + (k - 1) * d + 1) as isize - (len * s) as isize;
-                let total = total.max(0);
-                let (b, e) = if auto_pad == "SAME_UPPER" {
-                    (total / 2, total - total / 2)
-                } else {
-                    (total - total / 2, total / 2)
-                };
-                p[i] = b;
-                p[i + 2] = e;
-            }
-            p
+    let dims = [(h, kh, oph, sh), (wd, kw, opw, sw)];
+    // Floor division, as in the ONNX reference (a negative total adds output at the end).
+    let split = |total: isize, upper: bool| {
+        let half = total.div_euclid(2);
+        if upper {
+            (half, total - half)
+        } else {
+            (total - half, half)
         }
-        _ => conv_pads(n, [h, wd], [kh, kw], s, d),
     };
-    let xd = dilate(x, s)?;
+    let p: [isize; 4] = if let Some(out) = n.ints("output_shape") {
+        let out = &out[out.len().saturating_sub(2)..];
+        let mut p = [0isize; 4];
+        for (i, (len, k, o, s)) in dims.into_iter().enumerate() {
+            let full = (s * (len - 1) + (k - 1) * d + 1) as isize + o as isize;
+            let (b, e) = split(full - out[i] as isize, auto_pad == "SAME_UPPER");
+            p[i] = b;
+            p[i + 2] = e;
+        }
+        p
+    } else if auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER" {
+        let mut p = [0isize; 4];
+        for (i, (len, k, o, s)) in dims.into_iter().enumerate() {
+            let full = (s * (len - 1) + (k - 1) * d + 1) as isize + o as isize;
+            let total = (full - (len * s) as isize).max(0);
+            let (b, e) = split(total, auto_pad == "SAME_UPPER");
+            p[i] = b;
+            p[i + 2] = e;
+        }
+        p
+    } else {
+        conv_pads(n, [h, wd], [kh, kw], [sh, sw], d)
+    };
+    let xd = dilate(x, sh, sw)?;
     let ekh = (d * (kh - 1)) as isize;
     let ekw = (d * (kw - 1)) as isize;
     let xd = pad_or_crop(&xd, 2, ekh - p[0], ekh - p[2] + oph as isize)?;
     let xd = pad_or_crop(&xd, 3, ekw - p[1], ekw - p[3] + opw as isize)?;
-    let y = conv2d(&xd, &ks[0], 0, 1, d)?;
+    let y = if ks.len() == 1 {
+        conv2d(&xd, &ks[0], 0, 1, d)?
+    } else {
+        let parts = ks
+            .iter()
+            .enumerate()
+            .map(|(g, k)| conv2d(&xd.narrow(1, g * cg, cg)?, k, 0, 1, d))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Tensor::cat(&parts, 1)?
+    };
     bias(y, opt(inputs, 2))
 }
 
@@ -259,13 +327,20 @@ pub fn depth_to_space(ctx: &NodeCtx<'_>, x: &Tensor) -> Result<Tensor> {
     let b = ctx.node.int("blocksize", 0).max(1) as usize;
     let (n, c, h, w) = x.dims4()?;
     if c % (b * b) != 0 {
-        return Err(Error::Input(format!("{c} channels do not divide by blocksize^2 = {}", b * b)));
+        return Err(Error::Input(format!(
+            "{c} channels do not divide by blocksize^2 = {}",
+            b * b
+        )));
     }
     let co = c / (b * b);
     let mode = ctx.node.string("mode").unwrap_or("DCR");
     let y = match mode {
-        "DCR" => x.reshape((n, b, b, co, h, w))?.permute((0, 3, 4, 1, 5, 2))?,
-        "CRD" => x.reshape((n, co, b, b, h, w))?.permute((0, 1, 4, 2, 5, 3))?,
+        "DCR" => x
+            .reshape((n, b, b, co, h, w))?
+            .permute((0, 3, 4, 1, 5, 2))?,
+        "CRD" => x
+            .reshape((n, co, b, b, h, w))?
+            .permute((0, 1, 4, 2, 5, 3))?,
         other => return Err(Error::unsupported(format!("DepthToSpace mode `{other}`"))),
     };
     Ok(y.reshape((n, co, h * b, w * b))?)
@@ -277,11 +352,17 @@ pub fn space_to_depth(ctx: &NodeCtx<'_>, x: &Tensor) -> Result<Tensor> {
     let b = ctx.node.int("blocksize", 0).max(1) as usize;
     let (n, c, h, w) = x.dims4()?;
     if h % b != 0 || w % b != 0 {
-        return Err(Error::Input(format!("{h}x{w} does not divide by blocksize {b}")));
+        return Err(Error::Input(format!(
+            "{h}x{w} does not divide by blocksize {b}"
+        )));
     }
-    Ok(x.reshape((n, c, h / b, b, w / b, b))?
-        .permute((0, 3, 5, 1, 2, 4))?
-        .reshape((n, c * b * b, h / b, w / b))?)
+    let y = x.reshape((n, c, h / b, b, w / b, b))?;
+    let y = match ctx.node.string("mode").unwrap_or("DCR") {
+        "DCR" => y.permute((0, 3, 5, 1, 2, 4))?,
+        "CRD" => y.permute((0, 1, 3, 5, 2, 4))?,
+        other => return Err(Error::unsupported(format!("SpaceToDepth mode `{other}`"))),
+    };
+    Ok(y.reshape((n, c * b * b, h / b, w / b))?)
 }
 
 /// The source index of each output index of a nearest-neighbour resize along one axis.
@@ -360,7 +441,8 @@ pub fn resize(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
         ("asymmetric", "floor")
     } else {
         (
-            n.string("coordinate_transformation_mode").unwrap_or("half_pixel"),
+            n.string("coordinate_transformation_mode")
+                .unwrap_or("half_pixel"),
             n.string("nearest_mode").unwrap_or("round_prefer_floor"),
         )
     };
@@ -385,16 +467,42 @@ pub fn resize(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
         Some(a) => a.iter().map(|&a| axis(a, rank)).collect::<Result<_>>()?,
         None => (0..rank).collect(),
     };
+    let policy = n.string("keep_aspect_ratio_policy").unwrap_or("stretch");
+    // not_larger / not_smaller: one scale for every resized axis, the smallest / largest.
+    let common = match (&sizes, policy) {
+        (Some(sz), "not_larger" | "not_smaller") => {
+            let r = axes
+                .iter()
+                .zip(sz)
+                .map(|(&d, &o)| Ok(o as f64 / x.dim(d)? as f64));
+            let r: Vec<f64> = r.collect::<Result<_>>()?;
+            let pick = if policy == "not_larger" {
+                f64::min
+            } else {
+                f64::max
+            };
+            r.into_iter().reduce(pick)
+        }
+        _ => None,
+    };
     let mut y = x.clone();
     for (i, &dim) in axes.iter().enumerate() {
         let len = x.dim(dim)?;
         let (out, scale) = match (&scales, &sizes) {
+            (_, Some(_)) if common.is_some() => {
+                let s = common.unwrap_or(1.0);
+                (((len as f64) * s).round() as usize, s)
+            }
             (_, Some(sz)) => {
-                let o = *sz.get(i).ok_or_else(|| Error::Input("too few sizes".into()))?;
+                let o = *sz
+                    .get(i)
+                    .ok_or_else(|| Error::Input("too few sizes".into()))?;
                 (o as usize, o as f64 / len as f64)
             }
             (Some(sc), None) => {
-                let s = *sc.get(i).ok_or_else(|| Error::Input("too few scales".into()))?;
+                let s = *sc
+                    .get(i)
+                    .ok_or_else(|| Error::Input("too few scales".into()))?;
                 (((len as f64) * s).floor() as usize, s)
             }
             (None, None) => {
@@ -417,18 +525,28 @@ pub fn pad(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
     let rank = x.rank();
     let (pads, value) = if ctx.opset >= 11 {
         let p = ints(req(inputs, 1)?)?;
-        let v = non_empty(opt(inputs, 2)).map(floats).transpose()?.map(|v| v[0]);
+        let v = non_empty(opt(inputs, 2))
+            .map(floats)
+            .transpose()?
+            .map(|v| v[0]);
         (p, v.unwrap_or(0.0))
     } else {
         let p = n.ints("pads").map(|v| v.to_vec()).unwrap_or_default();
         (p, n.float("value", 0.0) as f64)
     };
     let axes: Vec<usize> = match non_empty(opt(inputs, 3)) {
-        Some(t) => ints(t)?.into_iter().map(|a| axis(a, rank)).collect::<Result<_>>()?,
+        Some(t) => ints(t)?
+            .into_iter()
+            .map(|a| axis(a, rank))
+            .collect::<Result<_>>()?,
         None => (0..rank).collect(),
     };
     if pads.len() != 2 * axes.len() {
-        return Err(Error::Input(format!("{} pads for {} axes", pads.len(), axes.len())));
+        return Err(Error::Input(format!(
+            "{} pads for {} axes",
+            pads.len(),
+            axes.len()
+        )));
     }
     let mode = n.string("mode").unwrap_or("constant");
     let k = axes.len();

@@ -23,12 +23,20 @@ fn axes_of(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>], i: usize) -> Result<Opt
 /// `Concat` along `axis`; integer and float operands are unified in floating point.
 pub fn concat(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
     let ts: Vec<Tensor> = inputs.iter().flatten().cloned().collect();
-    let first = ts.first().ok_or_else(|| Error::Input("Concat has no inputs".into()))?;
+    let first = ts
+        .first()
+        .ok_or_else(|| Error::Input("Concat has no inputs".into()))?;
     let a = axis(ctx.node.int("axis", 0), first.rank())?;
     let any_float = ts.iter().any(is_float);
     let ts: Vec<Tensor> = ts
         .into_iter()
-        .map(|t| if any_float && !is_float(&t) { t.to_dtype(ctx.dtype) } else { Ok(t) })
+        .map(|t| {
+            if any_float && !is_float(&t) {
+                t.to_dtype(ctx.dtype)
+            } else {
+                Ok(t)
+            }
+        })
         .collect::<candle_core::Result<_>>()?;
     let non_empty: Vec<&Tensor> = ts.iter().filter(|t| t.elem_count() > 0).collect();
     if non_empty.is_empty() {
@@ -45,14 +53,24 @@ pub fn reshape(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
     let x = req(inputs, 0)?;
     let spec = match opt(inputs, 1) {
         Some(t) => ints(t)?,
-        None => ctx.node.ints("shape").map(|v| v.to_vec()).unwrap_or_default(),
+        None => ctx
+            .node
+            .ints("shape")
+            .map(|v| v.to_vec())
+            .unwrap_or_default(),
     };
     let allow_zero = ctx.node.int("allowzero", 0) != 0;
     let dims = x.dims();
     let mut out: Vec<i64> = spec
         .iter()
         .enumerate()
-        .map(|(i, &d)| if d == 0 && !allow_zero { dims.get(i).map_or(0, |&v| v as i64) } else { d })
+        .map(|(i, &d)| {
+            if d == 0 && !allow_zero {
+                dims.get(i).map_or(0, |&v| v as i64)
+            } else {
+                d
+            }
+        })
         .collect();
     let known: i64 = out.iter().filter(|&&d| d >= 0).product();
     if let Some(p) = out.iter().position(|&d| d == -1) {
@@ -103,7 +121,11 @@ pub fn constant(ctx: &NodeCtx<'_>) -> Result<Tensor> {
         Some((_, Attribute::Floats(v))) => TensorData::f32(vec![v.len() as i64], v.clone()),
         Some((_, Attribute::Int(i))) => TensorData::i64(vec![], vec![*i]),
         Some((_, Attribute::Ints(v))) => TensorData::i64(vec![v.len() as i64], v.clone()),
-        _ => return Err(Error::unsupported("Constant without a tensor, float or int value")),
+        _ => {
+            return Err(Error::unsupported(
+                "Constant without a tensor, float or int value",
+            ))
+        }
     };
     to_tensor(&data, ctx.dtype)
 }
@@ -127,7 +149,9 @@ pub fn gather(ctx: &NodeCtx<'_>, x: &Tensor, indices: &Tensor) -> Result<Tensor>
         .map(|i| {
             let j = if i < 0 { i + len } else { i };
             if j < 0 || j >= len {
-                Err(Error::Input(format!("Gather index {i} out of range for size {len}")))
+                Err(Error::Input(format!(
+                    "Gather index {i} out of range for size {len}"
+                )))
             } else {
                 Ok(j as u32)
             }
@@ -146,7 +170,10 @@ pub fn unsqueeze(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor>
     let x = req(inputs, 0)?;
     let axes = axes_of(ctx, inputs, 1)?.unwrap_or_default();
     let out_rank = x.rank() + axes.len();
-    let mut axes: Vec<usize> = axes.iter().map(|&a| axis(a, out_rank)).collect::<Result<_>>()?;
+    let mut axes: Vec<usize> = axes
+        .iter()
+        .map(|&a| axis(a, out_rank))
+        .collect::<Result<_>>()?;
     axes.sort_unstable();
     let mut shape = x.dims().to_vec();
     for a in axes {
@@ -253,10 +280,18 @@ pub fn cast(ctx: &NodeCtx<'_>, x: &Tensor) -> Result<Tensor> {
 
 /// `ConstantOfShape`: a tensor of the given shape filled with `value` (default float 0).
 pub fn constant_of_shape(ctx: &NodeCtx<'_>, shape: &Tensor) -> Result<Tensor> {
-    let dims: Vec<usize> = ints(shape)?.into_iter().map(|d| d.max(0) as usize).collect();
+    let dims: Vec<usize> = ints(shape)?
+        .into_iter()
+        .map(|d| d.max(0) as usize)
+        .collect();
     let value = match ctx.node.attributes.get("value") {
         Some(Attribute::Tensor(t)) => to_tensor(t, ctx.dtype)?,
         _ => Tensor::zeros(1, ctx.dtype, &DEVICE)?,
     };
-    Ok(value.flatten_all()?.narrow(0, 0, 1)?.reshape(())?.broadcast_as(dims)?.contiguous()?)
+    Ok(value
+        .flatten_all()?
+        .narrow(0, 0, 1)?
+        .reshape(())?
+        .broadcast_as(dims)?
+        .contiguous()?)
 }

@@ -31,7 +31,11 @@ impl Rng {
         (0..n)
             .map(|_| {
                 let m = 0.05 + 0.95 * self.uniform();
-                if self.uniform() < 0.5 { -m } else { m }
+                if self.uniform() < 0.5 {
+                    -m
+                } else {
+                    m
+                }
             })
             .collect()
     }
@@ -59,7 +63,10 @@ impl G {
         let graph = Graph {
             name: "test".into(),
             opset,
-            inputs: vec![ValueInfo { name: "x".into(), shape: vec![] }],
+            inputs: vec![ValueInfo {
+                name: "x".into(),
+                shape: vec![],
+            }],
             ..Graph::default()
         };
         G { graph, counter: 0 }
@@ -69,7 +76,13 @@ impl G {
     pub fn input_shape(&mut self, dims: &[i64]) -> &mut Self {
         self.graph.inputs[0].shape = dims
             .iter()
-            .map(|&d| if d > 0 { Dim::Fixed(d) } else { Dim::Symbolic(String::new()) })
+            .map(|&d| {
+                if d > 0 {
+                    Dim::Fixed(d)
+                } else {
+                    Dim::Symbolic(String::new())
+                }
+            })
             .collect();
         self
     }
@@ -78,7 +91,9 @@ impl G {
     pub fn init(&mut self, dims: &[i64], values: Vec<f32>) -> String {
         self.counter += 1;
         let name = format!("c{}", self.counter);
-        self.graph.initializers.insert(name.clone(), TensorData::f32(dims.to_vec(), values));
+        self.graph
+            .initializers
+            .insert(name.clone(), TensorData::f32(dims.to_vec(), values));
         name
     }
 
@@ -86,9 +101,10 @@ impl G {
     pub fn init_i64(&mut self, values: &[i64]) -> String {
         self.counter += 1;
         let name = format!("c{}", self.counter);
-        self.graph
-            .initializers
-            .insert(name.clone(), TensorData::i64(vec![values.len() as i64], values.to_vec()));
+        self.graph.initializers.insert(
+            name.clone(),
+            TensorData::i64(vec![values.len() as i64], values.to_vec()),
+        );
         name
     }
 
@@ -97,14 +113,20 @@ impl G {
         self.counter += 1;
         let out = format!("v{}", self.counter);
         let mut node = Node::new(&format!("{op}_{}", self.counter), op, inputs, &[&out]);
-        node.attributes = attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<BTreeMap<_, _>>();
+        node.attributes = attrs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect::<BTreeMap<_, _>>();
         self.graph.nodes.push(node);
         out
     }
 
     /// Sets the graph output and returns the graph.
     pub fn finish(mut self, out: &str) -> Graph {
-        self.graph.outputs = vec![ValueInfo { name: out.into(), shape: vec![] }];
+        self.graph.outputs = vec![ValueInfo {
+            name: out.into(),
+            shape: vec![],
+        }];
         self.graph
     }
 }
@@ -142,7 +164,12 @@ pub fn check_gradient(graph: Graph, shape: &[usize], x: &[f64], seed: u64, tol: 
     };
     let f = |v: &[f64]| -> f64 {
         let y = run1(&interp, &t64(shape, v));
-        (y * &r).unwrap().sum_all().unwrap().to_scalar::<f64>().unwrap()
+        (y * &r)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap()
     };
     let eps = 1e-6;
     let mut fd = vec![0.0; x.len()];
@@ -157,7 +184,10 @@ pub fn check_gradient(graph: Graph, shape: &[usize], x: &[f64], seed: u64, tol: 
     }
     let scale = fd.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
     let nonzero = fd.iter().filter(|v| v.abs() > 1e-9).count();
-    assert!(nonzero > 0, "the finite-difference gradient is all zero: a useless test");
+    assert!(
+        nonzero > 0,
+        "the finite-difference gradient is all zero: a useless test"
+    );
     for i in 0..x.len() {
         assert!(
             (g[i] - fd[i]).abs() <= tol * scale,
