@@ -43,8 +43,8 @@ fn smoothgrad_over_ig_on_a_linear_model_is_the_mean_of_x_plus_noise_times_the_gr
         }
     }
     let scale = want.iter().fold(0f64, |m, v| m.max(v.abs()));
-    for k in 0..n_in {
-        assert!((a.map.data[k] as f64 - want[k]).abs() < 1e-5 * scale, "{k}");
+    for (k, (got, want)) in a.map.data.iter().zip(&want).enumerate() {
+        assert!((*got as f64 - want).abs() < 1e-5 * scale, "{k}");
     }
     let calls = h.calls();
     assert_eq!(
