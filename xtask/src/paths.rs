@@ -1,0 +1,26 @@
+//! Where things live.
+
+use std::path::PathBuf;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the repo").to_path_buf()
+}
+
+/// The project's own ignored cache (npm packages).
+pub fn project_cache() -> PathBuf {
+    root().join(".cache")
+}
+
+/// A per-user download cache, like cargo's own: `$SRLENS_CACHE`, else `$XDG_CACHE_HOME/srlens`,
+/// else `~/.cache/srlens`. Large downloads are kept here, keyed by version in the file name.
+pub fn user_cache() -> PathBuf {
+    if let Some(p) = std::env::var_os("SRLENS_CACHE") {
+        return PathBuf::from(p);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| project_cache());
+    base.join("srlens")
+}
