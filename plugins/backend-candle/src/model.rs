@@ -26,11 +26,14 @@ pub struct Options {
 ///
 /// Tensors at the ABI are in `[0, 1]`; with the model's range `[lo, hi]` the forward pass is
 /// `x -> lo + x (hi - lo) -> graph -> (y - lo) / (hi - lo)`, all inside candle so that the
-/// gradient includes both scalings.
+/// gradient includes both scalings. The output uses the file's `srlens.output_range` when it
+/// has one (and the `input_range` option did not replace the file's range), else the input
+/// range.
 pub struct CandleModel {
     interp: Interpreter,
     info: ModelInfo,
     range: [f32; 2],
+    output_range: [f32; 2],
     pool: Option<rayon::ThreadPool>,
 }
 
@@ -40,6 +43,16 @@ impl std::fmt::Debug for CandleModel {
             .field("info", &self.info)
             .finish()
     }
+}
+
+/// Whether `range` is the file's own input range (no option overrode it), so that the file's
+/// output range applies too.
+fn range_override_absent(graph: &Graph, range: [f32; 2]) -> bool {
+    let file = match graph.metadata.get("srlens.input_range") {
+        Some(t) => parse_range(t).ok(),
+        None => Some([0.0, 1.0]),
+    };
+    file == Some(range)
 }
 
 /// Parses a range such as `"0,255"`.
@@ -107,6 +120,11 @@ impl CandleModel {
                 "input_range {range:?}: the upper bound must exceed the lower one"
             )));
         }
+        // The output range: `srlens.output_range` metadata, else the input range.
+        let output_range = match graph.metadata.get("srlens.output_range") {
+            Some(t) if range_override_absent(&graph, range) => parse_range(t)?,
+            _ => range,
+        };
         let parameters = graph.parameter_count();
         let meta_scale = graph.metadata.get("srlens.scale").cloned();
         let interp = Interpreter::new(graph, DType::F32)?;
@@ -150,6 +168,7 @@ impl CandleModel {
                 receptive_field: ROption::RNone,
             },
             range,
+            output_range,
             pool,
         };
         model.info.scale = match meta_scale {
@@ -205,6 +224,8 @@ impl CandleModel {
             .interp
             .run(std::slice::from_ref(&scaled))?
             .swap_remove(0);
+        let [lo, hi] = self.output_range;
+        let (lo, span) = (lo as f64, (hi - lo) as f64);
         if y.rank() != 4 {
             return Err(Error::Load(format!(
                 "the model output has shape {:?}, not NCHW",
