@@ -1,0 +1,200 @@
+//! Shared helpers for the end-to-end tests: the built binary and plugins, small ONNX networks
+//! written with srlens-onnx, images, configs, and an independent float64 LAM.
+
+#![allow(dead_code)]
+
+pub mod reference;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use srlens_onnx::{builder::GraphBuilder, Attribute, TensorData};
+
+/// The `srlens` binary under test.
+pub fn srlens_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_srlens"))
+}
+
+/// The folder holding the binary and the built plugins.
+pub fn target_dir() -> PathBuf {
+    srlens_bin().parent().expect("the binary is in a folder").to_path_buf()
+}
+
+/// A built library of the workspace, e.g. `srlens_plugin_candle`; fails with the fix when
+/// it was not built (the tests never skip).
+pub fn built_library(name: &str) -> PathBuf {
+    let p = target_dir().join(format!("lib{name}.so"));
+    assert!(
+        p.is_file(),
+        "{} is missing: build every plugin first with `cargo build --workspace` \
+         (or run `cargo xtask test`)",
+        p.display()
+    );
+    p
+}
+
+/// Checks the default plugins are built next to the binary.
+pub fn require_default_plugins() {
+    for p in ["srlens_plugin_candle", "srlens_plugin_lam", "srlens_plugin_ig", "srlens_plugin_smoothgrad"] {
+        built_library(p);
+    }
+}
+
+/// Runs `srlens` with `args` in `dir`.
+pub fn srlens(dir: &Path, args: &[&str]) -> Output {
+    require_default_plugins();
+    Command::new(srlens_bin())
+        .current_dir(dir)
+        .args(args)
+        .env_remove("SRLENS_PLUGIN_PATH")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("srlens runs")
+}
+
+/// Stderr as text, with `dir` replaced by `[DIR]` and the target folder by `[TARGET]`.
+pub fn stderr_of(out: &Output, dir: &Path) -> String {
+    normalise(&String::from_utf8_lossy(&out.stderr), dir)
+}
+
+/// Stdout as text, normalised like [`stderr_of`].
+pub fn stdout_of(out: &Output, dir: &Path) -> String {
+    normalise(&String::from_utf8_lossy(&out.stdout), dir)
+}
+
+fn normalise(s: &str, dir: &Path) -> String {
+    let target = target_dir().canonicalize().unwrap_or_else(|_| target_dir());
+    s.replace(&dir.display().to_string(), "[DIR]").replace(&target.display().to_string(), "[TARGET]")
+}
+
+/// A deterministic pseudo-random sequence in `[-1, 1)` (an LCG: no dependency, same everywhere).
+pub struct Lcg(u64);
+
+impl Lcg {
+    /// Seeded.
+    pub fn new(seed: u64) -> Self {
+        Lcg(seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407))
+    }
+
+    /// The next value in `[-1, 1)`.
+    pub fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((self.0 >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    }
+
+    /// `n` values scaled by `s`.
+    pub fn vec(&mut self, n: usize, s: f64) -> Vec<f64> {
+        (0..n).map(|_| self.next() * s).collect()
+    }
+}
+
+/// A small SR network: conv 3x3 (3 -> 4, bias) + ReLU + conv 3x3 (4 -> 12) + DepthToSpace 2.
+#[derive(Debug, Clone)]
+pub struct TinyNet {
+    /// First conv weights `[4, 3, 3, 3]` and bias.
+    pub w1: Vec<f64>,
+    /// First bias.
+    pub b1: Vec<f64>,
+    /// Second conv weights `[3 * s * s, 4, 3, 3]` and bias.
+    pub w2: Vec<f64>,
+    /// Second bias.
+    pub b2: Vec<f64>,
+    /// Upscaling: DepthToSpace (DCR) when false, Resize nearest after a 3-channel conv when true.
+    pub nearest: bool,
+}
+
+/// Hidden channels of [`TinyNet`].
+pub const HIDDEN: usize = 4;
+
+impl TinyNet {
+    /// Random weights for a x2 network.
+    pub fn new(seed: u64, nearest: bool) -> Self {
+        let mut r = Lcg::new(seed);
+        let out = if nearest { 3 } else { 12 };
+        TinyNet {
+            w1: r.vec(HIDDEN * 3 * 9, 0.4),
+            b1: r.vec(HIDDEN, 0.1),
+            w2: r.vec(out * HIDDEN * 9, 0.3),
+            b2: r.vec(out, 0.1),
+            nearest,
+        }
+    }
+
+    /// Writes the network as ONNX to `path`.
+    pub fn write_onnx(&self, path: &Path) {
+        let f = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        let out = self.b2.len() as i64;
+        let mut b = GraphBuilder::new("tiny");
+        b.input("input", &[1, 3, 8, 8]);
+        b.initializer("w1", TensorData::f32(vec![HIDDEN as i64, 3, 3, 3], f(&self.w1)));
+        b.initializer("b1", TensorData::f32(vec![HIDDEN as i64], f(&self.b1)));
+        b.initializer("w2", TensorData::f32(vec![out, HIDDEN as i64, 3, 3], f(&self.w2)));
+        b.initializer("b2", TensorData::f32(vec![out], f(&self.b2)));
+        let pads = ("pads", Attribute::Ints(vec![1, 1, 1, 1]));
+        let h = b.op("Conv", &["input", "w1", "b1"], &[pads.clone()]);
+        let h = b.op("Relu", &[&h], &[]);
+        let y = b.op("Conv", &[&h, "w2", "b2"], &[pads]);
+        let y = if self.nearest {
+            let scales = b.constant(TensorData::f32(vec![4], vec![1.0, 1.0, 2.0, 2.0]));
+            b.op(
+                "Resize",
+                &[&y, "", &scales],
+                &[
+                    ("mode", Attribute::String("nearest".into())),
+                    ("coordinate_transformation_mode", Attribute::String("asymmetric".into())),
+                    ("nearest_mode", Attribute::String("floor".into())),
+                ],
+            )
+        } else {
+            b.op("DepthToSpace", &[&y], &[("blocksize", Attribute::Int(2)), ("mode", Attribute::String("DCR".into()))])
+        };
+        b.output(&y, &[1, 3, 16, 16]);
+        b.metadata("srlens.scale", "2");
+        let g = b.build().expect("a valid graph");
+        srlens_onnx::write_file(&g, path).expect("the model is written");
+    }
+}
+
+/// A deterministic 3-channel `w x h` test picture with edges and texture, as PNG.
+pub fn write_png(path: &Path, w: u32, h: u32, seed: u64) {
+    let mut r = Lcg::new(seed);
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let stripe = if (x / 3 + y / 2) % 2 == 0 { 180.0 } else { 60.0 };
+        let mut px = [0u8; 3];
+        for (c, p) in px.iter_mut().enumerate() {
+            *p = (stripe + 40.0 * r.next() + 10.0 * c as f64).clamp(0.0, 255.0) as u8;
+        }
+        image::Rgb(px)
+    });
+    img.save(path).expect("the PNG is written");
+}
+
+/// Reads an `attribution.npy` written by srlens.
+pub fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    srlens_report::npy::decode_npy(&bytes).expect("a float32 .npy")
+}
+
+/// Reads a JSON file.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+/// A temporary folder with `tiny.onnx` (x2, DepthToSpace), `nearest.onnx` (x2, Resize nearest
+/// last) and `lr.png` (8 x 8).
+pub fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    TinyNet::new(7, false).write_onnx(&dir.path().join("tiny.onnx"));
+    TinyNet::new(11, true).write_onnx(&dir.path().join("nearest.onnx"));
+    write_png(&dir.path().join("lr.png"), 8, 8, 3);
+    dir
+}
+
+/// A config over `tiny.onnx` and `lr.png` (LR mode), window 4,4,6, with `methods` appended.
+pub fn config(model: &str, methods: &str) -> String {
+    format!(
+        "out = \"out\"\nbatch_size = 3\n\n[model]\nbackend = \"candle\"\npath = \"{model}\"\n\n\
+         [image]\npath = \"lr.png\"\nmode = \"lr\"\n\n[window]\nx = 4\ny = 4\nsize = 6\n\n{methods}"
+    )
+}

@@ -1,0 +1,158 @@
+//! An independent float64 evaluation of the attribution spec for [`TinyNet`]: forward pass,
+//! gradient-energy objective, blur path, and the input gradient by central finite differences.
+
+use super::{TinyNet, HIDDEN};
+
+/// `C x H x W` images in f64.
+pub type Image = Vec<f64>;
+
+fn conv3x3(x: &[f64], cin: usize, h: usize, w: usize, wt: &[f64], b: &[f64]) -> Vec<f64> {
+    let cout = b.len();
+    let mut y = vec![0.0; cout * h * w];
+    for o in 0..cout {
+        for i in 0..h {
+            for j in 0..w {
+                let mut acc = b[o];
+                for c in 0..cin {
+                    for u in 0..3 {
+                        for v in 0..3 {
+                            let (ii, jj) = (i as i64 + u as i64 - 1, j as i64 + v as i64 - 1);
+                            if ii < 0 || jj < 0 || ii >= h as i64 || jj >= w as i64 {
+                                continue;
+                            }
+                            acc += wt[((o * cin + c) * 3 + u) * 3 + v] * x[(c * h + ii as usize) * w + jj as usize];
+                        }
+                    }
+                }
+                y[(o * h + i) * w + j] = acc;
+            }
+        }
+    }
+    y
+}
+
+impl TinyNet {
+    /// The SR output `3 x 2h x 2w` of an LR image `3 x h x w`, in f64.
+    pub fn forward64(&self, x: &[f64], h: usize, w: usize) -> Vec<f64> {
+        let mut a = conv3x3(x, 3, h, w, &self.w1, &self.b1);
+        a.iter_mut().for_each(|v| *v = v.max(0.0));
+        let z = conv3x3(&a, HIDDEN, h, w, &self.w2, &self.b2);
+        let (sh, sw) = (2 * h, 2 * w);
+        let mut y = vec![0.0; 3 * sh * sw];
+        for c in 0..3 {
+            for i in 0..sh {
+                for j in 0..sw {
+                    y[(c * sh + i) * sw + j] = if self.nearest {
+                        z[(c * h + i / 2) * w + j / 2]
+                    } else {
+                        // DepthToSpace DCR: channel (di * 2 + dj) * 3 + c.
+                        let k = ((i % 2) * 2 + j % 2) * 3 + c;
+                        z[(k * h + i / 2) * w + j / 2]
+                    };
+                }
+            }
+        }
+        y
+    }
+}
+
+/// The gradient energy of `y` (`3 x sh x sw`) in the window, per the spec.
+pub fn gradient_energy(y: &[f64], sh: usize, sw: usize, x0: usize, y0: usize, size: usize) -> f64 {
+    let mut d = 0.0;
+    for c in 0..3 {
+        for i in y0..(y0 + size).min(sh - 1) {
+            for j in x0..(x0 + size).min(sw - 1) {
+                let at = (c * sh + i) * sw + j;
+                let dv = y[at] - y[at + sw];
+                let dh = y[at] - y[at + 1];
+                d += (dv * dv + dh * dh).sqrt();
+            }
+        }
+    }
+    d
+}
+
+fn reflect101(i: i64, n: i64) -> usize {
+    let mut i = i;
+    while i < 0 || i >= n {
+        i = if i < 0 { -i } else { 2 * (n - 1) - i };
+    }
+    i as usize
+}
+
+/// The spec's Gaussian kernel (`l x l`, sum 1).
+pub fn kernel(sigma: f64, l: usize) -> Vec<f64> {
+    let r = (l / 2) as i64;
+    let mut k = Vec::new();
+    for u in -r..=r {
+        for v in -r..=r {
+            k.push((-((u * u + v * v) as f64) / (2.0 * (sigma + 1e-5).powi(2))).exp());
+        }
+    }
+    let s: f64 = k.iter().sum();
+    k.into_iter().map(|v| v / s).collect()
+}
+
+/// Correlation of each plane with `k`, reflect-101 borders.
+pub fn blur(x: &[f64], h: usize, w: usize, k: &[f64], l: usize) -> Image {
+    let r = (l / 2) as i64;
+    let mut y = vec![0.0; x.len()];
+    for p in 0..x.len() / (h * w) {
+        for i in 0..h {
+            for j in 0..w {
+                let mut acc = 0.0;
+                for u in -r..=r {
+                    for v in -r..=r {
+                        let kk = k[((u + r) as usize) * l + (v + r) as usize];
+                        acc += kk * x[(p * h + reflect101(i as i64 + u, h as i64)) * w + reflect101(j as i64 + v, w as i64)];
+                    }
+                }
+                y[(p * h + i) * w + j] = acc;
+            }
+        }
+    }
+    y
+}
+
+/// `dD/dx` at `x` by central differences with step `eps`.
+pub fn fd_gradient(f: &dyn Fn(&[f64]) -> f64, x: &[f64], eps: f64) -> Vec<f64> {
+    let mut g = vec![0.0; x.len()];
+    let mut p = x.to_vec();
+    for k in 0..x.len() {
+        p[k] = x[k] + eps;
+        let fp = f(&p);
+        p[k] = x[k] - eps;
+        let fm = f(&p);
+        p[k] = x[k];
+        g[k] = (fp - fm) / (2.0 * eps);
+    }
+    g
+}
+
+/// LAM (spec) in f64 for `net` at `x` (`3 x h x w`), the window, `sigma`, `steps`, `l`.
+/// Returns the map, D(x) and D(baseline).
+#[allow(clippy::too_many_arguments)]
+pub fn lam64(net: &TinyNet, x: &[f64], h: usize, w: usize, win: (usize, usize, usize), sigma: f64, steps: usize, l: usize) -> (Vec<f64>, f64, f64) {
+    let objective = |p: &[f64]| gradient_energy(&net.forward64(p, h, w), 2 * h, 2 * w, win.0, win.1, win.2);
+    let s = |i: usize| sigma * (1.0 - i as f64 / steps as f64);
+    let mut map = vec![0.0; x.len()];
+    for i in 0..steps {
+        let (k1, k0) = (kernel(s(i + 1), l), kernel(s(i), l));
+        let p = blur(x, h, w, &k1, l);
+        let dk: Vec<f64> = k1.iter().zip(&k0).map(|(a, b)| (a - b) * steps as f64).collect();
+        let d = blur(x, h, w, &dk, l);
+        let g = fd_gradient(&objective, &p, 1e-6);
+        for k in 0..x.len() {
+            map[k] += g[k] * d[k] / steps as f64;
+        }
+    }
+    let baseline = blur(x, h, w, &kernel(sigma, l), l);
+    (map, objective(x), objective(&baseline))
+}
+
+/// `||a - b|| / ||b||`.
+pub fn rel_error(a: &[f64], b: &[f64]) -> f64 {
+    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
+    let den: f64 = b.iter().map(|y| y * y).sum::<f64>().sqrt();
+    num / den
+}

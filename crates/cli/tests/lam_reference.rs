@@ -1,0 +1,55 @@
+//! LAM through the whole tool (host, Candle backend, LAM plugin) against an independent float64
+//! evaluation of the attribution spec.
+
+mod common;
+
+use common::{reference, TinyNet};
+
+fn lr_image(dir: &std::path::Path) -> Vec<f64> {
+    let img = image::open(dir.join("lr.png")).expect("lr.png").to_rgb8();
+    let (w, h) = img.dimensions();
+    let mut x = vec![0.0; 3 * (w * h) as usize];
+    for (i, j, p) in img.enumerate_pixels() {
+        for c in 0..3 {
+            x[(c * h as usize + j as usize) * w as usize + i as usize] = p[c] as f64 / 255.0;
+        }
+    }
+    x
+}
+
+fn check_lam(model: &str, net: &TinyNet) {
+    let dir = common::workspace();
+    let steps = 6;
+    let cfg = common::config(model, &format!("[[method]]\nname = \"lam\"\nsteps = {steps}\n"));
+    std::fs::write(dir.path().join("run.toml"), cfg).unwrap();
+    let out = common::srlens(dir.path(), &["run", "run.toml", "--quiet"]);
+    assert!(out.status.success(), "srlens failed: {}", common::stderr_of(&out, dir.path()));
+
+    let (shape, map) = common::read_npy(&dir.path().join("out/lam/attribution.npy"));
+    assert_eq!(shape, vec![3, 8, 8]);
+    let x = lr_image(dir.path());
+    let (expected, d_input, d_baseline) = reference::lam64(net, &x, 8, 8, (4, 4, 6), 1.2, steps, 9);
+    let got: Vec<f64> = map.iter().map(|&v| v as f64).collect();
+    let err = reference::rel_error(&got, &expected);
+    assert!(err < 1e-4, "relative error {err} against the float64 LAM");
+    assert!(expected.iter().any(|v| v.abs() > 1e-6), "the reference map is not blank");
+
+    let report = common::read_json(&dir.path().join("out/lam/report.json"));
+    let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
+    assert!(rel(report["objective_input"].as_f64().unwrap(), d_input) < 1e-5);
+    assert!(rel(report["objective_baseline"].as_f64().unwrap(), d_baseline) < 1e-5);
+    let di = report["di"].as_f64().unwrap();
+    assert!(di.is_finite() && di > 0.0, "DI {di}");
+}
+
+#[test]
+fn lam_matches_a_float64_evaluation_of_the_spec() {
+    check_lam("tiny.onnx", &TinyNet::new(7, false));
+}
+
+/// Nearest upsampling as the last op: the output has exactly equal neighbours, where the
+/// original demo's NaN handling blanks the whole map. Ours follows the zero-subgradient rule.
+#[test]
+fn equal_neighbouring_outputs_give_a_non_blank_map() {
+    check_lam("nearest.onnx", &TinyNet::new(11, true));
+}
