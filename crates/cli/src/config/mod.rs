@@ -28,7 +28,7 @@ impl LoadedConfig {
         if p.is_absolute() {
             p.to_path_buf()
         } else {
-            self.path.parent().unwrap_or(Path::new(".")).join(p)
+            tidy(&self.path.parent().unwrap_or(Path::new(".")).join(p))
         }
     }
 
@@ -36,6 +36,26 @@ impl LoadedConfig {
     pub fn method_key_location(&self, index: usize, key: &str) -> Option<String> {
         diagnostic::locate_array_table_key(&self.text, "method", index, key)
             .map(|(line, col)| format!("{}:{line}:{col}", self.path.display()))
+    }
+}
+
+/// Removes `.` and folds `dir/..` pairs, so that `configs/../zoo/m.onnx` reads `zoo/m.onnx`.
+fn tidy(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
     }
 }
 
@@ -48,4 +68,17 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<LoadedConfig> {
         toml::from_str(&text).map_err(|e| Error::Config(diagnostic::render(path, &text, &e)))?;
     config.check(path)?;
     Ok(LoadedConfig { config, path: path.to_path_buf(), text })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tidy;
+    use std::path::Path;
+
+    #[test]
+    fn tidy_folds_parent_steps() {
+        assert_eq!(tidy(Path::new("configs/../zoo/./m.onnx")), Path::new("zoo/m.onnx"));
+        assert_eq!(tidy(Path::new("../a/../b")), Path::new("../b"));
+        assert_eq!(tidy(Path::new("a/..")), Path::new("."));
+    }
 }
