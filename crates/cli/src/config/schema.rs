@@ -16,6 +16,10 @@ pub struct Config {
     /// The largest number of images sent to the model at once (default 4).
     #[serde(default = "default_batch_size")]
     pub batch_size: u32,
+    /// Memory for one batch, in MiB (default 4096): the batch size is lowered until one batch's
+    /// gradient fits, measured on one image before the methods run.
+    #[serde(default = "default_memory_budget")]
+    pub memory_budget_mb: u64,
     /// Relative completeness gap above which the report says "use more steps" (default 0.1).
     #[serde(default = "default_gap_warning")]
     pub gap_warning: f64,
@@ -38,6 +42,9 @@ fn default_out() -> PathBuf {
 }
 fn default_batch_size() -> u32 {
     4
+}
+fn default_memory_budget() -> u64 {
+    4096
 }
 fn default_gap_warning() -> f64 {
     0.1
@@ -166,6 +173,9 @@ impl Config {
         }
         if self.batch_size == 0 {
             return bad("`batch_size` must be at least 1".into());
+        }
+        if self.memory_budget_mb == 0 {
+            return bad("`memory_budget_mb` must be at least 1 (MiB; default 4096)".into());
         }
         if self.window.size == 0 {
             return bad("`window.size` must be at least 1 (the paper uses 16)".into());

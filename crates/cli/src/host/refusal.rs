@@ -14,7 +14,18 @@ pub fn explain(path: &Path, e: &LibraryError) -> RefusedPlugin {
     let details = e.to_string();
     let reason = match e {
         LibraryError::OpenError { err, .. } => {
-            format!("not an srlens plugin: it cannot be opened as a shared library ({err})")
+            let text = err.to_string();
+            // A missing dependency of the plugin (not the plugin's own file name).
+            let deps = text.replace(&path.display().to_string(), "");
+            if deps.contains("libtorch") || deps.contains("libc10") {
+                format!(
+                    "this plugin needs libtorch 2.13.0, which the loader cannot find ({text}): \
+                     run `cargo xtask setup`, or set LD_LIBRARY_PATH to the lib folder of a \
+                     torch 2.13.0 install"
+                )
+            } else {
+                format!("not an srlens plugin: it cannot be opened as a shared library ({text})")
+            }
         }
         LibraryError::GetSymbolError { .. } => {
             "not an srlens plugin: it does not export srlens's root module (built with \

@@ -1,6 +1,7 @@
 //! `srlens run`: load the plugins, the model and the image, run each method, write the outputs.
 
 mod image_input;
+mod memory;
 pub mod objective;
 mod outputs;
 mod progress;
@@ -97,7 +98,9 @@ pub fn run(args: &RunArgs) -> Result<PathBuf> {
     }
 
     let objective = WindowObjective { kind: c.objective, window: c.window };
-    let session = Session::new(&host, &model, objective, c.batch_size);
+    let batch = choose_batch(&cfg, &model, &objective, &x, &info, args.quiet)
+        .map_err(|e| call_error(backend_plugin, "running model", &info.name, e))?;
+    let session = Session::new(&host, &model, objective, batch);
     let ctx = RunContext::new(&cfg, &out, &info, &backend_plugin.name, &backend_plugin.version, &image_path, &input, &sr)?;
     let mut entries = Vec::new();
     for (index, m) in c.methods.iter().enumerate() {
@@ -125,6 +128,38 @@ pub fn run(args: &RunArgs) -> Result<PathBuf> {
     }
     ctx.write_summary(entries)?;
     Ok(out)
+}
+
+/// Measures one image's gradient and picks the largest batch within the memory budget.
+fn choose_batch(
+    cfg: &LoadedConfig,
+    model: &srlens_core::ModelBox,
+    objective: &WindowObjective,
+    x: &srlens_core::Tensor,
+    info: &ModelInfo,
+    quiet: bool,
+) -> std::result::Result<u32, srlens_core::PluginError> {
+    use abi_stable::{sabi_trait::TD_Opaque, sabi_types::RRef, std_types::RSlice};
+    let c = &cfg.config;
+    if c.batch_size == 1 {
+        return Ok(1);
+    }
+    let objective = srlens_core::Objective_TO::from_ptr(RRef::new(objective), TD_Opaque);
+    let (result, per_image) = memory::peak_growth(|| model.gradient(x, RSlice::from_slice(&[objective])).into_result());
+    result?;
+    let batch = memory::batch_for(per_image, c.memory_budget_mb << 20, c.batch_size);
+    if !quiet {
+        if let Some(p) = per_image {
+            eprintln!(
+                "{:>12} {batch} (one image's gradient through {} peaks at {} MiB; budget {} MiB)",
+                "batch size",
+                info.name,
+                p >> 20,
+                c.memory_budget_mb
+            );
+        }
+    }
+    Ok(batch)
 }
 
 fn check_scale(cfg: &LoadedConfig, info: &ModelInfo) -> Result<()> {
