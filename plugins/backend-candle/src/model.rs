@@ -115,7 +115,7 @@ impl CandleModel {
                 None => [0.0, 1.0],
             },
         };
-        if !(range[1] > range[0]) {
+        if range[1].partial_cmp(&range[0]) != Some(std::cmp::Ordering::Greater) {
             return Err(Error::Config(format!(
                 "input_range {range:?}: the upper bound must exceed the lower one"
             )));

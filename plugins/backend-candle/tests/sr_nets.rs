@@ -353,13 +353,13 @@ fn input_gradient_matches_finite_differences() {
             let eps = 1e-5 / f64::max(range[1] - range[0], 1.0);
             let mut fd = vec![0.0; xa.v.len()];
             let mut xp = xa.clone();
-            for i in 0..xa.v.len() {
+            for (i, d) in fd.iter_mut().enumerate() {
                 xp.v[i] = xa.v[i] + eps;
                 let fp = f(&xp);
                 xp.v[i] = xa.v[i] - eps;
                 let fm = f(&xp);
                 xp.v[i] = xa.v[i];
-                fd[i] = (fp - fm) / (2.0 * eps);
+                *d = (fp - fm) / (2.0 * eps);
             }
             assert_eq!(g.grad.dims(), shape.to_vec());
             assert_close(&g.grad.data, &fd, 1e-4, &format!("{file} gradient"));
@@ -410,8 +410,7 @@ fn unsupported_op_is_reported_at_load_with_the_node() {
         vec![("mode", Attribute::String("cubic".into()))],
     );
     let e = srlens_plugin_candle::Interpreter::new(g.finish(&y), candle_core::DType::F32)
-        .err()
-        .expect("an error");
+        .expect_err("an error");
     assert!(e.to_string().contains("cubic"), "{e}");
 }
 
@@ -444,7 +443,7 @@ fn load_errors_name_the_problem() {
 fn wrong_input_shape_is_an_input_error() {
     let model = load(&Net::b().graph, "shape.onnx", "");
     let x = Tensor::zeros(vec![1, 4, 5, 5]);
-    let e = model.forward(&x).into_result().err().expect("an error");
+    let e = model.forward(&x).into_result().expect_err("an error");
     assert_eq!(e.kind, ErrorKind::InvalidInput);
 }
 

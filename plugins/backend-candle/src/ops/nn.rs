@@ -411,7 +411,7 @@ fn apply_indices(x: &Tensor, dim: usize, idx: &[u32]) -> Result<Tensor> {
     if idx.len() == len && idx.iter().enumerate().all(|(i, &v)| v as usize == i) {
         return Ok(x.clone());
     }
-    if len > 0 && idx.len() % len == 0 {
+    if len > 0 && idx.len().is_multiple_of(len) {
         let k = idx.len() / len;
         if idx.iter().enumerate().all(|(i, &v)| v as usize == i / k) {
             let mut shape = x.dims().to_vec();
