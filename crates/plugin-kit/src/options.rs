@@ -8,15 +8,22 @@ use srlens_core::PluginError;
 /// keys are reported with the accepted ones.
 pub fn parse_options<T: DeserializeOwned>(what: &str, json: &str) -> Result<T, PluginError> {
     let json = if json.trim().is_empty() { "{}" } else { json };
-    serde_json::from_str(json).map_err(|e| {
-        let text = e.to_string();
+    let mut de = serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let key = e.path().to_string();
+        let text = e.into_inner().to_string();
         // serde_json appends " at line L column C" about the JSON the host generated, which
         // means nothing to the user.
         let text = match text.rfind(" at line ") {
             Some(i) => text[..i].to_string(),
             None => text,
         };
-        crate::invalid_config(format!("{what}: {text}"))
+        // The path names the key whose value is wrong; for an unknown key it is the table.
+        if key == "." || text.starts_with("unknown field") {
+            crate::invalid_config(format!("{what}: {text}"))
+        } else {
+            crate::invalid_config(format!("{what}: `{key}`: {text}"))
+        }
     })
 }
 
@@ -40,6 +47,15 @@ mod tests {
         assert_eq!(
             e.message.as_str(),
             "method `lam`: unknown field `stepz`, expected `steps` or `sigma`"
+        );
+    }
+
+    #[test]
+    fn wrong_values_name_their_key() {
+        let e = parse_options::<Opts>("method `lam`", r#"{"steps": "many"}"#).unwrap_err();
+        assert_eq!(
+            e.message.as_str(),
+            "method `lam`: `steps`: invalid type: string \"many\", expected u32"
         );
     }
 
