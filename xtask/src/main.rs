@@ -6,6 +6,7 @@
 
 mod fetch;
 mod paths;
+mod torch;
 mod zoo;
 
 use std::process::{Command, ExitCode};
@@ -43,7 +44,9 @@ fn main() -> ExitCode {
 /// Runs a command, failing with its name if it fails.
 pub fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("xtask: running {cmd:?}");
-    let status = cmd.status().map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -58,8 +61,13 @@ fn cargo() -> Command {
 }
 
 /// The packages the quickstart needs.
-const QUICK_PACKAGES: [&str; 5] =
-    ["srlens", "srlens-plugin-candle", "srlens-plugin-lam", "srlens-plugin-ig", "srlens-plugin-smoothgrad"];
+const QUICK_PACKAGES: [&str; 5] = [
+    "srlens",
+    "srlens-plugin-candle",
+    "srlens-plugin-lam",
+    "srlens-plugin-ig",
+    "srlens-plugin-smoothgrad",
+];
 
 fn quickstart() -> Result<()> {
     zoo::prepare(&["esrgan-slim"])?;
@@ -71,7 +79,9 @@ fn quickstart() -> Result<()> {
     }
     run(&mut build)?;
     let srlens = paths::root().join("target/debug/srlens");
-    run(Command::new(srlens).current_dir(paths::root()).args(["run", "configs/quickstart.toml"]))?;
+    run(Command::new(srlens)
+        .current_dir(paths::root())
+        .args(["run", "configs/quickstart.toml"]))?;
     println!(
         "\nOpen the report: {}",
         paths::root().join("out/quickstart/report.html").display()
@@ -82,11 +92,14 @@ fn quickstart() -> Result<()> {
 fn setup() -> Result<()> {
     zoo::prepare(&zoo::PACKAGES)?;
     fetch::photos()?;
-    Ok(())
+    torch::setup()
 }
 
 fn test(extra: &[String]) -> Result<()> {
     setup()?;
-    run(cargo().args(["build", "--workspace", "--all-targets"]))?;
-    run(cargo().args(["test", "--workspace", "--no-fail-fast"]).args(extra))
+    // The tch backend builds against the venv's libtorch (torch::cargo_env).
+    run(torch::cargo_env(&mut cargo()).args(["build", "--workspace", "--all-targets"]))?;
+    run(torch::cargo_env(&mut cargo())
+        .args(["test", "--workspace", "--no-fail-fast"])
+        .args(extra))
 }

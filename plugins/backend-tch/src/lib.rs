@@ -1,0 +1,38 @@
+//! The tch backend: runs TorchScript SR networks with libtorch (through `tch`), with input
+//! gradients from libtorch's autograd.
+//!
+//! - [`TchBackend`] (backend name `tch`) loads TorchScript files (`torch.jit.script(m).save(p)`
+//!   or `torch.jit.trace(m, x).save(p)`) into a [`TchModel`], in eval mode, with every
+//!   parameter's `requires_grad` off: a gradient call computes `d objective / d input` only.
+//! - Only tch's fallible (`f_*`) calls are used, so a libtorch exception becomes a
+//!   [`PluginError`](srlens_core::PluginError); every ABI method also runs in
+//!   [`srlens_plugin_kit::guard`].
+//!
+//! Options (JSON): `input_range = [lo, hi]` (the model's own range, default `[0, 1]`, for its
+//! input and its output), `scale` (checked against the factor a 16 x 16 forward pass shows),
+//! `channels` (default 3). Threads: `threads > 0` sets libtorch's intra-op thread count (a
+//! process-wide setting). Device: `cpu`, `cuda` or `cuda:N`.
+//!
+//! libtorch 2.13.0 comes from the `torch==2.13.0` wheel in the project's `.venv`
+//! (`cargo xtask setup`); the library carries an rpath to its lib folder.
+
+pub mod backend;
+pub mod error;
+pub mod model;
+pub mod options;
+
+pub use backend::TchBackend;
+pub use error::{Error, Result};
+pub use model::TchModel;
+pub use options::Options;
+
+srlens_plugin_kit::export_plugin! {
+    name: "tch",
+    backends: [(
+        "tch",
+        "TorchScript models run with libtorch 2.13 (CPU or CUDA)",
+        || Ok(TchBackend)
+    )],
+    methods: [],
+    paths: [],
+}

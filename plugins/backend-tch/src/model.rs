@@ -1,0 +1,305 @@
+//! [`TchModel`]: a loaded TorchScript SR network behind the srlens `Model` ABI.
+
+use std::path::Path;
+
+use srlens_core::abi_stable::std_types::{ROption, RSlice, RString, RVec};
+use srlens_core::{InputGradient, Model, ModelInfo, ObjectiveRef, PluginError, PluginResult};
+use tch::{CModule, Device, Kind, Tensor};
+
+use crate::error::{short_message, Error, Result};
+use crate::options::{parse_device, Options};
+
+/// The side of the LR probe that checks the output's rank and infers the scale at load time.
+pub const PROBE_SIDE: i64 = 16;
+
+/// A loaded network.
+///
+/// Tensors at the ABI are in `[0, 1]`; with the model's range `[lo, hi]` a forward pass is
+/// `x -> lo + x (hi - lo) -> module -> (y - lo) / (hi - lo)`, inside libtorch so that the
+/// gradient includes both scalings.
+pub struct TchModel {
+    module: CModule,
+    info: ModelInfo,
+    device: Device,
+    kind: Kind,
+}
+
+impl std::fmt::Debug for TchModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TchModel")
+            .field("info", &self.info)
+            .field("device", &self.device)
+            .finish()
+    }
+}
+
+/// Why a file failed to load, for the user.
+fn load_error(path: &str, e: &tch::TchError) -> Error {
+    let text = short_message(e);
+    let not_script = [
+        "PytorchStreamReader",
+        "constants.pkl",
+        "archive",
+        "zip",
+        "magic number",
+    ];
+    if not_script.iter().any(|k| text.contains(k)) {
+        Error::Load(format!(
+            "`{path}` is not a TorchScript file (libtorch: {text}); save the network with \
+             `torch.jit.trace(model, example).save(path)` or `torch.jit.script(model).save(path)` \
+             (a `torch.save` pickle or a state_dict needs Python to load)"
+        ))
+    } else {
+        Error::Load(format!("`{path}`: libtorch cannot load it: {text}"))
+    }
+}
+
+impl TchModel {
+    /// Loads the TorchScript file at `path` onto `device` with the backend's JSON `options`;
+    /// `threads > 0` sets libtorch's intra-op thread count.
+    pub fn load(path: &str, options: &str, threads: u32, device: &str) -> Result<Self> {
+        let options = Options::parse(options)?;
+        let device = parse_device(device)?;
+        if !Path::new(path).is_file() {
+            return Err(Error::Load(format!(
+                "model file `{path}` does not exist or is not a file"
+            )));
+        }
+        if threads > 0 {
+            tch::set_num_threads(threads.min(i32::MAX as u32) as i32);
+        }
+        let mut module = CModule::load_on_device(path, device).map_err(|e| load_error(path, &e))?;
+        module.f_set_eval()?;
+        let mut parameters = 0u64;
+        let mut kind = Kind::Float;
+        for (i, (_, p)) in module.named_parameters()?.iter().enumerate() {
+            let _ = p.f_set_requires_grad(false)?;
+            parameters += p.size().iter().product::<i64>() as u64;
+            if i == 0 {
+                kind = p.f_kind()?;
+            }
+        }
+        if !matches!(
+            kind,
+            Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16
+        ) {
+            kind = Kind::Float;
+        }
+        let name = Path::new(path)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut model = TchModel {
+            module,
+            info: ModelInfo {
+                name: RString::from(name),
+                scale: options.scale.unwrap_or(0),
+                channels: options.channels.unwrap_or(3),
+                input_range: options.range(),
+                parameters,
+                receptive_field: ROption::RNone,
+            },
+            device,
+            kind,
+        };
+        model.info.scale = model.probe_scale(path, options.scale)?;
+        Ok(model)
+    }
+
+    /// Runs a `1 x C x 16 x 16` probe: checks that the output is `N x C x sH x sW` and returns
+    /// `s`, which must equal `expected` when that is given.
+    fn probe_scale(&self, path: &str, expected: Option<u32>) -> Result<u32> {
+        let c = self.info.channels as i64;
+        let h = PROBE_SIDE;
+        let x = Tensor::f_full([1, c, h, h], 0.5, (Kind::Float, Device::Cpu))?;
+        let y = {
+            let _no_grad = tch::no_grad_guard();
+            self.run(&x)
+        };
+        let y = match y {
+            Ok(y) => y,
+            Err(Error::Torch(m)) => {
+                return Err(Error::Load(format!(
+                    "`{path}`: a 1 x {c} x {h} x {h} probe failed in libtorch ({m}); check the \
+                     `channels` option, or whether the network takes one NCHW image tensor"
+                )))
+            }
+            Err(e) => return Err(e),
+        };
+        let dims = y.size();
+        if dims.len() != 4 {
+            return Err(Error::Load(format!(
+                "`{path}`: the model's output has shape {dims:?} for a 1 x {c} x {h} x {h} input; \
+                 an SR network must return one N x C x H x W tensor"
+            )));
+        }
+        let (oc, oh, ow) = (dims[1], dims[2], dims[3]);
+        if oc != c || oh % h != 0 || ow % h != 0 || oh != ow || oh < h {
+            return Err(Error::Load(format!(
+                "`{path}`: a 1 x {c} x {h} x {h} input gives a {dims:?} output, not \
+                 1 x {c} x sH x sW for an integer scale s"
+            )));
+        }
+        let s = (oh / h) as u32;
+        match expected {
+            Some(e) if e != s => Err(Error::Config(format!(
+                "`{path}`: option scale = {e}, but the model upscales by {s} (a {h} x {h} input \
+                 gives {oh} x {ow}); fix or remove `scale`"
+            ))),
+            _ => Ok(s),
+        }
+    }
+
+    /// What the model says about itself.
+    pub fn model_info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// The device the model runs on.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// The scaled forward pass on a tensor in `[0, 1]` (on any device; differentiable).
+    pub fn run(&self, x: &Tensor) -> Result<Tensor> {
+        let [lo, hi] = self.info.input_range;
+        let (lo, span) = (lo as f64, (hi - lo) as f64);
+        let identity = lo == 0.0 && span == 1.0;
+        let x = x.f_to_device(self.device)?.f_to_kind(self.kind)?;
+        let x = if identity {
+            x
+        } else {
+            x.f_mul_scalar(span)?.f_add_scalar(lo)?
+        };
+        let y = self.module.forward_ts(&[x])?;
+        let y = y.f_to_kind(Kind::Float)?;
+        Ok(if identity {
+            y
+        } else {
+            y.f_sub_scalar(lo)?.f_div_scalar(span)?
+        })
+    }
+
+    /// An ABI tensor as a libtorch tensor of `shape` on the model's device.
+    fn to_torch(&self, t: &srlens_core::Tensor) -> Result<Tensor> {
+        let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
+        Ok(Tensor::f_from_slice(t.data.as_slice())?
+            .f_reshape(&shape)?
+            .f_to_device(self.device)?)
+    }
+
+    /// Checks an LR batch's shape and moves it into libtorch.
+    fn input(&self, lr: &srlens_core::Tensor) -> Result<Tensor> {
+        let dims = lr.dims();
+        if dims.len() != 4
+            || dims[1] != self.info.channels as usize
+            || lr.data.len() != dims.iter().product::<usize>()
+        {
+            return Err(Error::Input(format!(
+                "model `{}` takes N x {} x H x W tensors, got shape {dims:?} with {} values",
+                self.info.name,
+                self.info.channels,
+                lr.data.len()
+            )));
+        }
+        self.to_torch(lr)
+    }
+
+    /// Checks an SR output against its LR input's shape.
+    fn check_output(&self, lr: &[usize], sr: &Tensor) -> Result<()> {
+        let s = self.info.scale as usize;
+        let want = [lr[0], lr[1], lr[2] * s, lr[3] * s];
+        let got: Vec<usize> = sr.size().iter().map(|&d| d as usize).collect();
+        if got != want {
+            return Err(Error::Input(format!(
+                "model `{}` turned a {lr:?} input into {got:?}, not {want:?} (scale {s})",
+                self.info.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// Super-resolves an LR batch (ABI tensors in `[0, 1]`).
+    pub fn forward_abi(&self, lr: &srlens_core::Tensor) -> Result<srlens_core::Tensor> {
+        let x = self.input(lr)?;
+        let _no_grad = tch::no_grad_guard();
+        let y = self.run(&x)?;
+        self.check_output(&lr.dims(), &y)?;
+        to_abi(&y)
+    }
+
+    /// One forward pass, then one backward pass per objective, into the input only.
+    pub fn gradient_abi(
+        &self,
+        lr: &srlens_core::Tensor,
+        objectives: &[ObjectiveRef<'_>],
+    ) -> std::result::Result<Vec<InputGradient>, PluginError> {
+        if objectives.is_empty() {
+            return Ok(Vec::new());
+        }
+        let x = self
+            .input(lr)?
+            .f_set_requires_grad(true)
+            .map_err(Error::from)?;
+        let sr = tch::with_grad(|| self.run(&x))?;
+        self.check_output(&lr.dims(), &sr)?;
+        let sr_abi = to_abi(&sr)?;
+        let mut out = Vec::with_capacity(objectives.len());
+        for (i, objective) in objectives.iter().enumerate() {
+            let value = objective.value_and_grad(&sr_abi).into_result()?;
+            if value.grad.dims() != sr_abi.dims() || value.grad.data.len() != sr_abi.data.len() {
+                return Err(Error::Input(format!(
+                    "the objective's gradient has shape {:?}, the SR batch {:?}",
+                    value.grad.dims(),
+                    sr_abi.dims()
+                ))
+                .into());
+            }
+            let keep_graph = i + 1 < objectives.len();
+            let gx = tch::with_grad(|| -> Result<Tensor> {
+                let g = self.to_torch(&value.grad)?;
+                let loss = sr.f_mul(&g)?.f_sum(Kind::Float)?;
+                let mut grads = Tensor::f_run_backward(&[&loss], &[&x], keep_graph, false)?;
+                Ok(grads.remove(0))
+            })?;
+            out.push(InputGradient {
+                values: value.values,
+                grad: to_abi(&gx)?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// A libtorch tensor as an ABI tensor (`f32`, on the CPU).
+pub fn to_abi(t: &Tensor) -> Result<srlens_core::Tensor> {
+    let t = t
+        .f_detach()?
+        .f_to_device(Device::Cpu)?
+        .f_to_kind(Kind::Float)?
+        .f_contiguous()?;
+    let shape: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
+    let n: usize = shape.iter().product();
+    let mut data = vec![0f32; n];
+    t.f_copy_data(&mut data, n)?;
+    srlens_core::Tensor::new(shape, data)
+        .ok_or_else(|| Error::Torch("a tensor's size does not match its shape".to_string()))
+}
+
+impl Model for TchModel {
+    fn info(&self) -> ModelInfo {
+        self.info.clone()
+    }
+
+    fn forward(&self, lr: &srlens_core::Tensor) -> PluginResult<srlens_core::Tensor> {
+        srlens_plugin_kit::guard(|| self.forward_abi(lr).map_err(PluginError::from))
+    }
+
+    fn gradient(
+        &self,
+        lr: &srlens_core::Tensor,
+        objectives: RSlice<'_, ObjectiveRef<'_>>,
+    ) -> PluginResult<RVec<InputGradient>> {
+        srlens_plugin_kit::guard(|| self.gradient_abi(lr, objectives.as_slice()).map(RVec::from))
+    }
+}
