@@ -1,0 +1,1 @@
+//! The srlens model zoo.
