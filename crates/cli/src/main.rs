@@ -59,8 +59,19 @@ fn main() -> ExitCode {
             print!("{}", plugins_cmd::render(&PluginHost::load(&dirs), verbose));
             ExitCode::SUCCESS
         }
-        Command::Run { config, overrides, out, quiet } => {
-            let args = run::RunArgs { config, overrides, out, plugin_dirs: dirs, quiet };
+        Command::Run {
+            config,
+            overrides,
+            out,
+            quiet,
+        } => {
+            let args = run::RunArgs {
+                config,
+                overrides,
+                out,
+                plugin_dirs: dirs,
+                quiet,
+            };
             match run::run(&args) {
                 Ok(out) => {
                     println!("{}", out.join("report.html").display());

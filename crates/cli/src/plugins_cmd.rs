@@ -19,7 +19,13 @@ pub fn render(host: &PluginHost, verbose: bool) -> String {
         let mut comps: Vec<_> = p.components.iter().collect();
         comps.sort_by(|a, b| (a.kind, a.name.as_str()).cmp(&(b.kind, b.name.as_str())));
         for c in comps {
-            let _ = writeln!(s, "  {:<8} {:<18} {}", c.kind.as_str(), c.name.as_str(), c.description.as_str());
+            let _ = writeln!(
+                s,
+                "  {:<8} {:<18} {}",
+                c.kind.as_str(),
+                c.name.as_str(),
+                c.description.as_str()
+            );
         }
     }
     for r in &host.refused {

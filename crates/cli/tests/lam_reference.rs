@@ -20,10 +20,17 @@ fn lr_image(dir: &std::path::Path) -> Vec<f64> {
 fn check_lam(model: &str, net: &TinyNet) {
     let dir = common::workspace();
     let steps = 6;
-    let cfg = common::config(model, &format!("[[method]]\nname = \"lam\"\nsteps = {steps}\n"));
+    let cfg = common::config(
+        model,
+        &format!("[[method]]\nname = \"lam\"\nsteps = {steps}\n"),
+    );
     std::fs::write(dir.path().join("run.toml"), cfg).unwrap();
     let out = common::srlens(dir.path(), &["run", "run.toml", "--quiet"]);
-    assert!(out.status.success(), "srlens failed: {}", common::stderr_of(&out, dir.path()));
+    assert!(
+        out.status.success(),
+        "srlens failed: {}",
+        common::stderr_of(&out, dir.path())
+    );
 
     let (shape, map) = common::read_npy(&dir.path().join("out/lam/attribution.npy"));
     assert_eq!(shape, vec![3, 8, 8]);
@@ -32,7 +39,10 @@ fn check_lam(model: &str, net: &TinyNet) {
     let got: Vec<f64> = map.iter().map(|&v| v as f64).collect();
     let err = reference::rel_error(&got, &expected);
     assert!(err < 1e-4, "relative error {err} against the float64 LAM");
-    assert!(expected.iter().any(|v| v.abs() > 1e-6), "the reference map is not blank");
+    assert!(
+        expected.iter().any(|v| v.abs() > 1e-6),
+        "the reference map is not blank"
+    );
 
     let report = common::read_json(&dir.path().join("out/lam/report.json"));
     let rel = |a: f64, b: f64| (a - b).abs() / b.abs();

@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 
 fn run_ok(dir: &Path, args: &[&str]) {
     let out = common::srlens(dir, args);
-    assert!(out.status.success(), "srlens failed:\n{}", common::stderr_of(&out, dir));
+    assert!(
+        out.status.success(),
+        "srlens failed:\n{}",
+        common::stderr_of(&out, dir)
+    );
 }
 
 fn run_err(dir: &Path, methods: &str) -> String {
@@ -24,14 +28,32 @@ fn bad_method_options_name_the_method_the_key_and_the_accepted_values() {
     let dir = common::workspace();
     common::write_png(&dir.path().join("small.png"), 4, 4, 1);
     let cases = [
-        ("unknown_baseline", "[[method]]\nname = \"ig\"\nbaseline = \"blak\"\n"),
+        (
+            "unknown_baseline",
+            "[[method]]\nname = \"ig\"\nbaseline = \"blak\"\n",
+        ),
         ("zero_steps", "[[method]]\nname = \"ig\"\nsteps = 0\n"),
-        ("unknown_quadrature", "[[method]]\nname = \"ig\"\nquadrature = \"simpson\"\n"),
-        ("negative_noise", "[[method]]\nname = \"smoothgrad\"\nnoise = -0.1\n"),
-        ("missing_inner", "[[method]]\nname = \"smoothgrad\"\ninner = \"nope\"\n"),
-        ("baseline_image_size", "[[method]]\nname = \"ig\"\nbaseline = \"small.png\"\n"),
+        (
+            "unknown_quadrature",
+            "[[method]]\nname = \"ig\"\nquadrature = \"simpson\"\n",
+        ),
+        (
+            "negative_noise",
+            "[[method]]\nname = \"smoothgrad\"\nnoise = -0.1\n",
+        ),
+        (
+            "missing_inner",
+            "[[method]]\nname = \"smoothgrad\"\ninner = \"nope\"\n",
+        ),
+        (
+            "baseline_image_size",
+            "[[method]]\nname = \"ig\"\nbaseline = \"small.png\"\n",
+        ),
         ("lam_zero_steps", "[[method]]\nname = \"lam\"\nsteps = 0\n"),
-        ("lam_even_kernel", "[[method]]\nname = \"lam\"\nkernel = 4\n"),
+        (
+            "lam_even_kernel",
+            "[[method]]\nname = \"lam\"\nkernel = 4\n",
+        ),
     ];
     let mut all = String::new();
     for (name, methods) in cases {
@@ -46,7 +68,11 @@ fn smoothgrad_is_reproducible_across_runs_and_seeds_differ() {
     let methods = "[[method]]\nname = \"smoothgrad\"\nsamples = 4\nseed = 5\n\n\
                    [[method]]\nname = \"smoothgrad\"\nlabel = \"again\"\nsamples = 4\nseed = 5\n\n\
                    [[method]]\nname = \"smoothgrad\"\nlabel = \"other\"\nsamples = 4\nseed = 6\n";
-    std::fs::write(dir.path().join("run.toml"), common::config("tiny.onnx", methods)).unwrap();
+    std::fs::write(
+        dir.path().join("run.toml"),
+        common::config("tiny.onnx", methods),
+    )
+    .unwrap();
     run_ok(dir.path(), &["run", "run.toml", "--quiet"]);
     let map = |l: &str| common::read_npy(&dir.path().join(format!("out/{l}/attribution.npy"))).1;
     assert_eq!(map("smoothgrad"), map("again"));
@@ -59,7 +85,11 @@ fn smoothgrad_with_one_noiseless_sample_is_the_inner_method() {
     let dir = common::workspace();
     let methods = "[[method]]\nname = \"lam\"\nsteps = 3\n\n\
                    [[method]]\nname = \"smoothgrad\"\nsamples = 1\nnoise = 0.0\ninner = \"lam\"\ninner_options = { steps = 3 }\n";
-    std::fs::write(dir.path().join("run.toml"), common::config("tiny.onnx", methods)).unwrap();
+    std::fs::write(
+        dir.path().join("run.toml"),
+        common::config("tiny.onnx", methods),
+    )
+    .unwrap();
     run_ok(dir.path(), &["run", "run.toml", "--quiet"]);
     let map = |l: &str| common::read_npy(&dir.path().join(format!("out/{l}/attribution.npy"))).1;
     assert_eq!(map("lam"), map("smoothgrad"));
@@ -72,15 +102,30 @@ fn ig_on_a_linear_network_with_the_intensity_objective_is_exact() {
     let dir = common::workspace();
     let mut b = srlens_onnx::builder::GraphBuilder::new("linear");
     b.input("input", &[1, 3, 8, 8]);
-    let w: Vec<f32> = common::Lcg::new(3).vec(12 * 3 * 9, 0.5).into_iter().map(|v| v as f32).collect();
+    let w: Vec<f32> = common::Lcg::new(3)
+        .vec(12 * 3 * 9, 0.5)
+        .into_iter()
+        .map(|v| v as f32)
+        .collect();
     b.initializer("w", srlens_onnx::TensorData::f32(vec![12, 3, 3, 3], w));
-    let y = b.op("Conv", &["input", "w"], &[("pads", srlens_onnx::Attribute::Ints(vec![1, 1, 1, 1]))]);
-    let y = b.op("DepthToSpace", &[&y], &[("blocksize", srlens_onnx::Attribute::Int(2))]);
+    let y = b.op(
+        "Conv",
+        &["input", "w"],
+        &[("pads", srlens_onnx::Attribute::Ints(vec![1, 1, 1, 1]))],
+    );
+    let y = b.op(
+        "DepthToSpace",
+        &[&y],
+        &[("blocksize", srlens_onnx::Attribute::Int(2))],
+    );
     b.output(&y, &[1, 3, 16, 16]);
     srlens_onnx::write_file(&b.build().unwrap(), &dir.path().join("linear.onnx")).unwrap();
     let methods = "[[method]]\nname = \"ig\"\nsteps = 7\nquadrature = \"riemann_left\"\n\n\
                    [[method]]\nname = \"input_x_gradient\"\n";
-    let text = format!("objective = \"intensity\"\n{}", common::config("linear.onnx", methods));
+    let text = format!(
+        "objective = \"intensity\"\n{}",
+        common::config("linear.onnx", methods)
+    );
     std::fs::write(dir.path().join("run.toml"), text).unwrap();
     run_ok(dir.path(), &["run", "run.toml", "--quiet"]);
     let map = |l: &str| common::read_npy(&dir.path().join(format!("out/{l}/attribution.npy"))).1;
@@ -94,12 +139,18 @@ fn ig_on_a_linear_network_with_the_intensity_objective_is_exact() {
 }
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn require_setup(root: &Path) {
     for f in ["zoo/esrgan-slim-x4.onnx", "data/images/chelsea.png"] {
-        assert!(root.join(f).is_file(), "{f} is missing: run `cargo xtask setup` first");
+        assert!(
+            root.join(f).is_file(),
+            "{f} is missing: run `cargo xtask setup` first"
+        );
     }
 }
 
@@ -115,26 +166,59 @@ fn compare_methods_config_runs_every_method_on_a_real_network() {
     run_ok(
         &root,
         &[
-            "run", "configs/compare-methods.toml", "--quiet", "--out", o,
-            "--set", "image.crop=[180, 60, 96, 96]", "--set", "window.x=40", "--set", "window.y=40",
-            "--set", "method.0.steps=6", "--set", "method.1.steps=6", "--set", "method.2.steps=6",
-            "--set", "method.3.steps=6", "--set", "method.4.samples=3",
+            "run",
+            "configs/compare-methods.toml",
+            "--quiet",
+            "--out",
+            o,
+            "--set",
+            "image.crop=[180, 60, 96, 96]",
+            "--set",
+            "window.x=40",
+            "--set",
+            "window.y=40",
+            "--set",
+            "method.0.steps=6",
+            "--set",
+            "method.1.steps=6",
+            "--set",
+            "method.2.steps=6",
+            "--set",
+            "method.3.steps=6",
+            "--set",
+            "method.4.samples=3",
         ],
     );
     let summary = common::read_json(&out.path().join("summary.json"));
     let entries = summary["entries"].as_array().unwrap();
-    let labels: Vec<&str> = entries.iter().map(|e| e["label"].as_str().unwrap()).collect();
+    let labels: Vec<&str> = entries
+        .iter()
+        .map(|e| e["label"].as_str().unwrap())
+        .collect();
     assert_eq!(
         labels,
-        ["lam", "lam-blur-line", "ig-black", "ig-blur", "smoothgrad", "gradient", "input_x_gradient"]
+        [
+            "lam",
+            "lam-blur-line",
+            "ig-black",
+            "ig-blur",
+            "smoothgrad",
+            "gradient",
+            "input_x_gradient"
+        ]
     );
     let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
     for l in &labels {
         let (shape, map) = common::read_npy(&out.path().join(l).join("attribution.npy"));
         assert_eq!(shape, vec![3, 24, 24]);
-        assert!(map.iter().all(|v| v.is_finite()) && map.iter().any(|v| *v != 0.0), "{l}");
+        assert!(
+            map.iter().all(|v| v.is_finite()) && map.iter().any(|v| *v != 0.0),
+            "{l}"
+        );
         assert!(html.contains(&format!(">{l}<")), "report.html lacks {l}");
-        let di = common::read_json(&out.path().join(l).join("report.json"))["di"].as_f64().unwrap();
+        let di = common::read_json(&out.path().join(l).join("report.json"))["di"]
+            .as_f64()
+            .unwrap();
         assert!(di.is_finite() && di > 0.0, "{l}: DI {di}");
     }
     assert!(html.matches("data:image/png;base64,").count() >= 4 * labels.len());

@@ -15,7 +15,11 @@ fn plugin_folder(dir: &Path) -> std::path::PathBuf {
         "srlens_fixture_panic",
         "srlens_fixture_other_abi",
     ] {
-        std::fs::copy(common::built_library(lib), plugins.join(format!("lib{lib}.so"))).unwrap();
+        std::fs::copy(
+            common::built_library(lib),
+            plugins.join(format!("lib{lib}.so")),
+        )
+        .unwrap();
     }
     std::fs::write(plugins.join("libnotes.so"), "not a library").unwrap();
     plugins
@@ -25,7 +29,10 @@ fn plugin_folder(dir: &Path) -> std::path::PathBuf {
 fn plugins_lists_components_and_refusals() {
     let dir = tempfile::tempdir().unwrap();
     plugin_folder(dir.path());
-    let out = common::srlens(dir.path(), &["plugins", "--no-default-plugins", "--plugin-dir", "plugins"]);
+    let out = common::srlens(
+        dir.path(),
+        &["plugins", "--no-default-plugins", "--plugin-dir", "plugins"],
+    );
     assert!(out.status.success());
     insta::assert_snapshot!(common::stdout_of(&out, dir.path()));
 }
@@ -34,9 +41,21 @@ fn plugins_lists_components_and_refusals() {
 fn verbose_listing_shows_abi_stables_report() {
     let dir = tempfile::tempdir().unwrap();
     plugin_folder(dir.path());
-    let out = common::srlens(dir.path(), &["plugins", "--no-default-plugins", "--plugin-dir", "plugins", "--verbose"]);
+    let out = common::srlens(
+        dir.path(),
+        &[
+            "plugins",
+            "--no-default-plugins",
+            "--plugin-dir",
+            "plugins",
+            "--verbose",
+        ],
+    );
     let text = common::stdout_of(&out, dir.path());
-    assert!(text.contains("Error:incompatible package versions"), "{text}");
+    assert!(
+        text.contains("Error:incompatible package versions"),
+        "{text}"
+    );
     assert!(text.lines().count() > 100);
 }
 
@@ -47,11 +66,29 @@ fn a_refused_plugin_is_mentioned_when_a_name_is_missing() {
     let dir = common::workspace();
     plugin_folder(dir.path());
     let run = |methods: &str| {
-        std::fs::write(dir.path().join("run.toml"), common::config("tiny.onnx", methods)).unwrap();
-        common::srlens(dir.path(), &["run", "run.toml", "--quiet", "--no-default-plugins", "--plugin-dir", "plugins"])
+        std::fs::write(
+            dir.path().join("run.toml"),
+            common::config("tiny.onnx", methods),
+        )
+        .unwrap();
+        common::srlens(
+            dir.path(),
+            &[
+                "run",
+                "run.toml",
+                "--quiet",
+                "--no-default-plugins",
+                "--plugin-dir",
+                "plugins",
+            ],
+        )
     };
     let ok = run("[[method]]\nname = \"gradient\"\n");
-    assert!(ok.status.success(), "{}", common::stderr_of(&ok, dir.path()));
+    assert!(
+        ok.status.success(),
+        "{}",
+        common::stderr_of(&ok, dir.path())
+    );
     let bad = run("[[method]]\nname = \"future_method\"\n");
     assert!(!bad.status.success());
     insta::assert_snapshot!(common::stderr_of(&bad, dir.path()));
@@ -64,12 +101,29 @@ fn duplicate_names_need_the_plugin_key() {
     let plugins = plugin_folder(dir.path());
     let other = dir.path().join("more");
     std::fs::create_dir(&other).unwrap();
-    std::fs::copy(plugins.join("libsrlens_plugin_lam.so"), other.join("libsrlens_plugin_lam_copy.so")).unwrap();
+    std::fs::copy(
+        plugins.join("libsrlens_plugin_lam.so"),
+        other.join("libsrlens_plugin_lam_copy.so"),
+    )
+    .unwrap();
     let run = |methods: &str| {
-        std::fs::write(dir.path().join("run.toml"), common::config("tiny.onnx", methods)).unwrap();
+        std::fs::write(
+            dir.path().join("run.toml"),
+            common::config("tiny.onnx", methods),
+        )
+        .unwrap();
         common::srlens(
             dir.path(),
-            &["run", "run.toml", "--quiet", "--no-default-plugins", "--plugin-dir", "plugins", "--plugin-dir", "more"],
+            &[
+                "run",
+                "run.toml",
+                "--quiet",
+                "--no-default-plugins",
+                "--plugin-dir",
+                "plugins",
+                "--plugin-dir",
+                "more",
+            ],
         )
     };
     let bad = run("[[method]]\nname = \"lam\"\nsteps = 2\n");

@@ -9,10 +9,21 @@ use std::path::Path;
 fn failure(dir: &Path, args: &[&str]) -> String {
     let out = common::srlens(dir, args);
     let err = common::stderr_of(&out, dir);
-    assert!(!out.status.success(), "srlens should have failed; stderr:\n{err}");
+    assert!(
+        !out.status.success(),
+        "srlens should have failed; stderr:\n{err}"
+    );
     assert_eq!(out.status.code(), Some(1), "exit code; stderr:\n{err}");
-    for bad in ["panicked at 'main'", "RUST_BACKTRACE", "stack backtrace", "thread 'main' panicked"] {
-        assert!(!err.contains(bad), "stderr shows a panic or backtrace:\n{err}");
+    for bad in [
+        "panicked at 'main'",
+        "RUST_BACKTRACE",
+        "stack backtrace",
+        "thread 'main' panicked",
+    ] {
+        assert!(
+            !err.contains(bad),
+            "stderr shows a panic or backtrace:\n{err}"
+        );
     }
     assert!(err.starts_with("error: "), "{err}");
     err
@@ -62,14 +73,18 @@ fn unknown_method_option_is_located_in_the_config() {
 #[test]
 fn unknown_backend_lists_the_loaded_ones() {
     let dir = common::workspace();
-    let text = common::config("tiny.onnx", LAM).replace("backend = \"candle\"", "backend = \"cnadle\"");
+    let text =
+        common::config("tiny.onnx", LAM).replace("backend = \"candle\"", "backend = \"cnadle\"");
     insta::assert_snapshot!(run_config(dir.path(), &text));
 }
 
 #[test]
 fn unknown_method_lists_the_loaded_ones() {
     let dir = common::workspace();
-    insta::assert_snapshot!(run_config(dir.path(), &common::config("tiny.onnx", "[[method]]\nname = \"lamm\"\n")));
+    insta::assert_snapshot!(run_config(
+        dir.path(),
+        &common::config("tiny.onnx", "[[method]]\nname = \"lamm\"\n")
+    ));
 }
 
 #[test]
@@ -110,7 +125,8 @@ fn window_outside_the_sr_output() {
 #[test]
 fn scale_that_does_not_match_the_model() {
     let dir = common::workspace();
-    let text = common::config("tiny.onnx", LAM).replace("path = \"tiny.onnx\"", "path = \"tiny.onnx\"\nscale = 4");
+    let text = common::config("tiny.onnx", LAM)
+        .replace("path = \"tiny.onnx\"", "path = \"tiny.onnx\"\nscale = 4");
     insta::assert_snapshot!(run_config(dir.path(), &text));
 }
 
@@ -128,8 +144,15 @@ fn unsupported_onnx_op_names_the_op_and_the_node() {
 #[test]
 fn bad_override() {
     let dir = common::workspace();
-    std::fs::write(dir.path().join("run.toml"), common::config("tiny.onnx", LAM)).unwrap();
-    insta::assert_snapshot!(failure(dir.path(), &["run", "run.toml", "--set", "method.2.steps=3"]));
+    std::fs::write(
+        dir.path().join("run.toml"),
+        common::config("tiny.onnx", LAM),
+    )
+    .unwrap();
+    insta::assert_snapshot!(failure(
+        dir.path(),
+        &["run", "run.toml", "--set", "method.2.steps=3"]
+    ));
 }
 
 /// A plugin that panics: the host reports it with the plugin's name and message and goes on
@@ -139,10 +162,21 @@ fn plugin_that_panics_leaves_earlier_results_intact() {
     let dir = common::workspace();
     let plugins = dir.path().join("plugins");
     std::fs::create_dir(&plugins).unwrap();
-    std::fs::copy(common::built_library("srlens_fixture_panic"), plugins.join("libsrlens_fixture_panic.so")).unwrap();
+    std::fs::copy(
+        common::built_library("srlens_fixture_panic"),
+        plugins.join("libsrlens_fixture_panic.so"),
+    )
+    .unwrap();
     let methods = "[[method]]\nname = \"gradient\"\n\n[[method]]\nname = \"explode\"\n";
-    std::fs::write(dir.path().join("run.toml"), common::config("tiny.onnx", methods)).unwrap();
-    let err = failure(dir.path(), &["run", "run.toml", "--quiet", "--plugin-dir", "plugins"]);
+    std::fs::write(
+        dir.path().join("run.toml"),
+        common::config("tiny.onnx", methods),
+    )
+    .unwrap();
+    let err = failure(
+        dir.path(),
+        &["run", "run.toml", "--quiet", "--plugin-dir", "plugins"],
+    );
     assert!(err.contains("panicked at"), "{err}");
     insta::assert_snapshot!(err.replace(char::is_numeric, "N"));
     let report = common::read_json(&dir.path().join("out/gradient/report.json"));
@@ -160,17 +194,41 @@ fn plugin_that_panics_leaves_earlier_results_intact() {
 #[test]
 fn a_failing_run_keeps_previous_results() {
     let dir = common::workspace();
-    std::fs::write(dir.path().join("run.toml"), common::config("tiny.onnx", LAM)).unwrap();
+    std::fs::write(
+        dir.path().join("run.toml"),
+        common::config("tiny.onnx", LAM),
+    )
+    .unwrap();
     let ok = common::srlens(dir.path(), &["run", "run.toml", "--quiet"]);
-    assert!(ok.status.success(), "{}", common::stderr_of(&ok, dir.path()));
-    let files = ["out/report.html", "out/summary.json", "out/lam/attribution.npy", "out/lam/report.json"];
-    let before: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(dir.path().join(f)).unwrap()).collect();
-    for args in [vec!["--set", "window.x=100"], vec!["--set", "model.path=missing.onnx"], vec!["--set", "method.0.steps=0"]] {
+    assert!(
+        ok.status.success(),
+        "{}",
+        common::stderr_of(&ok, dir.path())
+    );
+    let files = [
+        "out/report.html",
+        "out/summary.json",
+        "out/lam/attribution.npy",
+        "out/lam/report.json",
+    ];
+    let before: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| std::fs::read(dir.path().join(f)).unwrap())
+        .collect();
+    for args in [
+        vec!["--set", "window.x=100"],
+        vec!["--set", "model.path=missing.onnx"],
+        vec!["--set", "method.0.steps=0"],
+    ] {
         let mut all = vec!["run", "run.toml", "--quiet"];
         all.extend(args);
         failure(dir.path(), &all);
         for (f, b) in files.iter().zip(&before) {
-            assert_eq!(&std::fs::read(dir.path().join(f)).unwrap(), b, "{f} changed");
+            assert_eq!(
+                &std::fs::read(dir.path().join(f)).unwrap(),
+                b,
+                "{f} changed"
+            );
         }
     }
 }

@@ -50,7 +50,10 @@ pub struct PluginError {
 impl PluginError {
     /// A new error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        PluginError { kind, message: RString::from(message.into()) }
+        PluginError {
+            kind,
+            message: RString::from(message.into()),
+        }
     }
 }
 

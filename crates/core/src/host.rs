@@ -36,8 +36,12 @@ pub type ObjectiveRef<'a> = Objective_TO<'a, RRef<'a, ()>>;
 pub trait Registry: Send + Sync {
     /// Runs the method `name` with `options` (a JSON object) on `image` (`1 x C x H x W`),
     /// with the same model, objective and progress as the caller.
-    fn attribute(&self, name: RStr<'_>, options: RStr<'_>, image: &Tensor)
-        -> PluginResult<Attribution>;
+    fn attribute(
+        &self,
+        name: RStr<'_>,
+        options: RStr<'_>,
+        image: &Tensor,
+    ) -> PluginResult<Attribution>;
 
     /// Samples the path function `name` with `options` (a JSON object): points
     /// `start..end` of `steps`, from its baseline to `image`.

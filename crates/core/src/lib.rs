@@ -11,8 +11,8 @@
 
 pub mod error;
 pub mod host;
-pub mod model;
 pub mod method;
+pub mod model;
 pub mod plugin;
 pub mod tensor;
 

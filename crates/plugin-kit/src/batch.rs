@@ -5,7 +5,9 @@ use srlens_core::Tensor;
 /// The ranges `start..end` that cover `0..total` in chunks of at most `batch` (at least 1).
 pub fn chunks(total: usize, batch: usize) -> impl Iterator<Item = (usize, usize)> {
     let batch = batch.max(1);
-    (0..total).step_by(batch).map(move |s| (s, (s + batch).min(total)))
+    (0..total)
+        .step_by(batch)
+        .map(move |s| (s, (s + batch).min(total)))
 }
 
 /// Item `i` of a batch tensor (`N x ...`), as a slice.

@@ -7,9 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Once;
 
-use srlens_core::{
-    abi_stable::std_types::RResult, ErrorKind, PluginError, PluginResult,
-};
+use srlens_core::{abi_stable::std_types::RResult, ErrorKind, PluginError, PluginResult};
 
 thread_local! {
     static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -27,7 +25,9 @@ fn install_quiet_hook() {
             if GUARD_DEPTH.with(Cell::get) == 0 {
                 return previous(info);
             }
-            let at = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+            let at = info
+                .location()
+                .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
             PANIC_LOCATION.with(|p| *p.borrow_mut() = at);
         }))
     });

@@ -49,7 +49,10 @@ pub fn path_attribution(
             .into_result()?;
         let grads = job
             .model
-            .gradient(&samples.points, RSlice::from_slice(&[job.objective.sabi_reborrow()]))
+            .gradient(
+                &samples.points,
+                RSlice::from_slice(&[job.objective.sabi_reborrow()]),
+            )
             .into_result()?;
         let grad = &grads[0].grad;
         for k in 0..(end - start) {
@@ -71,9 +74,17 @@ pub fn path_attribution(
     job.progress.advance(1);
     let objective_baseline = objective_at(job, &baseline)?;
     job.progress.advance(1);
-    let map = Tensor::new(dims[1..].to_vec(), map.into_iter().map(|v| v as f32).collect())
-        .expect("the map has the image's shape");
-    Ok(PathIntegral { map, objective_input, objective_baseline, batch_size: batch })
+    let map = Tensor::new(
+        dims[1..].to_vec(),
+        map.into_iter().map(|v| v as f32).collect(),
+    )
+    .expect("the map has the image's shape");
+    Ok(PathIntegral {
+        map,
+        objective_input,
+        objective_baseline,
+        batch_size: batch,
+    })
 }
 
 /// The job's objective at `image` (`1 x C x H x W`): one forward pass.
@@ -99,10 +110,17 @@ pub fn input_gradient(job: &MethodJob<'_>, image: &Tensor) -> Result<(Tensor, f6
         .gradient(image, RSlice::from_slice(&[job.objective.sabi_reborrow()]))
         .into_result()?;
     let g = grads.into_iter().next().ok_or_else(|| {
-        PluginError::new(srlens_core::ErrorKind::Backend, "the backend returned no gradient")
+        PluginError::new(
+            srlens_core::ErrorKind::Backend,
+            "the backend returned no gradient",
+        )
     })?;
     let dims = image.dims();
-    let map = Tensor::new(dims[1..].to_vec(), g.grad.data.to_vec())
-        .ok_or_else(|| PluginError::new(srlens_core::ErrorKind::Backend, "the backend returned a gradient of the wrong size"))?;
+    let map = Tensor::new(dims[1..].to_vec(), g.grad.data.to_vec()).ok_or_else(|| {
+        PluginError::new(
+            srlens_core::ErrorKind::Backend,
+            "the backend returned a gradient of the wrong size",
+        )
+    })?;
     Ok((map, g.values.iter().sum()))
 }

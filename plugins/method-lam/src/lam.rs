@@ -49,9 +49,15 @@ impl LamOptions {
     /// Parses and checks the method's options.
     pub fn parse(json: &str) -> Result<Self, PluginError> {
         let o: LamOptions = parse_options("method `lam`", json)?;
-        BlurPathOptions { sigma: o.sigma, kernel: o.kernel }.check("method `lam`")?;
+        BlurPathOptions {
+            sigma: o.sigma,
+            kernel: o.kernel,
+        }
+        .check("method `lam`")?;
         if o.steps == 0 {
-            return Err(invalid_config("method `lam`: `steps` must be at least 1 (default 50)"));
+            return Err(invalid_config(
+                "method `lam`: `steps` must be at least 1 (default 50)",
+            ));
         }
         Ok(o)
     }
@@ -73,8 +79,7 @@ impl Method for Lam {
     fn attribute(&self, job: &MethodJob<'_>) -> PluginResult<Attribution> {
         guard(|| {
             let o = LamOptions::parse(&job.options)?;
-            let integral =
-                path_attribution(job, &o.path, &o.path_options().to_string(), o.steps)?;
+            let integral = path_attribution(job, &o.path, &o.path_options().to_string(), o.steps)?;
             let mut parameters = serde_json::to_value(&o).expect("options serialise");
             parameters["batch_size"] = integral.batch_size.into();
             Ok(Attribution {

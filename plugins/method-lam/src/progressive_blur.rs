@@ -46,7 +46,7 @@ impl BlurPathOptions {
                 self.sigma
             )));
         }
-        if self.kernel == 0 || self.kernel % 2 == 0 {
+        if self.kernel == 0 || self.kernel.is_multiple_of(2) {
             return Err(invalid_config(format!(
                 "{what}: `kernel` must be an odd positive size (e.g. 9), got {}",
                 self.kernel
@@ -109,8 +109,11 @@ pub fn sample(
     for i in start..end {
         let (k_next, k_this) = (kernel_at(i + 1), kernel_at(i));
         points.extend(correlate(x, h, w, &k_next, size));
-        let dk: Vec<f64> =
-            k_next.iter().zip(&k_this).map(|(a, b)| (a - b) * steps as f64).collect();
+        let dk: Vec<f64> = k_next
+            .iter()
+            .zip(&k_this)
+            .map(|(a, b)| (a - b) * steps as f64)
+            .collect();
         derivatives.extend(correlate(x, h, w, &dk, size));
     }
     let n = end - start;
@@ -120,8 +123,7 @@ pub fn sample(
         points: Tensor::new(batch_dims.clone(), points).expect("n images"),
         derivatives: Tensor::new(batch_dims, derivatives).expect("n images"),
         weights: RVec::from(vec![1.0 / steps as f64; n]),
-        baseline: Tensor::new(dims, correlate(x, h, w, &kernel_at(0), size))
-            .expect("one image"),
+        baseline: Tensor::new(dims, correlate(x, h, w, &kernel_at(0), size)).expect("one image"),
     })
 }
 
@@ -131,14 +133,19 @@ mod tests {
 
     fn image() -> Tensor {
         let (c, h, w) = (3, 7, 6);
-        let data = (0..c * h * w).map(|i| ((i * 37 % 101) as f32) / 100.0).collect();
+        let data = (0..c * h * w)
+            .map(|i| ((i * 37 % 101) as f32) / 100.0)
+            .collect();
         Tensor::new(vec![1, c, h, w], data).unwrap()
     }
 
     #[test]
     fn derivatives_telescope_from_baseline_to_image() {
         let x = image();
-        let o = BlurPathOptions { sigma: 1.2, kernel: 9 };
+        let o = BlurPathOptions {
+            sigma: 1.2,
+            kernel: 9,
+        };
         let steps = 10;
         let s = sample(&x, &o, steps, 0, steps).unwrap();
         let per = x.len();
@@ -148,8 +155,9 @@ mod tests {
         }
         // sum_i w_i d_i = p_last - baseline.
         for j in 0..per {
-            let total: f64 =
-                (0..steps).map(|i| s.weights[i] * s.derivatives.data[i * per + j] as f64).sum();
+            let total: f64 = (0..steps)
+                .map(|i| s.weights[i] * s.derivatives.data[i * per + j] as f64)
+                .sum();
             let expected = x.data[j] as f64 - s.baseline.data[j] as f64;
             assert!((total - expected).abs() < 1e-5, "{total} vs {expected}");
         }
@@ -158,17 +166,27 @@ mod tests {
     #[test]
     fn a_sub_range_matches_the_whole_path() {
         let x = image();
-        let o = BlurPathOptions { sigma: 2.0, kernel: 5 };
+        let o = BlurPathOptions {
+            sigma: 2.0,
+            kernel: 5,
+        };
         let whole = sample(&x, &o, 8, 0, 8).unwrap();
         let part = sample(&x, &o, 8, 3, 5).unwrap();
         let per = x.len();
         assert_eq!(&part.points.data[..], &whole.points.data[3 * per..5 * per]);
-        assert_eq!(&part.derivatives.data[..], &whole.derivatives.data[3 * per..5 * per]);
+        assert_eq!(
+            &part.derivatives.data[..],
+            &whole.derivatives.data[3 * per..5 * per]
+        );
     }
 
     #[test]
     fn bad_options_are_named() {
         let e = BlurPathOptions::parse("path `blur`", r#"{"kernel": 4}"#).unwrap_err();
-        assert!(e.message.contains("`kernel` must be an odd positive size"), "{}", e.message);
+        assert!(
+            e.message.contains("`kernel` must be an odd positive size"),
+            "{}",
+            e.message
+        );
     }
 }

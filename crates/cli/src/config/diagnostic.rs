@@ -9,7 +9,8 @@ pub fn render(path: &Path, text: &str, e: &toml::de::Error) -> String {
         Some(span) => {
             let (line, col) = line_col(text, span.start);
             let src = text.lines().nth(line - 1).unwrap_or("");
-            let width = (span.end.saturating_sub(span.start)).clamp(1, src.len().saturating_sub(col - 1).max(1));
+            let width = (span.end.saturating_sub(span.start))
+                .clamp(1, src.len().saturating_sub(col - 1).max(1));
             format!(
                 "{}:{line}:{col}: {message}\n  |\n{line:>3} | {src}\n  | {}{}",
                 path.display(),
@@ -25,12 +26,22 @@ pub fn render(path: &Path, text: &str, e: &toml::de::Error) -> String {
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
 /// The line and column of `key` in the `index`-th `[[array]]` table of `text`.
-pub fn locate_array_table_key(text: &str, array: &str, index: usize, key: &str) -> Option<(usize, usize)> {
+pub fn locate_array_table_key(
+    text: &str,
+    array: &str,
+    index: usize,
+    key: &str,
+) -> Option<(usize, usize)> {
     let doc = toml::de::DeTable::parse(text).ok()?;
     let tables = doc.get_ref().get(array)?.get_ref().as_array()?;
     let table = tables.get(index)?.get_ref().as_table()?;

@@ -61,13 +61,19 @@ fn tidy(p: &Path) -> PathBuf {
 
 /// Reads `path`, applies `overrides` (`key=value`, TOML values, dotted keys) and parses it.
 pub fn load(path: &Path, overrides: &[String]) -> Result<LoadedConfig> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| Error::ConfigRead { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let text = overrides::apply(path, &text, overrides)?;
     let config: Config =
         toml::from_str(&text).map_err(|e| Error::Config(diagnostic::render(path, &text, &e)))?;
     config.check(path)?;
-    Ok(LoadedConfig { config, path: path.to_path_buf(), text })
+    Ok(LoadedConfig {
+        config,
+        path: path.to_path_buf(),
+        text,
+    })
 }
 
 #[cfg(test)]
@@ -77,7 +83,10 @@ mod tests {
 
     #[test]
     fn tidy_folds_parent_steps() {
-        assert_eq!(tidy(Path::new("configs/../zoo/./m.onnx")), Path::new("zoo/m.onnx"));
+        assert_eq!(
+            tidy(Path::new("configs/../zoo/./m.onnx")),
+            Path::new("zoo/m.onnx")
+        );
         assert_eq!(tidy(Path::new("../a/../b")), Path::new("../b"));
         assert_eq!(tidy(Path::new("a/..")), Path::new("."));
     }

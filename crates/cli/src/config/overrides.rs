@@ -17,7 +17,9 @@ pub fn apply(path: &Path, text: &str, overrides: &[String]) -> Result<String> {
     })?;
     for o in overrides {
         let (key, raw) = o.split_once('=').ok_or_else(|| {
-            Error::Config(format!("--set `{o}`: expected `key=value`, e.g. `--set window.x=120`"))
+            Error::Config(format!(
+                "--set `{o}`: expected `key=value`, e.g. `--set window.x=120`"
+            ))
         })?;
         let value = parse_value(raw.trim());
         let parts: Vec<&str> = key.trim().split('.').collect();
@@ -37,7 +39,9 @@ fn set(item: &mut Item, parts: &[&str], value: Value) -> std::result::Result<(),
         return Err("empty key part".into());
     }
     if let Some(array) = item.as_array_of_tables_mut() {
-        let i: usize = head.parse().map_err(|_| format!("`{head}` is not an index"))?;
+        let i: usize = head
+            .parse()
+            .map_err(|_| format!("`{head}` is not an index"))?;
         let len = array.len();
         let table = array
             .get_mut(i)
@@ -55,7 +59,9 @@ fn set(item: &mut Item, parts: &[&str], value: Value) -> std::result::Result<(),
             }
             set(&mut item[*head], rest, value)
         }
-        None => Err(format!("cannot set `{head}` inside a value that is not a table")),
+        None => Err(format!(
+            "cannot set `{head}` inside a value that is not a table"
+        )),
     }
 }
 
@@ -64,7 +70,9 @@ fn set_in_table(
     parts: &[&str],
     value: Value,
 ) -> std::result::Result<(), String> {
-    let (head, rest) = parts.split_first().ok_or("expected a key after the index")?;
+    let (head, rest) = parts
+        .split_first()
+        .ok_or("expected a key after the index")?;
     if rest.is_empty() {
         table[*head] = Item::Value(value);
         return Ok(());
@@ -81,7 +89,8 @@ mod tests {
 
     #[test]
     fn overrides_plain_nested_and_indexed_keys() {
-        let text = "out = \"a\"\n[window]\nx = 1\n[[method]]\nname = \"lam\"\n[[method]]\nname = \"ig\"\n";
+        let text =
+            "out = \"a\"\n[window]\nx = 1\n[[method]]\nname = \"lam\"\n[[method]]\nname = \"ig\"\n";
         let sets = vec![
             "window.x=120".to_string(),
             "method.1.steps=7".to_string(),

@@ -169,7 +169,10 @@ impl Config {
     pub fn check(&self, path: &Path) -> Result<()> {
         let bad = |m: String| Err(Error::Config(format!("{}: {m}", path.display())));
         if self.methods.is_empty() {
-            return bad("no `[[method]]` table: add at least one, e.g. `[[method]]\\nname = \"lam\"`".into());
+            return bad(
+                "no `[[method]]` table: add at least one, e.g. `[[method]]\\nname = \"lam\"`"
+                    .into(),
+            );
         }
         if self.batch_size == 0 {
             return bad("`batch_size` must be at least 1".into());
@@ -184,7 +187,9 @@ impl Config {
         for m in &self.methods {
             let label = m.label();
             let usable = !label.is_empty()
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
                 && label != "."
                 && label != "..";
             if !usable {

@@ -22,19 +22,29 @@ impl PluginDirs {
         let default = if no_default {
             None
         } else {
-            std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf))
+            std::env::current_exe()
+                .ok()
+                .and_then(|e| e.parent().map(Path::to_path_buf))
         };
         PluginDirs { explicit, default }
     }
 }
 
 fn is_library(p: &Path) -> bool {
-    matches!(p.extension().and_then(|e| e.to_str()), Some("so" | "dylib" | "dll"))
+    matches!(
+        p.extension().and_then(|e| e.to_str()),
+        Some("so" | "dylib" | "dll")
+    )
 }
 
 fn libraries_in(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file() && is_library(p)).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && is_library(p))
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -45,7 +55,9 @@ pub fn plugin_files(dirs: &PluginDirs) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = dirs.explicit.iter().flat_map(|d| libraries_in(d)).collect();
     if let Some(d) = &dirs.default {
         files.extend(libraries_in(d).into_iter().filter(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains("srlens_plugin_"))
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.contains("srlens_plugin_"))
         }));
     }
     let mut seen = std::collections::HashSet::new();

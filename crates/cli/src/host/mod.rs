@@ -9,7 +9,9 @@ pub use discovery::{plugin_files, PluginDirs};
 use std::path::{Path, PathBuf};
 
 use abi_stable::std_types::RStr;
-use srlens_core::{BackendBox, ComponentInfo, ComponentKind, MethodBox, PathBox, PluginError, PluginRef};
+use srlens_core::{
+    BackendBox, ComponentInfo, ComponentKind, MethodBox, PathBox, PluginError, PluginRef,
+};
 
 use crate::error::{Error, Result};
 
@@ -47,7 +49,10 @@ pub struct PluginHost {
 impl PluginHost {
     /// Loads every plugin library found in `dirs`. Never unloads them (abi_stable's rule).
     pub fn load(dirs: &PluginDirs) -> PluginHost {
-        let mut host = PluginHost { loaded: Vec::new(), refused: Vec::new() };
+        let mut host = PluginHost {
+            loaded: Vec::new(),
+            refused: Vec::new(),
+        };
         for path in plugin_files(dirs) {
             match load_one(&path) {
                 Ok(p) => host.loaded.push(p),
@@ -61,7 +66,11 @@ impl PluginHost {
     fn providers(&self, kind: ComponentKind, name: &str) -> Vec<&LoadedPlugin> {
         self.loaded
             .iter()
-            .filter(|p| p.components.iter().any(|c| c.kind == kind && c.name.as_str() == name))
+            .filter(|p| {
+                p.components
+                    .iter()
+                    .any(|c| c.kind == kind && c.name.as_str() == name)
+            })
             .collect()
     }
 
@@ -80,7 +89,12 @@ impl PluginHost {
     }
 
     /// The one plugin that provides `name` (or the one called `plugin`, when given).
-    pub fn resolve(&self, kind: ComponentKind, name: &str, plugin: Option<&str>) -> Result<&LoadedPlugin> {
+    pub fn resolve(
+        &self,
+        kind: ComponentKind,
+        name: &str,
+        plugin: Option<&str>,
+    ) -> Result<&LoadedPlugin> {
         let all = self.providers(kind, name);
         let kind_s = kind.as_str();
         let candidates: Vec<&LoadedPlugin> = match plugin {
@@ -123,7 +137,10 @@ impl PluginHost {
     pub fn backend(&self, name: &str, plugin: Option<&str>) -> Result<(BackendBox, &LoadedPlugin)> {
         let p = self.resolve(ComponentKind::Backend, name, plugin)?;
         let b = (p.module.new_backend())(RStr::from_str(name)).into_result();
-        Ok((b.map_err(|e| call_error(p, "creating backend", name, e))?, p))
+        Ok((
+            b.map_err(|e| call_error(p, "creating backend", name, e))?,
+            p,
+        ))
     }
 
     /// Creates the method `name`.

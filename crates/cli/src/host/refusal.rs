@@ -32,7 +32,11 @@ pub fn explain(path: &Path, e: &LibraryError) -> RefusedPlugin {
              `srlens_plugin_kit::export_plugin!`)"
                 .to_string()
         }
-        LibraryError::IncompatibleVersionNumber { expected_version, actual_version, .. } => format!(
+        LibraryError::IncompatibleVersionNumber {
+            expected_version,
+            actual_version,
+            ..
+        } => format!(
             "built for srlens-core {actual_version}, this srlens has {expected_version} \
              (compatible: same minor version, and a patch at least this one's): rebuild the \
              plugin against srlens-core {expected_version}"
@@ -63,11 +67,19 @@ pub fn explain(path: &Path, e: &LibraryError) -> RefusedPlugin {
             return explain(path, errs.first().expect("at least one error"));
         }
     };
-    RefusedPlugin { path: path.to_path_buf(), reason, details }
+    RefusedPlugin {
+        path: path.to_path_buf(),
+        reason,
+        details,
+    }
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().find(|l| !l.trim().is_empty()).unwrap_or("unknown error").trim().to_string()
+    s.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("unknown error")
+        .trim()
+        .to_string()
 }
 
 /// The first `Error:` of abi_stable's layout report, with what was expected and found, and
@@ -79,7 +91,11 @@ fn first_mismatch(details: &str) -> (String, Option<String>) {
     };
     let mut s = lines[at].trim_start_matches("Error:").trim().to_string();
     let value_after = |label: &str| {
-        lines[at..].iter().position(|l| *l == label).and_then(|i| lines.get(at + i + 1)).copied()
+        lines[at..]
+            .iter()
+            .position(|l| *l == label)
+            .and_then(|i| lines.get(at + i + 1))
+            .copied()
     };
     let found = value_after("Found:").map(str::to_string);
     if let (Some(e), Some(f)) = (value_after("Expected:"), &found) {

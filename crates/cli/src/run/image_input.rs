@@ -64,9 +64,8 @@ pub fn load(path: &Path, cfg: &ImageConfig, scale: u32) -> Result<InputImage> {
 }
 
 fn read(path: &Path) -> Result<DynamicImage> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Error::Input(format!("cannot read the image {}: {e}", path.display()))
-    })?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::Input(format!("cannot read the image {}: {e}", path.display())))?;
     image::load_from_memory(&bytes).map_err(|e| {
         Error::Input(format!(
             "{} is not an image this build can read ({e}); use a PNG or JPEG file",

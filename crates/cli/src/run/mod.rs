@@ -48,7 +48,11 @@ pub fn run(args: &RunArgs) -> Result<PathBuf> {
     let c = &cfg.config;
     let (backend, backend_plugin) = host.backend(&c.model.backend, c.model.plugin.as_deref())?;
     for m in &c.methods {
-        host.resolve(srlens_core::ComponentKind::Method, &m.name, m.plugin.as_deref())?;
+        host.resolve(
+            srlens_core::ComponentKind::Method,
+            &m.name,
+            m.plugin.as_deref(),
+        )?;
     }
     let model_path = cfg.resolve(&c.model.path);
     if !model_path.is_file() {
@@ -72,10 +76,14 @@ pub fn run(args: &RunArgs) -> Result<PathBuf> {
         threads: c.model.threads,
         device: RString::from(c.model.device.as_str()),
     };
-    let model = backend
-        .load(&request)
-        .into_result()
-        .map_err(|e| call_error(backend_plugin, "loading model", &model_path.display().to_string(), e))?;
+    let model = backend.load(&request).into_result().map_err(|e| {
+        call_error(
+            backend_plugin,
+            "loading model",
+            &model_path.display().to_string(),
+            e,
+        )
+    })?;
     let info = model.info();
     check_scale(&cfg, &info)?;
     let input = image_input::load(&image_path, &c.image, info.scale)?;
@@ -86,7 +94,12 @@ pub fn run(args: &RunArgs) -> Result<PathBuf> {
         .forward(&x)
         .into_result()
         .map_err(|e| call_error(backend_plugin, "running model", &info.name, e))?;
-    let want = [1, info.channels as u64, (lh * info.scale) as u64, (lw * info.scale) as u64];
+    let want = [
+        1,
+        info.channels as u64,
+        (lh * info.scale) as u64,
+        (lw * info.scale) as u64,
+    ];
     if sr.shape.as_slice() != want {
         return Err(Error::Input(format!(
             "the model {} returned shape {:?} for an input of {lw} x {lh}; expected {:?} (scale {})",
@@ -97,11 +110,23 @@ pub fn run(args: &RunArgs) -> Result<PathBuf> {
         )));
     }
 
-    let objective = WindowObjective { kind: c.objective, window: c.window };
+    let objective = WindowObjective {
+        kind: c.objective,
+        window: c.window,
+    };
     let batch = choose_batch(&cfg, &model, &objective, &x, &info, args.quiet)
         .map_err(|e| call_error(backend_plugin, "running model", &info.name, e))?;
     let session = Session::new(&host, &model, objective, batch);
-    let ctx = RunContext::new(&cfg, &out, &info, &backend_plugin.name, &backend_plugin.version, &image_path, &input, &sr)?;
+    let ctx = RunContext::new(
+        &cfg,
+        &out,
+        &info,
+        &backend_plugin.name,
+        &backend_plugin.version,
+        &image_path,
+        &input,
+        &sr,
+    )?;
     let mut entries = Vec::new();
     for (index, m) in c.methods.iter().enumerate() {
         let label = m.label().to_string();
@@ -123,7 +148,11 @@ pub fn run(args: &RunArgs) -> Result<PathBuf> {
             seconds,
         })?);
         if !args.quiet {
-            eprintln!("{:>12} {label}: {seconds:.1} s -> {}", "wrote", out.join(&label).display());
+            eprintln!(
+                "{:>12} {label}: {seconds:.1} s -> {}",
+                "wrote",
+                out.join(&label).display()
+            );
         }
     }
     ctx.write_summary(entries)?;
@@ -145,7 +174,11 @@ fn choose_batch(
         return Ok(1);
     }
     let objective = srlens_core::Objective_TO::from_ptr(RRef::new(objective), TD_Opaque);
-    let (result, per_image) = memory::peak_growth(|| model.gradient(x, RSlice::from_slice(&[objective])).into_result());
+    let (result, per_image) = memory::peak_growth(|| {
+        model
+            .gradient(x, RSlice::from_slice(&[objective]))
+            .into_result()
+    });
     result?;
     let batch = memory::batch_for(per_image, c.memory_budget_mb << 20, c.batch_size);
     if !quiet {
@@ -177,7 +210,8 @@ fn check_scale(cfg: &LoadedConfig, info: &ModelInfo) -> Result<()> {
 fn check_window(cfg: &LoadedConfig, info: &ModelInfo, lw: u32, lh: u32) -> Result<()> {
     let w = cfg.config.window;
     let (sw, sh) = (lw * info.scale, lh * info.scale);
-    let fits = w.x.checked_add(w.size).is_some_and(|r| r <= sw) && w.y.checked_add(w.size).is_some_and(|b| b <= sh);
+    let fits = w.x.checked_add(w.size).is_some_and(|r| r <= sw)
+        && w.y.checked_add(w.size).is_some_and(|b| b <= sh);
     if fits {
         return Ok(());
     }
@@ -211,4 +245,3 @@ fn locate_option_error(cfg: &LoadedConfig, index: usize, e: Error) -> Error {
 pub fn toml_to_json(t: &toml::Table) -> serde_json::Value {
     serde_json::to_value(t).expect("TOML values are JSON values")
 }
-

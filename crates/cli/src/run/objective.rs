@@ -36,14 +36,14 @@ impl WindowObjective {
         let mut values = vec![0f64; n];
         let mut grad = vec![0f64; sr.len()];
         let y_ = &sr.data;
-        for b in 0..n {
+        for (b, value) in values.iter_mut().enumerate() {
             for ch in 0..c {
                 let base = (b * c + ch) * h * w;
                 match self.kind {
                     ObjectiveKind::Intensity => {
                         for i in y0..(y0 + s).min(h) {
                             for j in x0..(x0 + s).min(w) {
-                                values[b] += y_[base + i * w + j] as f64;
+                                *value += y_[base + i * w + j] as f64;
                                 grad[base + i * w + j] += 1.0;
                             }
                         }
@@ -56,7 +56,7 @@ impl WindowObjective {
                                 let dv = v - y_[at + w] as f64;
                                 let dh = v - y_[at + 1] as f64;
                                 let g = (dv * dv + dh * dh).sqrt();
-                                values[b] += g;
+                                *value += g;
                                 // The subgradient of sqrt at 0 is taken as 0 (spec): never NaN.
                                 if g > 0.0 {
                                     grad[at] += (dv + dh) / g;
@@ -83,12 +83,21 @@ mod tests {
 
     fn sr() -> Tensor {
         let (n, c, h, w) = (2, 3, 9, 8);
-        let data = (0..n * c * h * w).map(|i| ((i * 7919 % 113) as f32) / 113.0).collect();
+        let data = (0..n * c * h * w)
+            .map(|i| ((i * 7919 % 113) as f32) / 113.0)
+            .collect();
         Tensor::new(vec![n, c, h, w], data).unwrap()
     }
 
     fn check_against_central_differences(kind: ObjectiveKind) {
-        let o = WindowObjective { kind, window: WindowConfig { x: 2, y: 3, size: 5 } };
+        let o = WindowObjective {
+            kind,
+            window: WindowConfig {
+                x: 2,
+                y: 3,
+                size: 5,
+            },
+        };
         let x = sr();
         let g = o.evaluate(&x).unwrap().grad;
         let eps = 1e-3f32;
@@ -99,7 +108,11 @@ mod tests {
             let fp: f64 = o.evaluate(&p).unwrap().values.iter().sum();
             let fm: f64 = o.evaluate(&m).unwrap().values.iter().sum();
             let fd = (fp - fm) / (2.0 * eps as f64);
-            assert!((fd - g.data[k] as f64).abs() < 2e-3, "{kind:?} at {k}: fd {fd} vs {}", g.data[k]);
+            assert!(
+                (fd - g.data[k] as f64).abs() < 2e-3,
+                "{kind:?} at {k}: fd {fd} vs {}",
+                g.data[k]
+            );
         }
     }
 
@@ -117,7 +130,11 @@ mod tests {
     fn flat_output_gives_zero_not_nan() {
         let o = WindowObjective {
             kind: ObjectiveKind::GradientEnergy,
-            window: WindowConfig { x: 0, y: 0, size: 4 },
+            window: WindowConfig {
+                x: 0,
+                y: 0,
+                size: 4,
+            },
         };
         let flat = Tensor::new(vec![1, 1, 6, 6], vec![0.5; 36]).unwrap();
         let v = o.evaluate(&flat).unwrap();
@@ -130,7 +147,11 @@ mod tests {
         // A window reaching the last row and column: only (h-1) x (w-1) differences exist.
         let o = WindowObjective {
             kind: ObjectiveKind::GradientEnergy,
-            window: WindowConfig { x: 0, y: 0, size: 3 },
+            window: WindowConfig {
+                x: 0,
+                y: 0,
+                size: 3,
+            },
         };
         let t = Tensor::new(vec![1, 1, 3, 3], vec![0., 1., 0., 1., 0., 1., 0., 1., 0.]).unwrap();
         // g at (0,0): dv=-1, dh=-1 -> sqrt2; (0,1): dv=1, dh=1 -> sqrt2;

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use image::RgbImage;
 use srlens_core::{Attribution, ModelInfo, Tensor};
 use srlens_report::{
-    completeness_gap, map_figures, pictures::tensor_to_rgb, render_report, summary_csv, write_atomic,
-    write_npy_atomic, MapPictures, MethodEntry, Pictures, ReportSummary, Window,
+    completeness_gap, map_figures, pictures::tensor_to_rgb, render_report, summary_csv,
+    write_atomic, write_npy_atomic, MapPictures, MethodEntry, Pictures, ReportSummary, Window,
 };
 
 use super::image_input::InputImage;
@@ -43,7 +43,10 @@ pub struct RunContext<'a> {
 }
 
 fn out_err(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Output { path: path.to_path_buf(), message: e.to_string() }
+    Error::Output {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 impl<'a> RunContext<'a> {
@@ -72,7 +75,11 @@ impl<'a> RunContext<'a> {
             image: image.to_path_buf(),
             lr: input.lr.clone(),
             sr: sr_rgb,
-            window: Window { x0: w.x as usize, y0: w.y as usize, size: w.size as usize },
+            window: Window {
+                x0: w.x as usize,
+                y0: w.y as usize,
+                size: w.size as usize,
+            },
         })
     }
 
@@ -84,12 +91,18 @@ impl<'a> RunContext<'a> {
         let d = a.map.dims();
         let (c, h, w) = (d[0], d[1], d[2]);
         let scale = self.info.scale as usize;
-        let figures = map_figures(&a.map.data, c, h, w, self.window.centre_lr(scale))
-            .map_err(|e| Error::PluginCall(format!("method `{}` returned a map that cannot be reported: {e}", m.method)))?;
+        let figures =
+            map_figures(&a.map.data, c, h, w, self.window.centre_lr(scale)).map_err(|e| {
+                Error::PluginCall(format!(
+                    "method `{}` returned a map that cannot be reported: {e}",
+                    m.method
+                ))
+            })?;
         let view = srlens_report::view(&a.map.data, c, h, w).map_err(|e| out_err(&dir, e))?;
         let pictures = MapPictures::render(&view, h, w, &self.lr, &self.sr, self.window, 0.5)
             .map_err(|e| out_err(&dir, e))?;
-        write_npy_atomic(&dir.join("attribution.npy"), &a.map.data, &d).map_err(|e| out_err(&dir, e))?;
+        write_npy_atomic(&dir.join("attribution.npy"), &a.map.data, &d)
+            .map_err(|e| out_err(&dir, e))?;
         pictures.write_all(&dir).map_err(|e| out_err(&dir, e))?;
 
         let sum: f64 = a.map.data.iter().map(|&v| v as f64).sum();
@@ -198,12 +211,19 @@ impl<'a> RunContext<'a> {
             let p = self.out.join(name);
             write_atomic(&p, bytes).map_err(|e| out_err(&p, e))
         };
-        write("summary.json", serde_json::to_string_pretty(&summary).expect("serialisable").as_bytes())?;
+        write(
+            "summary.json",
+            serde_json::to_string_pretty(&summary)
+                .expect("serialisable")
+                .as_bytes(),
+        )?;
         write("summary.csv", summary_csv(&summary).as_bytes())?;
         write("report.html", render_report(&summary, &self.out).as_bytes())
     }
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

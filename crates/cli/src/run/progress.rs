@@ -9,7 +9,11 @@ pub struct Bar(pub ProgressBar);
 impl Bar {
     /// A new bar titled `label`.
     pub fn new(label: &str, quiet: bool) -> Self {
-        let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
+        let bar = if quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(0)
+        };
         bar.set_style(
             ProgressStyle::with_template(
                 "{prefix:>12.bold} [{bar:30}] {pos}/{len} model evaluations ({elapsed}, eta {eta})",

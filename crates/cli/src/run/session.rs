@@ -1,6 +1,5 @@
 //! One model, one image, one objective: runs methods and resolves the names they ask for.
 
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -38,10 +37,14 @@ pub struct Session<'h> {
     depth: Mutex<usize>,
 }
 
-
 impl<'h> Session<'h> {
     /// A session over `model`.
-    pub fn new(host: &'h PluginHost, model: &'h ModelBox, objective: WindowObjective, batch_size: u32) -> Self {
+    pub fn new(
+        host: &'h PluginHost,
+        model: &'h ModelBox,
+        objective: WindowObjective,
+        batch_size: u32,
+    ) -> Self {
         Session {
             host,
             model,
@@ -62,7 +65,10 @@ impl<'h> Session<'h> {
         }
         let (m, p) = self.host.method(name, plugin)?;
         let m = Arc::new((m, p.name.clone()));
-        self.methods.lock().expect("not poisoned").insert(key, m.clone());
+        self.methods
+            .lock()
+            .expect("not poisoned")
+            .insert(key, m.clone());
         Ok(m)
     }
 
@@ -72,7 +78,10 @@ impl<'h> Session<'h> {
         }
         let (f, p) = self.host.path(name)?;
         let f = Arc::new((f, p.name.clone()));
-        self.paths.lock().expect("not poisoned").insert(name.to_string(), f.clone());
+        self.paths
+            .lock()
+            .expect("not poisoned")
+            .insert(name.to_string(), f.clone());
         Ok(f)
     }
 
@@ -81,7 +90,13 @@ impl<'h> Session<'h> {
     }
 
     /// Runs the method `name` with `options` (JSON) on `image`.
-    pub fn attribute(&self, name: &str, plugin: Option<&str>, options: &str, image: &Tensor) -> Result<Attribution> {
+    pub fn attribute(
+        &self,
+        name: &str,
+        plugin: Option<&str>,
+        options: &str,
+        image: &Tensor,
+    ) -> Result<Attribution> {
         let method = self.method(name, plugin)?;
         {
             let mut depth = self.depth.lock().expect("not poisoned");
@@ -92,7 +107,12 @@ impl<'h> Session<'h> {
             }
             *depth += 1;
         }
-        let bar = self.progress.lock().expect("not poisoned").clone().unwrap_or_else(|| Arc::new(Bar::new(name, true)));
+        let bar = self
+            .progress
+            .lock()
+            .expect("not poisoned")
+            .clone()
+            .unwrap_or_else(|| Arc::new(Bar::new(name, true)));
         let job = MethodJob {
             image,
             model: self.model,
@@ -121,8 +141,15 @@ fn to_plugin_error(e: Error) -> PluginError {
 }
 
 impl Registry for Session<'_> {
-    fn attribute(&self, name: RStr<'_>, options: RStr<'_>, image: &Tensor) -> PluginResult<Attribution> {
-        Session::attribute(self, name.as_str(), None, options.as_str(), image).map_err(to_plugin_error).into()
+    fn attribute(
+        &self,
+        name: RStr<'_>,
+        options: RStr<'_>,
+        image: &Tensor,
+    ) -> PluginResult<Attribution> {
+        Session::attribute(self, name.as_str(), None, options.as_str(), image)
+            .map_err(to_plugin_error)
+            .into()
     }
 
     fn sample_path(
@@ -136,12 +163,13 @@ impl Registry for Session<'_> {
     ) -> PluginResult<PathSamples> {
         let run = || -> Result<PathSamples> {
             let path = self.path(name.as_str())?;
-            path.0.sample(image, &RString::from(options.as_str()), steps, start, end).into_result().map_err(|e| {
-                match self.plugin(&path.1) {
+            path.0
+                .sample(image, &RString::from(options.as_str()), steps, start, end)
+                .into_result()
+                .map_err(|e| match self.plugin(&path.1) {
                     Some(p) => call_error(p, "sampling path", name.as_str(), e),
                     None => Error::PluginCall(e.message.to_string()),
-                }
-            })
+                })
         };
         run().map_err(to_plugin_error).into()
     }

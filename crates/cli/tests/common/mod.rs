@@ -17,7 +17,10 @@ pub fn srlens_bin() -> PathBuf {
 
 /// The folder holding the binary and the built plugins.
 pub fn target_dir() -> PathBuf {
-    srlens_bin().parent().expect("the binary is in a folder").to_path_buf()
+    srlens_bin()
+        .parent()
+        .expect("the binary is in a folder")
+        .to_path_buf()
 }
 
 /// A built library of the workspace, e.g. `srlens_plugin_candle`; fails with the fix when
@@ -35,7 +38,12 @@ pub fn built_library(name: &str) -> PathBuf {
 
 /// Checks the default plugins are built next to the binary.
 pub fn require_default_plugins() {
-    for p in ["srlens_plugin_candle", "srlens_plugin_lam", "srlens_plugin_ig", "srlens_plugin_smoothgrad"] {
+    for p in [
+        "srlens_plugin_candle",
+        "srlens_plugin_lam",
+        "srlens_plugin_ig",
+        "srlens_plugin_smoothgrad",
+    ] {
         built_library(p);
     }
 }
@@ -64,7 +72,8 @@ pub fn stdout_of(out: &Output, dir: &Path) -> String {
 
 fn normalise(s: &str, dir: &Path) -> String {
     let target = target_dir().canonicalize().unwrap_or_else(|_| target_dir());
-    s.replace(&dir.display().to_string(), "[DIR]").replace(&target.display().to_string(), "[TARGET]")
+    s.replace(&dir.display().to_string(), "[DIR]")
+        .replace(&target.display().to_string(), "[TARGET]")
 }
 
 /// A deterministic pseudo-random sequence in `[-1, 1)` (an LCG: no dependency, same everywhere).
@@ -73,12 +82,17 @@ pub struct Lcg(u64);
 impl Lcg {
     /// Seeded.
     pub fn new(seed: u64) -> Self {
-        Lcg(seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407))
+        Lcg(seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407))
     }
 
     /// The next value in `[-1, 1)`.
     pub fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
     }
 
@@ -126,12 +140,18 @@ impl TinyNet {
         let out = self.b2.len() as i64;
         let mut b = GraphBuilder::new("tiny");
         b.input("input", &[1, 3, 8, 8]);
-        b.initializer("w1", TensorData::f32(vec![HIDDEN as i64, 3, 3, 3], f(&self.w1)));
+        b.initializer(
+            "w1",
+            TensorData::f32(vec![HIDDEN as i64, 3, 3, 3], f(&self.w1)),
+        );
         b.initializer("b1", TensorData::f32(vec![HIDDEN as i64], f(&self.b1)));
-        b.initializer("w2", TensorData::f32(vec![out, HIDDEN as i64, 3, 3], f(&self.w2)));
+        b.initializer(
+            "w2",
+            TensorData::f32(vec![out, HIDDEN as i64, 3, 3], f(&self.w2)),
+        );
         b.initializer("b2", TensorData::f32(vec![out], f(&self.b2)));
         let pads = ("pads", Attribute::Ints(vec![1, 1, 1, 1]));
-        let h = b.op("Conv", &["input", "w1", "b1"], &[pads.clone()]);
+        let h = b.op("Conv", &["input", "w1", "b1"], std::slice::from_ref(&pads));
         let h = b.op("Relu", &[&h], &[]);
         let y = b.op("Conv", &[&h, "w2", "b2"], &[pads]);
         let y = if self.nearest {
@@ -141,12 +161,22 @@ impl TinyNet {
                 &[&y, "", &scales],
                 &[
                     ("mode", Attribute::String("nearest".into())),
-                    ("coordinate_transformation_mode", Attribute::String("asymmetric".into())),
+                    (
+                        "coordinate_transformation_mode",
+                        Attribute::String("asymmetric".into()),
+                    ),
                     ("nearest_mode", Attribute::String("floor".into())),
                 ],
             )
         } else {
-            b.op("DepthToSpace", &[&y], &[("blocksize", Attribute::Int(2)), ("mode", Attribute::String("DCR".into()))])
+            b.op(
+                "DepthToSpace",
+                &[&y],
+                &[
+                    ("blocksize", Attribute::Int(2)),
+                    ("mode", Attribute::String("DCR".into())),
+                ],
+            )
         };
         b.output(&y, &[1, 3, 16, 16]);
         b.metadata("srlens.scale", "2");
@@ -159,7 +189,11 @@ impl TinyNet {
 pub fn write_png(path: &Path, w: u32, h: u32, seed: u64) {
     let mut r = Lcg::new(seed);
     let img = image::RgbImage::from_fn(w, h, |x, y| {
-        let stripe = if (x / 3 + y / 2) % 2 == 0 { 180.0 } else { 60.0 };
+        let stripe = if (x / 3 + y / 2) % 2 == 0 {
+            180.0
+        } else {
+            60.0
+        };
         let mut px = [0u8; 3];
         for (c, p) in px.iter_mut().enumerate() {
             *p = (stripe + 40.0 * r.next() + 10.0 * c as f64).clamp(0.0, 255.0) as u8;

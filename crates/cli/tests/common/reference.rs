@@ -20,7 +20,8 @@ fn conv3x3(x: &[f64], cin: usize, h: usize, w: usize, wt: &[f64], b: &[f64]) -> 
                             if ii < 0 || jj < 0 || ii >= h as i64 || jj >= w as i64 {
                                 continue;
                             }
-                            acc += wt[((o * cin + c) * 3 + u) * 3 + v] * x[(c * h + ii as usize) * w + jj as usize];
+                            acc += wt[((o * cin + c) * 3 + u) * 3 + v]
+                                * x[(c * h + ii as usize) * w + jj as usize];
                         }
                     }
                 }
@@ -104,7 +105,9 @@ pub fn blur(x: &[f64], h: usize, w: usize, k: &[f64], l: usize) -> Image {
                 for u in -r..=r {
                     for v in -r..=r {
                         let kk = k[((u + r) as usize) * l + (v + r) as usize];
-                        acc += kk * x[(p * h + reflect101(i as i64 + u, h as i64)) * w + reflect101(j as i64 + v, w as i64)];
+                        acc += kk
+                            * x[(p * h + reflect101(i as i64 + u, h as i64)) * w
+                                + reflect101(j as i64 + v, w as i64)];
                     }
                 }
                 y[(p * h + i) * w + j] = acc;
@@ -132,14 +135,28 @@ pub fn fd_gradient(f: &dyn Fn(&[f64]) -> f64, x: &[f64], eps: f64) -> Vec<f64> {
 /// LAM (spec) in f64 for `net` at `x` (`3 x h x w`), the window, `sigma`, `steps`, `l`.
 /// Returns the map, D(x) and D(baseline).
 #[allow(clippy::too_many_arguments)]
-pub fn lam64(net: &TinyNet, x: &[f64], h: usize, w: usize, win: (usize, usize, usize), sigma: f64, steps: usize, l: usize) -> (Vec<f64>, f64, f64) {
-    let objective = |p: &[f64]| gradient_energy(&net.forward64(p, h, w), 2 * h, 2 * w, win.0, win.1, win.2);
+pub fn lam64(
+    net: &TinyNet,
+    x: &[f64],
+    h: usize,
+    w: usize,
+    win: (usize, usize, usize),
+    sigma: f64,
+    steps: usize,
+    l: usize,
+) -> (Vec<f64>, f64, f64) {
+    let objective =
+        |p: &[f64]| gradient_energy(&net.forward64(p, h, w), 2 * h, 2 * w, win.0, win.1, win.2);
     let s = |i: usize| sigma * (1.0 - i as f64 / steps as f64);
     let mut map = vec![0.0; x.len()];
     for i in 0..steps {
         let (k1, k0) = (kernel(s(i + 1), l), kernel(s(i), l));
         let p = blur(x, h, w, &k1, l);
-        let dk: Vec<f64> = k1.iter().zip(&k0).map(|(a, b)| (a - b) * steps as f64).collect();
+        let dk: Vec<f64> = k1
+            .iter()
+            .zip(&k0)
+            .map(|(a, b)| (a - b) * steps as f64)
+            .collect();
         let d = blur(x, h, w, &dk, l);
         let g = fd_gradient(&objective, &p, 1e-6);
         for k in 0..x.len() {
@@ -152,7 +169,12 @@ pub fn lam64(net: &TinyNet, x: &[f64], h: usize, w: usize, win: (usize, usize, u
 
 /// `||a - b|| / ||b||`.
 pub fn rel_error(a: &[f64], b: &[f64]) -> f64 {
-    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
+    let num: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt();
     let den: f64 = b.iter().map(|y| y * y).sum::<f64>().sqrt();
     num / den
 }
