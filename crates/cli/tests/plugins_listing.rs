@@ -29,7 +29,7 @@ fn plugin_folder(dir: &Path) -> std::path::PathBuf {
 fn plugins_lists_components_and_refusals() {
     let dir = tempfile::tempdir().unwrap();
     plugin_folder(dir.path());
-    let out = common::srlens(
+    let out = common::srlens_raw(
         dir.path(),
         &["plugins", "--no-default-plugins", "--plugin-dir", "plugins"],
     );
@@ -41,7 +41,7 @@ fn plugins_lists_components_and_refusals() {
 fn verbose_listing_shows_abi_stables_report() {
     let dir = tempfile::tempdir().unwrap();
     plugin_folder(dir.path());
-    let out = common::srlens(
+    let out = common::srlens_raw(
         dir.path(),
         &[
             "plugins",
@@ -71,7 +71,7 @@ fn a_refused_plugin_is_mentioned_when_a_name_is_missing() {
             common::config("tiny.onnx", methods),
         )
         .unwrap();
-        common::srlens(
+        common::srlens_raw(
             dir.path(),
             &[
                 "run",
@@ -112,7 +112,7 @@ fn duplicate_names_need_the_plugin_key() {
             common::config("tiny.onnx", methods),
         )
         .unwrap();
-        common::srlens(
+        common::srlens_raw(
             dir.path(),
             &[
                 "run",

@@ -36,21 +36,44 @@ pub fn built_library(name: &str) -> PathBuf {
     p
 }
 
-/// Checks the default plugins are built next to the binary.
-pub fn require_default_plugins() {
-    for p in [
-        "srlens_plugin_candle",
-        "srlens_plugin_lam",
-        "srlens_plugin_ig",
-        "srlens_plugin_smoothgrad",
-    ] {
-        built_library(p);
+/// The plugins every test loads: the default ones (other plugins built next to the binary,
+/// such as tch, are left out so that listings do not depend on what else was built).
+pub const DEFAULT_PLUGINS: [&str; 4] = [
+    "srlens_plugin_candle",
+    "srlens_plugin_lam",
+    "srlens_plugin_ig",
+    "srlens_plugin_smoothgrad",
+];
+
+/// A folder of links to the built default plugins, `[TARGET]/srlens-test-plugins`.
+pub fn default_plugin_dir() -> PathBuf {
+    let dir = target_dir().join("srlens-test-plugins");
+    std::fs::create_dir_all(&dir).expect("the test plugin folder");
+    for p in DEFAULT_PLUGINS {
+        let lib = built_library(p);
+        let link = dir.join(lib.file_name().expect("a file name"));
+        if !link.exists() {
+            // Tests run in parallel: link under a unique name, then rename into place.
+            let tmp = dir.join(format!(".{p}.{}", std::process::id()));
+            let _ = std::fs::remove_file(&tmp);
+            std::os::unix::fs::symlink(&lib, &tmp).expect("a symlink");
+            std::fs::rename(&tmp, &link).expect("the link is renamed into place");
+        }
     }
+    dir
 }
 
-/// Runs `srlens` with `args` in `dir`.
+/// Runs `srlens` with `args` in `dir`, with only the default plugins (and `--plugin-dir`s
+/// given in `args`).
 pub fn srlens(dir: &Path, args: &[&str]) -> Output {
-    require_default_plugins();
+    let plugins = default_plugin_dir();
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--no-default-plugins", "--plugin-dir", plugins.to_str().expect("UTF-8")]);
+    srlens_raw(dir, &all)
+}
+
+/// Runs `srlens` with exactly `args` in `dir`.
+pub fn srlens_raw(dir: &Path, args: &[&str]) -> Output {
     Command::new(srlens_bin())
         .current_dir(dir)
         .args(args)
