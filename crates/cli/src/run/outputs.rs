@@ -202,7 +202,7 @@ impl<'a> RunContext<'a> {
         let summary = ReportSummary {
             title: format!("srlens: {} on {}", self.info.name, file_name(&self.image)),
             srlens_version: env!("CARGO_PKG_VERSION").to_string(),
-            created: String::new(),
+            created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             config: self.cfg.path.display().to_string(),
             gap_warning: self.cfg.config.gap_warning,
             entries,
