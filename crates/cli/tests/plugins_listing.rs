@@ -83,7 +83,7 @@ fn a_refused_plugin_is_mentioned_when_a_name_is_missing() {
             ],
         )
     };
-    let ok = run("[[method]]\nname = \"gradient\"\n");
+    let ok = run("[[method]]\nname = \"gradient\"\nplugin = \"ig\"\n");
     assert!(
         ok.status.success(),
         "{}",
