@@ -1,1 +1,18 @@
 //! The srlens model zoo.
+//!
+//! - [`manifest`]: `zoo.toml` (one entry per model, with provenance and sha256) and zoo-name
+//!   resolution for configs.
+//! - [`metrics`]: PSNR and SSIM on the Y channel, the usual SR evaluation.
+//! - [`images`]: bicubic resizing, crops and tensor conversions for evaluations.
+//! - [`plugin`]: loading a backend from a plugin library (as the host does) to run models.
+//! - [`hash`]: sha256 of files.
+
+pub mod error;
+pub mod hash;
+pub mod images;
+pub mod manifest;
+pub mod metrics;
+pub mod plugin;
+
+pub use error::{Error, Result};
+pub use manifest::{Entry, Manifest};
