@@ -18,7 +18,8 @@ const USAGE: &str = "usage: cargo xtask <quickstart | setup | test>
   quickstart   fetch esrgan-slim (npm) and photos (PyPI), build srlens and the default plugins,
                run configs/quickstart.toml and print the path of report.html
   setup        fetch and convert what the tests need into .cache/, zoo/ and data/
-  test         setup, build every plugin, run every test";
+  test         setup, build every plugin, run every test
+  bench-tch    LAM timings of the TorchScript zoo on the tch backend (variants: slim medium thick)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
         Some("quickstart") => quickstart(),
         Some("setup") => setup(),
         Some("test") => test(&args[1..]),
+        Some("bench-tch") => torch::bench(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

@@ -26,7 +26,10 @@ impl Options {
         let o: Options = srlens_plugin_kit::parse_options("backend `tch`", json)
             .map_err(|e| Error::Config(e.message.to_string()))?;
         let [lo, hi] = o.range();
-        if !(hi > lo) || !lo.is_finite() || !hi.is_finite() {
+        if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater)
+            || !lo.is_finite()
+            || !hi.is_finite()
+        {
             return Err(Error::Config(format!(
                 "backend `tch`: input_range [{lo}, {hi}]: the upper bound must exceed the lower one"
             )));
