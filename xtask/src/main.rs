@@ -7,7 +7,9 @@
 mod fetch;
 mod paths;
 mod torch;
+mod train_example;
 mod zoo;
+mod zoo_check;
 
 use std::process::{Command, ExitCode};
 
@@ -19,6 +21,9 @@ const USAGE: &str = "usage: cargo xtask <quickstart | setup | test>
                run configs/quickstart.toml and print the path of report.html
   setup        fetch and convert what the tests need into .cache/, zoo/ and data/
   test         setup, build every plugin, run every test
+  zoo          convert the zoo and check it: sha256 against zoo.toml (--write rewrites it), the
+               packages' sample outputs on every ONNX backend, PSNR/SSIM vs bicubic on the photos
+  train-example  train the example plugin's network on the photos (--steps N, --out FILE)
   bench-tch    LAM timings of the TorchScript zoo on the tch backend (variants: slim medium thick)";
 
 fn main() -> ExitCode {
@@ -27,6 +32,8 @@ fn main() -> ExitCode {
         Some("quickstart") => quickstart(),
         Some("setup") => setup(),
         Some("test") => test(&args[1..]),
+        Some("zoo") => zoo_check::main(&args[1..]),
+        Some("train-example") => train_example::main(&args[1..]),
         Some("bench-tch") => torch::bench(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");

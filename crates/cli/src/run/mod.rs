@@ -6,6 +6,7 @@ pub mod objective;
 mod outputs;
 mod progress;
 mod session;
+mod zoo_name;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -54,14 +55,7 @@ pub fn run(args: &RunArgs) -> Result<PathBuf> {
             m.plugin.as_deref(),
         )?;
     }
-    let model_path = cfg.resolve(&c.model.path);
-    if !model_path.is_file() {
-        return Err(Error::Input(format!(
-            "the model file {} does not exist (model.path in {})",
-            model_path.display(),
-            cfg.path.display()
-        )));
-    }
+    let model_path = zoo_name::model_file(&cfg)?;
     let image_path = cfg.resolve(&c.image.path);
     if !image_path.is_file() {
         return Err(Error::Input(format!(

@@ -1,0 +1,3 @@
+//! Shared test code.
+
+pub mod onnx_export;
