@@ -149,7 +149,7 @@ fn quantise(v: &[f32]) -> Vec<f32> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut steps = 3000usize;
+    let mut steps = 1200usize;
     let mut out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("weights/fsrcnn-x4.safetensors");
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
