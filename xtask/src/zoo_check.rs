@@ -269,6 +269,9 @@ fn fixtures(manifest: &Manifest, backends: &[(Plugin, &str)]) -> Result<()> {
     }
 }
 
+/// A model run on one LR image.
+type Upscaler = Box<dyn Fn(&image::RgbImage) -> Result<image::RgbImage>>;
+
 /// PSNR/SSIM (Y, border = scale) of every model and of bicubic on the central crops.
 fn metrics(manifest: &Manifest, backend: &(Plugin, &str), crop: u32) -> Result<()> {
     let photos: Vec<(String, image::RgbImage)> = fetch::PHOTOS
@@ -290,11 +293,7 @@ fn metrics(manifest: &Manifest, backend: &(Plugin, &str), crop: u32) -> Result<(
         "{:<22} {:>8} {:>8} {:>12} {:>12} {:>9}",
         "model", "PSNR", "SSIM", "bicubic PSNR", "bicubic SSIM", "seconds"
     );
-    let mut rows: Vec<(
-        String,
-        u32,
-        Box<dyn Fn(&image::RgbImage) -> Result<image::RgbImage>>,
-    )> = Vec::new();
+    let mut rows: Vec<(String, u32, Upscaler)> = Vec::new();
     for e in &manifest.models {
         let model = plugin
             .load_model(name, &paths::root().join(&e.file), "")

@@ -166,7 +166,7 @@ fn forward_matches_a_float64_direct_convolution() {
         + 4
         + 4;
     assert_eq!(info.parameters, params as u64);
-    assert_eq!(info.receptive_field.into_option(), Some(1 + 2 + 0 + 2 + 2));
+    assert_eq!(info.receptive_field.into_option(), Some(1 + 2 + 2 + 2));
 
     let x = image();
     let lr = Tensor::new(vec![1, 3, H, W], x.iter().map(|&v| v as f32).collect()).unwrap();
