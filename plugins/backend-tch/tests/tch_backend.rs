@@ -128,18 +128,38 @@ fn tch_and_candle_agree_on_the_small_nets() {
     compare_with_candle(&tch, &candle, &x, 2, 1e-4);
 }
 
-#[test]
-fn tch_and_candle_agree_on_esrgan_slim_x4() {
-    let tch = load(&zoo("esrgan-slim-x4.pt"), r#"{"input_range": [0, 255]}"#);
-    let candle = CandleModel::load(&zoo("esrgan-slim-x4.onnx"), "", 0, "cpu").unwrap();
+/// The UpscalerJS network `name` traced to TorchScript by `gen_models.py zoo` (from the ONNX
+/// that `cargo xtask setup` converts) against the candle backend on that ONNX file.
+fn compare_zoo_model(name: &str, scale: u32, range: &str, seed: u64) {
+    let options = format!(r#"{{"input_range": {range}}}"#);
+    let tch = load(&zoo(&format!("{name}.pt")), &options);
+    let candle = CandleModel::load(&zoo(&format!("{name}.onnx")), "", 0, "cpu").unwrap();
     let (ti, ci) = (tch.model_info(), candle.model_info());
     assert_eq!(
         (ti.scale, ti.channels, ti.parameters),
-        (4, 3, ci.parameters)
+        (scale, 3, ci.parameters),
+        "{name}"
     );
-    assert_eq!(ti.input_range, ci.input_range);
-    let x = Rng(9).tensor(&[1, 3, 12, 10], 0.0, 1.0);
-    compare_with_candle(&tch, &candle, &x, 4, 1e-4);
+    assert_eq!(ti.input_range, ci.input_range, "{name}");
+    let x = Rng(seed).tensor(&[1, 3, 12, 10], 0.0, 1.0);
+    compare_with_candle(&tch, &candle, &x, seed + 1, 1e-4);
+}
+
+#[test]
+fn tch_and_candle_agree_on_esrgan_slim_x4() {
+    // RDN on [0, 255], nearest upsampling (Resize).
+    compare_zoo_model("esrgan-slim-x4", 4, "[0, 255]", 9);
+}
+
+#[test]
+fn tch_and_candle_agree_on_esrgan_medium_x2() {
+    compare_zoo_model("esrgan-medium-x2", 2, "[0, 255]", 19);
+}
+
+#[test]
+fn tch_and_candle_agree_on_esrgan_thick_x4() {
+    // RRDN on [0, 1], with MultiplyBeta (Mul) and pixel shuffle (DepthToSpace DCR).
+    compare_zoo_model("esrgan-thick-x4", 4, "[0, 1]", 29);
 }
 
 #[test]
