@@ -6,12 +6,18 @@
 //!   parameter's `requires_grad` off: a gradient call computes `d objective / d input` only.
 //! - Only tch's fallible (`f_*`) calls are used, so a libtorch exception becomes a
 //!   [`PluginError`](srlens_core::PluginError); every ABI method also runs in
-//!   [`srlens_plugin_kit::guard`].
+//!   [`srlens_plugin_kit::guard()`].
 //!
 //! Options (JSON): `input_range = [lo, hi]` (the model's own range, default `[0, 1]`, for its
 //! input and its output), `scale` (checked against the factor a 16 x 16 forward pass shows),
 //! `channels` (default 3). Threads: `threads > 0` sets libtorch's intra-op thread count (a
 //! process-wide setting). Device: `cpu`, `cuda` or `cuda:N`.
+//!
+//! Threads: libtorch's OpenMP threads spin while they wait; on a machine whose cores are busy
+//! with other work this made a batch-1 forward + gradient of esrgan-slim (64 x 64) 13x slower
+//! with 2 threads than with 1 (0.85 s against 0.066 s on the shared 2-core build machine).
+//! `threads = 1`, or `OMP_WAIT_POLICY=PASSIVE` in the environment of the process that loads
+//! the plugin (libgomp reads it when it is loaded), avoids that.
 //!
 //! libtorch 2.13.0 comes from the `torch==2.13.0` wheel in the project's `.venv`
 //! (`cargo xtask setup`); the library carries an rpath to its lib folder.
