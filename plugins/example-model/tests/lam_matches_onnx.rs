@@ -179,7 +179,10 @@ fn lam_of_the_plugin_matches_lam_of_its_onnx_export_on_candle() {
         .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
         .sum::<f64>()
         .sqrt();
-    eprintln!("relative L2 difference {:.3e} (|map| = {norm:.4e})", diff / norm);
+    eprintln!(
+        "relative L2 difference {:.3e} (|map| = {norm:.4e})",
+        diff / norm
+    );
     assert!(norm > 1e-6, "the LAM map is zero");
     assert!(
         diff / norm < 1e-4,
