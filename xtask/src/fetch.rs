@@ -15,13 +15,24 @@ pub fn npm_package(package: &str, version: &str, short: &str) -> Result<PathBuf>
         return Ok(dest.join("package"));
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let tgz = dir.join(format!("{}-{version}.tgz", package.trim_start_matches('@').replace('/', "-")));
+    let tgz = dir.join(format!(
+        "{}-{version}.tgz",
+        package.trim_start_matches('@').replace('/', "-")
+    ));
     if !tgz.exists() {
-        run(Command::new("npm").current_dir(&dir).args(["pack", "--silent", &format!("{package}@{version}")]))?;
+        run(Command::new("npm").current_dir(&dir).args([
+            "pack",
+            "--silent",
+            &format!("{package}@{version}"),
+        ]))?;
     }
     let _ = std::fs::remove_dir_all(&dest);
     std::fs::create_dir_all(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
-    run(Command::new("tar").arg("xzf").arg(&tgz).arg("-C").arg(&dest))?;
+    run(Command::new("tar")
+        .arg("xzf")
+        .arg(&tgz)
+        .arg("-C")
+        .arg(&dest))?;
     std::fs::write(&stamp, b"").map_err(|e| format!("{}: {e}", stamp.display()))?;
     Ok(dest.join("package"))
 }
@@ -30,24 +41,45 @@ pub fn npm_package(package: &str, version: &str, short: &str) -> Result<PathBuf>
 const SKIMAGE: &str = "scikit-image==0.26.0";
 
 /// The photos taken from the scikit-image wheel, with their licence.
-pub const PHOTOS: [&str; 5] = ["chelsea.png", "astronaut.png", "coffee.png", "brick.png", "grass.png"];
+pub const PHOTOS: [&str; 5] = [
+    "chelsea.png",
+    "astronaut.png",
+    "coffee.png",
+    "brick.png",
+    "grass.png",
+];
 
 /// Downloads a wheel with pip into the user cache (kept across setups) and returns its path.
 pub fn wheel(requirement: &str) -> Result<PathBuf> {
     let (name, version) = requirement.split_once("==").ok_or("a pinned requirement")?;
-    let dir = paths::user_cache().join("pypi").join(format!("{name}-{version}"));
+    let dir = paths::user_cache()
+        .join("pypi")
+        .join(format!("{name}-{version}"));
     if let Some(w) = find_wheel(&dir) {
         return Ok(w);
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    run(Command::new(python()).args(["-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "-d"])
+    run(Command::new(python())
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-d",
+        ])
         .arg(&dir)
         .arg(requirement))?;
     find_wheel(&dir).ok_or_else(|| format!("pip downloaded no wheel into {}", dir.display()))
 }
 
 fn find_wheel(dir: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "whl"))
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
 }
 
 /// The Python to use: `$PYTHON`, else `python3`.
@@ -64,7 +96,11 @@ pub fn photos() -> Result<()> {
     let wheel = wheel(SKIMAGE)?;
     std::fs::create_dir_all(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
     let script = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nfor n in sys.argv[3:]:\n    open(sys.argv[2] + '/' + n, 'wb').write(z.read('skimage/data/' + n))\n";
-    run(Command::new(python()).args(["-c", script]).arg(&wheel).arg(&dest).args(PHOTOS))?;
+    run(Command::new(python())
+        .args(["-c", script])
+        .arg(&wheel)
+        .arg(&dest)
+        .args(PHOTOS))?;
     std::fs::write(
         dest.join("SOURCE.txt"),
         format!(

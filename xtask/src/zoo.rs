@@ -31,7 +31,11 @@ pub fn prepare(packages: &[&str]) -> Result<()> {
 }
 
 fn convert(model_json: &Path, out: &Path) -> Result<()> {
-    eprintln!("xtask: converting {} -> {}", model_json.display(), out.display());
+    eprintln!(
+        "xtask: converting {} -> {}",
+        model_json.display(),
+        out.display()
+    );
     let graph = srlens_onnx::tfjs::convert(model_json).map_err(|e| e.to_string())?;
     srlens_onnx::write_file(&graph, out).map_err(|e| e.to_string())
 }
