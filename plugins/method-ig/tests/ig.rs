@@ -590,14 +590,14 @@ fn bad_options_say_what_is_wrong() {
         (
             "ig",
             json!({"quadrature": "simpson"}),
-            "method `ig`: unknown variant `simpson`, expected one of `riemann_left`, `riemann_right`, `riemann_middle`, `riemann_trapezoid`, `gausslegendre`",
+            "method `ig`: `quadrature`: unknown variant `simpson`, expected one of `riemann_left`, `riemann_right`, `riemann_middle`, `riemann_trapezoid`, `gausslegendre`",
         ),
         (
             "ig",
             json!({"stepz": 3}),
             "method `ig`: unknown field `stepz`, expected one of `steps`, `quadrature`, `baseline`, `sigma`, `kernel`, `seed`, `value`",
         ),
-        ("ig", json!({"steps": -2}), "method `ig`: invalid value: integer `-2`, expected usize"),
+        ("ig", json!({"steps": -2}), "method `ig`: `steps`: invalid value: integer `-2`, expected usize"),
         ("gradient", json!({"steps": 3}), "method `gradient`: unknown field `steps`, there are no fields"),
         ("input_x_gradient", json!({"x": 1}), "method `input_x_gradient`: unknown field `x`, there are no fields"),
     ];

@@ -319,7 +319,7 @@ fn errors_name_the_method_the_key_and_the_inner_method() {
             json!({"sample": 3}),
             "method `smoothgrad_sq`: unknown field `sample`, expected one of `samples`, `noise`, `seed`, `inner`, `inner_options`",
         ),
-        ("smoothgrad", json!({"inner_options": 3}), "method `smoothgrad`: invalid type: integer `3`, expected a map"),
+        ("smoothgrad", json!({"inner_options": 3}), "method `smoothgrad`: `inner_options`: invalid type: integer `3`, expected a map"),
         (
             "smoothgrad",
             json!({"inner": "foo"}),
