@@ -108,7 +108,64 @@ fn test(extra: &[String]) -> Result<()> {
     setup()?;
     // The tch backend builds against the venv's libtorch (torch::cargo_env).
     run(torch::cargo_env(&mut cargo()).args(["build", "--workspace", "--all-targets"]))?;
-    run(torch::cargo_env(&mut cargo())
+    let mut cmd = cargo();
+    torch::cargo_env(&mut cmd)
         .args(["test", "--workspace", "--no-fail-fast"])
-        .args(extra))
+        .args(extra);
+    run_tests(&mut cmd)
+}
+
+/// The passed, failed and ignored counts of a libtest `test result:` line.
+fn test_counts(line: &str) -> Option<(u64, u64, u64)> {
+    let rest = line.strip_prefix("test result: ")?;
+    let count = |what: &str| -> u64 {
+        rest.split(';')
+            .find_map(|part| part.trim().strip_suffix(what))
+            .and_then(|n| n.trim().rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    Some((count(" passed"), count(" failed"), count(" ignored")))
+}
+
+/// Runs `cargo test`, passing its output through, and ends with one line that adds up every
+/// test binary's result: `tests: N passed, M failed, K skipped`.
+fn run_tests(cmd: &mut Command) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    eprintln!("xtask: running {cmd:?}");
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    let (mut passed, mut failed, mut ignored) = (0u64, 0u64, 0u64);
+    let stdout = child.stdout.take().expect("stdout is piped");
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        println!("{line}");
+        if let Some((p, f, i)) = test_counts(&line) {
+            passed += p;
+            failed += f;
+            ignored += i;
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    println!("tests: {passed} passed, {failed} failed, {ignored} skipped");
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed ({status})"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_counts;
+
+    #[test]
+    fn libtest_summaries_are_counted() {
+        let ok = "test result: ok. 6 passed; 0 failed; 2 ignored; 0 measured; 0 filtered out; finished in 0.04s";
+        assert_eq!(test_counts(ok), Some((6, 0, 2)));
+        let bad = "test result: FAILED. 10 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out";
+        assert_eq!(test_counts(bad), Some((10, 1, 0)));
+        assert_eq!(test_counts("running 3 tests"), None);
+    }
 }
