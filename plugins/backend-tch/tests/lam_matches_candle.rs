@@ -1,0 +1,119 @@
+//! The acceptance check of the tch backend: the same network as TorchScript (tch) and as ONNX
+//! (Candle) gives the same LAM map and the same SR output through the real `srlens run`, on a
+//! pretrained UpscalerJS network and on a network with ops the zoo lacks (PReLU, PixelShuffle,
+//! RCAN-style channel attention).
+//!
+//! `cargo xtask test` builds the workspace (srlens and every plugin) before running this.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn target_debug() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("debug");
+    for f in [
+        "srlens",
+        "libsrlens_plugin_lam.so",
+        "libsrlens_plugin_candle.so",
+        "libsrlens_plugin_tch.so",
+    ] {
+        assert!(
+            dir.join(f).is_file(),
+            "{} is missing: build the workspace first (`cargo xtask test` does)",
+            dir.join(f).display()
+        );
+    }
+    dir
+}
+
+/// A deterministic `w x h` picture with edges.
+fn picture(path: &Path, w: u32, h: u32) {
+    image::RgbImage::from_fn(w, h, |x, y| {
+        let v = |c: u32| {
+            (((x * 37 + y * 11 + c * 50) % 97) * 2 + if (x / 3 + y / 4) % 2 == 0 { 40 } else { 0 })
+                as u8
+        };
+        image::Rgb([v(0), v(1), v(2)])
+    })
+    .save(path)
+    .unwrap();
+}
+
+/// Runs LAM with `backend` on `model` and returns the map and the SR window's report.
+fn lam(
+    dir: &Path,
+    label: &str,
+    backend: &str,
+    model: &str,
+    options: &str,
+) -> (Vec<f32>, serde_json::Value) {
+    let config = format!(
+        "out = \"out-{label}\"\nbatch_size = 2\n\n[model]\nbackend = \"{backend}\"\npath = \"{model}\"\n\
+         options = {options}\n\n[image]\npath = \"lr.png\"\nmode = \"lr\"\n\n[window]\nx = 10\ny = 12\nsize = 8\n\n\
+         [[method]]\nname = \"lam\"\nsteps = 5\n"
+    );
+    std::fs::write(dir.join(format!("{label}.toml")), config).unwrap();
+    let out = Command::new(target_debug().join("srlens"))
+        .current_dir(dir)
+        .args(["run", &format!("{label}.toml"), "--quiet"])
+        .output()
+        .expect("srlens runs");
+    assert!(
+        out.status.success(),
+        "{label}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |f: &str| std::fs::read(dir.join(format!("out-{label}/lam/{f}"))).unwrap();
+    let (shape, map) = srlens_report::npy::decode_npy(&read("attribution.npy")).unwrap();
+    assert_eq!(shape.len(), 3);
+    (map, serde_json::from_slice(&read("report.json")).unwrap())
+}
+
+fn rel_l2(a: &[f32], b: &[f32]) -> f64 {
+    let num: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+        .sum();
+    let den: f64 = b.iter().map(|y| (*y as f64).powi(2)).sum();
+    (num / den).sqrt()
+}
+
+fn check(tch_model: &str, onnx_model: &str, options: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    picture(&dir.path().join("lr.png"), 12, 10);
+    let (t, tr) = lam(dir.path(), "tch", "tch", tch_model, options);
+    let (c, cr) = lam(dir.path(), "candle", "candle", onnx_model, "{}");
+    assert!(c.iter().any(|v| *v != 0.0), "the candle map is blank");
+    let err = rel_l2(&t, &c);
+    assert!(err < 1e-4, "LAM maps differ: relative error {err}");
+    for key in ["objective_input", "objective_baseline"] {
+        let (a, b) = (tr[key].as_f64().unwrap(), cr[key].as_f64().unwrap());
+        assert!(
+            (a - b).abs() <= 1e-4 * b.abs().max(1e-6),
+            "{key}: tch {a}, candle {b}"
+        );
+    }
+}
+
+#[test]
+fn lam_on_esrgan_slim_x4_is_the_same_on_tch_and_candle() {
+    check(
+        &common::zoo("esrgan-slim-x4.pt"),
+        &common::zoo("esrgan-slim-x4.onnx"),
+        "{ input_range = [0, 255] }",
+    );
+}
+
+#[test]
+fn lam_on_a_prelu_pixelshuffle_channel_attention_net_is_the_same_on_tch_and_candle() {
+    check(
+        &common::fixture("small_net.pt"),
+        &common::fixture("small_net.onnx"),
+        "{}",
+    );
+}
