@@ -46,21 +46,27 @@ pub const DEFAULT_PLUGINS: [&str; 4] = [
 ];
 
 /// A folder of links to the built default plugins, `[TARGET]/srlens-test-plugins`.
+///
+/// Made once per test process; test processes run side by side, so each link is made under a
+/// name unique to this process and renamed into place (a rename replaces atomically).
 pub fn default_plugin_dir() -> PathBuf {
-    let dir = target_dir().join("srlens-test-plugins");
-    std::fs::create_dir_all(&dir).expect("the test plugin folder");
-    for p in DEFAULT_PLUGINS {
-        let lib = built_library(p);
-        let link = dir.join(lib.file_name().expect("a file name"));
-        if !link.exists() {
-            // Tests run in parallel: link under a unique name, then rename into place.
-            let tmp = dir.join(format!(".{p}.{}", std::process::id()));
-            let _ = std::fs::remove_file(&tmp);
-            std::os::unix::fs::symlink(&lib, &tmp).expect("a symlink");
-            std::fs::rename(&tmp, &link).expect("the link is renamed into place");
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = target_dir().join("srlens-test-plugins");
+        std::fs::create_dir_all(&dir).expect("the test plugin folder");
+        for p in DEFAULT_PLUGINS {
+            let lib = built_library(p);
+            let link = dir.join(lib.file_name().expect("a file name"));
+            if std::fs::read_link(&link).ok().as_deref() != Some(lib.as_path()) {
+                let tmp = dir.join(format!(".{p}.{}", std::process::id()));
+                let _ = std::fs::remove_file(&tmp);
+                std::os::unix::fs::symlink(&lib, &tmp).expect("a symlink");
+                std::fs::rename(&tmp, &link).expect("the link is renamed into place");
+            }
         }
-    }
-    dir
+        dir
+    })
+    .clone()
 }
 
 /// Runs `srlens` with `args` in `dir`, with only the default plugins (and `--plugin-dir`s
@@ -68,7 +74,11 @@ pub fn default_plugin_dir() -> PathBuf {
 pub fn srlens(dir: &Path, args: &[&str]) -> Output {
     let plugins = default_plugin_dir();
     let mut all: Vec<&str> = args.to_vec();
-    all.extend(["--no-default-plugins", "--plugin-dir", plugins.to_str().expect("UTF-8")]);
+    all.extend([
+        "--no-default-plugins",
+        "--plugin-dir",
+        plugins.to_str().expect("UTF-8"),
+    ]);
     srlens_raw(dir, &all)
 }
 
