@@ -57,6 +57,11 @@ fn main() -> ExitCode {
     if std::env::var_os("OMP_WAIT_POLICY").is_none() {
         std::env::set_var("OMP_WAIT_POLICY", "PASSIVE");
     }
+    // Attribution maps are compared across backends to 1e-4: no TF32 in cuDNN and cuBLAS on
+    // GPUs that have it (libtorch allows it for convolutions by default, ~1e-3 error).
+    if std::env::var_os("NVIDIA_TF32_OVERRIDE").is_none() {
+        std::env::set_var("NVIDIA_TF32_OVERRIDE", "0");
+    }
     let cli = Cli::parse();
     let dirs = PluginDirs::from_args(&cli.plugin_dirs, cli.no_default_plugins);
     match cli.command {

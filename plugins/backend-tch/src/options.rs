@@ -64,9 +64,13 @@ pub fn parse_device(name: &str) -> Result<Device> {
         },
     };
     if !tch::Cuda::is_available() {
+        let why = if tch::utils::has_cudart() {
+            "libtorch has CUDA support, but no NVIDIA GPU or driver was found"
+        } else {
+            "this libtorch has no CUDA support (a CPU-only build)"
+        };
         return Err(Error::Unsupported(format!(
-            "device `{name}`: CUDA is not available to libtorch here (no NVIDIA GPU or driver \
-             was found); use device = \"cpu\""
+            "device `{name}`: CUDA is not available to libtorch here ({why}); use device = \"cpu\""
         )));
     }
     let count = tch::Cuda::device_count();

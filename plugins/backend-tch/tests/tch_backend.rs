@@ -230,6 +230,16 @@ fn bad_options_inputs_and_devices_are_refused() {
     assert!(e.message.contains("N x 3 x H x W"), "{}", e.message);
 }
 
+/// The wheel's libtorch is a CUDA build: its CUDA library must be loaded with the plugin
+/// (the linker drops it unless told otherwise), or `device = "cuda"` could never work.
+#[test]
+fn libtorch_cuda_support_is_linked_in() {
+    assert!(
+        tch::utils::has_cudart(),
+        "libtorch_cuda.so is not loaded: the plugin must link libtorch with --no-as-needed"
+    );
+}
+
 #[test]
 fn cuda_works_or_says_it_is_unavailable() {
     if tch::Cuda::is_available() {
@@ -238,9 +248,15 @@ fn cuda_works_or_says_it_is_unavailable() {
         let x = npy("small_net_x.npy");
         let e = rel_err(&gpu.forward_abi(&x).unwrap(), &cpu.forward_abi(&x).unwrap());
         assert!(e < 1e-4, "cuda vs cpu: {e}");
+        // The gradient on the GPU against torch's own float64 gradient.
+        let w = Linear(npy("small_net_w.npy"));
+        let g = gpu.gradient_abi(&x, &[obj(&w)]).unwrap();
+        let e = rel_err(&g[0].grad, &npy("small_net_grad.npy"));
+        assert!(e < 1e-4, "cuda gradient vs torch float64: {e}");
     } else {
         let e = load_err(&fixture("small_net.pt"), "", "cuda");
         assert_eq!(e.kind, ErrorKind::Unsupported);
         assert!(e.message.contains("CUDA is not available"), "{}", e.message);
+        assert!(e.message.contains("no NVIDIA GPU"), "{}", e.message);
     }
 }
