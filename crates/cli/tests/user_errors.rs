@@ -168,7 +168,8 @@ fn plugin_that_panics_leaves_earlier_results_intact() {
     )
     .unwrap();
     // `gradient` is provided by the fixture too: `plugin` says which one is meant.
-    let methods = "[[method]]\nname = \"gradient\"\nplugin = \"ig\"\n\n[[method]]\nname = \"explode\"\n";
+    let methods =
+        "[[method]]\nname = \"gradient\"\nplugin = \"ig\"\n\n[[method]]\nname = \"explode\"\n";
     std::fs::write(
         dir.path().join("run.toml"),
         common::config("tiny.onnx", methods),
