@@ -223,3 +223,27 @@ fn compare_methods_config_runs_every_method_on_a_real_network() {
     }
     assert!(html.matches("data:image/png;base64,").count() >= 4 * labels.len());
 }
+
+/// A baseline image named in a method's options is found next to the config, like the model
+/// and the image, whatever the working directory: a black image file gives exactly the map of
+/// `baseline = "black"`.
+#[test]
+fn baseline_image_paths_are_relative_to_the_config() {
+    let dir = common::workspace();
+    let sub = dir.path().join("configs");
+    std::fs::create_dir(&sub).unwrap();
+    image::RgbImage::new(8, 8)
+        .save(sub.join("black.png"))
+        .unwrap();
+    let methods = "[[method]]\nname = \"ig\"\nbaseline = \"black.png\"\nsteps = 4\n\n\
+                   [[method]]\nname = \"ig\"\nlabel = \"black\"\nbaseline = \"black\"\nsteps = 4\n";
+    let config = common::config("../tiny.onnx", methods)
+        .replace("\"lr.png\"", "\"../lr.png\"")
+        .replace("out = \"out\"", "out = \"../out\"");
+    std::fs::write(sub.join("run.toml"), config).unwrap();
+    run_ok(dir.path(), &["run", "configs/run.toml", "--quiet"]);
+    let map = |l: &str| common::read_npy(&dir.path().join(format!("out/{l}/attribution.npy"))).1;
+    let (from_file, black) = (map("ig"), map("black"));
+    assert!(black.iter().any(|v| *v != 0.0), "a blank map");
+    assert_eq!(from_file, black);
+}

@@ -35,3 +35,7 @@ pub use tensor::Tensor;
 
 /// This srlens-core's version: the ABI version plugins are checked against.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The environment variable in which the host gives plugins the running config's absolute
+/// folder: relative file names in component options are relative to it.
+pub const CONFIG_DIR_VAR: &str = "SRLENS_CONFIG_DIR";

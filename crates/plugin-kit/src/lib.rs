@@ -5,6 +5,7 @@
 //! - [`parse_options`]: reads a component's JSON options into a serde struct.
 //! - [`blur`] and [`batch`]: tensor helpers shared by methods.
 //! - [`random`]: seeded, platform-independent random numbers.
+//! - [`paths`]: file names in options, relative to the running config's folder.
 //! - [`testing`]: in-process host traits (model, objective, registry) for unit tests.
 
 pub mod batch;
@@ -13,6 +14,7 @@ mod export;
 pub mod guard;
 pub mod integrate;
 pub mod options;
+pub mod paths;
 pub mod random;
 pub mod testing;
 

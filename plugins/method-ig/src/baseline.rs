@@ -7,6 +7,7 @@ use srlens_core::{PluginError, Tensor};
 use srlens_plugin_kit::{
     blur::{correlate, gaussian_kernel},
     invalid_config, invalid_input,
+    paths::config_relative,
     random::SeededRng,
 };
 
@@ -43,7 +44,7 @@ pub enum Baseline {
     },
     /// An image file of the input's size (PNG or JPEG), read as `[0, 1]` (8-bit / 255).
     Image {
-        /// The file, relative to the working directory.
+        /// The file, as written in the options (relative to the config's folder).
         path: String,
     },
 }
@@ -214,7 +215,7 @@ impl Baseline {
                 &gaussian_kernel(*sigma, *kernel),
                 *kernel,
             ),
-            Baseline::Image { path } => read_image(what, Path::new(path), d[1], d[2], d[3])?,
+            Baseline::Image { path } => read_image(what, &config_relative(path), d[1], d[2], d[3])?,
         })
     }
 }

@@ -4,8 +4,9 @@
 //! - path `line`: `p(a) = b + a (x - b)`, derivative `x - b`. Options: `baseline` =
 //!   `black` (default) | `blur` (`sigma` 1.2, `kernel` 9) | `noise` (uniform `[0, 1)`,
 //!   `seed` 0) | `constant` (`value`, required) | an image file: a string ending in
-//!   `.png`/`.jpg`/`.jpeg`, or `{ image = "path" }` (relative to the working directory, the
-//!   input's size; 1-channel inputs read luma, 3-channel RGB, 8-bit values / 255);
+//!   `.png`/`.jpg`/`.jpeg`, or `{ image = "path" }` (relative to the config's folder, see
+//!   `srlens_plugin_kit::paths`; the input's size; 1-channel inputs read luma, 3-channel
+//!   RGB, 8-bit values / 255);
 //!   `quadrature` = `riemann_left` | `riemann_right` | `riemann_middle` |
 //!   `riemann_trapezoid` | `gausslegendre` (default), see [`quadrature`]. A key that the chosen
 //!   baseline does not use is an error.
