@@ -7,22 +7,15 @@
 //! backend, pure JavaScript from npm) on `assets/fixture.png`. The same script also remakes
 //! `esrgan-slim`'s shipped x4 sample, so a test can check the script against the package.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use srlens_zoo::fixture::tfjs_reference_png;
 
 use crate::{paths, run, Result};
 
 /// The outputs made: (package, scale). Slim x4 has a shipped sample to check the script on.
 pub const REFERENCES: [(&str, u32); 3] =
     [("esrgan-slim", 4), ("esrgan-slim", 8), ("esrgan-medium", 8)];
-
-/// `.cache/npm/<package>/reference/<s>x/result.png`.
-pub fn reference_png(package_dir: &Path, scale: u32) -> PathBuf {
-    package_dir
-        .parent()
-        .expect("a package folder is inside its cache folder")
-        .join(format!("reference/{scale}x/result.png"))
-}
 
 /// Installs the script's npm dependencies (`npm ci`, from the committed lock file) and writes
 /// every missing reference; the npm packages must have been fetched already.
@@ -35,7 +28,7 @@ pub fn prepare() -> Result<()> {
                 .join("npm")
                 .join(short)
                 .join("package");
-            let out = reference_png(&pkg, s);
+            let out = tfjs_reference_png(&pkg, s);
             (pkg, s, out)
         })
         .filter(|(_, _, out)| !out.exists())

@@ -8,7 +8,7 @@ use std::time::Instant;
 use srlens_zoo::images::{center_crop, downscale, max_difference, read_rgb, upscale};
 use srlens_zoo::metrics::sr_scores;
 use srlens_zoo::plugin::{self, Plugin};
-use srlens_zoo::{hash, Entry, Manifest};
+use srlens_zoo::{fixture, hash, Entry, Manifest};
 
 use crate::{cargo, fetch, paths, run, zoo, Result};
 
@@ -231,12 +231,7 @@ fn fixtures(manifest: &Manifest, backends: &[(Plugin, &str)]) -> Result<()> {
     let mut failures = Vec::new();
     for e in &manifest.models {
         let dir = package_dir(e);
-        let sample = dir.join(format!("assets/samples/{}x/result.png", e.scale));
-        let (want, source) = if sample.exists() {
-            (sample, "sample")
-        } else {
-            (crate::tfjs_reference::reference_png(&dir, e.scale), "tfjs")
-        };
+        let (want, source) = fixture::expected_png(&dir, e.scale);
         for (p, backend) in backends {
             let started = Instant::now();
             let model = p
@@ -252,7 +247,7 @@ fn fixtures(manifest: &Manifest, backends: &[(Plugin, &str)]) -> Result<()> {
                 backend,
                 d,
                 started.elapsed().as_secs_f64(),
-                source
+                source.label()
             );
             if d > 1 {
                 failures.push(format!("{} on {backend}: {d} grey levels", e.name));

@@ -6,8 +6,10 @@
 //! - [`images`]: bicubic resizing, crops and tensor conversions for evaluations.
 //! - [`plugin`]: loading a backend from a plugin library (as the host does) to run models.
 //! - [`hash`]: sha256 of files.
+//! - [`fixture`]: the expected outputs of the fixture check (package samples, TensorFlow.js).
 
 pub mod error;
+pub mod fixture;
 pub mod hash;
 pub mod images;
 pub mod manifest;

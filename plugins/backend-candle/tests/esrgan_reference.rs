@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use srlens_core::Tensor;
 use srlens_plugin_candle::CandleModel;
+use srlens_zoo::{fixture, images};
 
 fn package(variant: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -35,31 +36,6 @@ fn rgb(path: &Path) -> image::RgbImage {
     image::open(path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .to_rgb8()
-}
-
-/// The package's own sample, or the TensorFlow.js reference where the package ships none.
-fn expected(dir: &Path, scale: u32) -> PathBuf {
-    let sample = dir.join(format!("assets/samples/{scale}x/result.png"));
-    if sample.exists() {
-        sample
-    } else {
-        tfjs_reference(dir, scale)
-    }
-}
-
-/// `.cache/npm/esrgan-*/reference/{s}x/result.png`, made by `cargo xtask setup`.
-fn tfjs_reference(dir: &Path, scale: u32) -> PathBuf {
-    dir.join(format!("../reference/{scale}x/result.png"))
-}
-
-/// The largest grey-level difference between two RGB images of the same size.
-fn image_difference(a: &image::RgbImage, b: &image::RgbImage) -> u8 {
-    assert_eq!(a.dimensions(), b.dimensions(), "image sizes");
-    a.pixels()
-        .zip(b.pixels())
-        .flat_map(|(p, q)| (0..3).map(move |c| p[c].abs_diff(q[c])))
-        .max()
-        .unwrap_or(0)
 }
 
 /// Runs `variant` at `scale` on the fixture and returns the largest grey-level difference.
@@ -86,7 +62,7 @@ fn max_difference(variant: &str, scale: u32) -> u8 {
     }
     let lr = Tensor::new(vec![1, 3, h, w], data).unwrap();
     let sr = model.forward_abi(&lr).expect("forward");
-    let want = rgb(&expected(&dir, scale));
+    let want = rgb(&fixture::expected_png(&dir, scale).0);
     let (ow, oh) = want.dimensions();
     assert_eq!(
         sr.dims(),
@@ -110,7 +86,7 @@ fn check(variant: &str, scale: u32) {
     assert!(
         d <= 1,
         "esrgan-{variant} x{scale}: differs from {} by {d} grey levels",
-        expected(&package(variant), scale).display()
+        fixture::expected_png(&package(variant), scale).0.display()
     );
 }
 
@@ -179,9 +155,9 @@ fn medium_x8_matches_tensorflow_js() {
 #[test]
 fn tensorflow_js_reference_reproduces_a_shipped_sample() {
     let dir = package("slim");
-    let made = rgb(&tfjs_reference(&dir, 4));
-    let shipped = rgb(&dir.join("assets/samples/4x/result.png"));
-    let d = image_difference(&made, &shipped);
+    let made = rgb(&fixture::tfjs_reference_png(&dir, 4));
+    let shipped = rgb(&fixture::sample_png(&dir, 4));
+    let d = images::max_difference(&made, &shipped).expect("images of one size");
     assert!(
         d <= 1,
         "the TensorFlow.js reference of slim x4 differs from the package's sample by {d}"

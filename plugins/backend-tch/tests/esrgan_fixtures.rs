@@ -56,12 +56,7 @@ fn max_difference(variant: &str, scale: u32) -> u8 {
     let sr = model
         .forward_abi(&to_tensor(&rgb(&dir.join("assets/fixture.png"))))
         .expect("forward");
-    let sample = dir.join(format!("assets/samples/{scale}x/result.png"));
-    let want = if sample.exists() {
-        rgb(&sample)
-    } else {
-        rgb(&dir.join(format!("../reference/{scale}x/result.png")))
-    };
+    let want = rgb(&srlens_zoo::fixture::expected_png(&dir, scale).0);
     let (ow, oh) = want.dimensions();
     let (ow, oh) = (ow as usize, oh as usize);
     assert_eq!(sr.dims(), vec![1, 3, oh, ow], "output size");
