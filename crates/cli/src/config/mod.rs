@@ -23,12 +23,20 @@ pub struct LoadedConfig {
 }
 
 impl LoadedConfig {
+    /// The config file's folder (`.` for a file named without one).
+    pub fn dir(&self) -> &Path {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        }
+    }
+
     /// Resolves a path written in the config relative to the config file's folder.
     pub fn resolve(&self, p: &Path) -> PathBuf {
         if p.is_absolute() {
             p.to_path_buf()
         } else {
-            tidy(&self.path.parent().unwrap_or(Path::new(".")).join(p))
+            tidy(&self.dir().join(p))
         }
     }
 

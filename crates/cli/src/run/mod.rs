@@ -41,11 +41,7 @@ pub fn run(args: &RunArgs) -> Result<PathBuf> {
     let cfg = config::load(&args.config, &args.overrides)?;
     // File names inside method options are relative to the config's folder, like its other
     // paths: plugins read the folder from this variable (srlens_core::CONFIG_DIR_VAR).
-    let config_dir = match cfg.path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => std::path::absolute(p),
-        _ => std::env::current_dir(),
-    };
-    match config_dir {
+    match std::path::absolute(cfg.dir()) {
         Ok(dir) => std::env::set_var(srlens_core::CONFIG_DIR_VAR, dir),
         Err(_) => std::env::remove_var(srlens_core::CONFIG_DIR_VAR),
     }
