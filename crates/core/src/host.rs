@@ -1,14 +1,22 @@
-//! Traits the host implements and hands to plugins: the objective being explained, a registry
-//! to reach other methods and paths by name, and a progress sink.
+//! Traits the host implements and hands to plugins: the objectives being explained, the job a
+//! method runs, a registry to reach other methods and paths by name, and a progress sink.
+//!
+//! Every trait here is a `#[sabi_trait]`: its vtable is a prefix type, so a later srlens-core
+//! may add methods after the `last_prefix_field` ones without breaking plugins built today.
 
 use abi_stable::{
     sabi_trait,
     sabi_types::RRef,
-    std_types::{RStr, RVec},
+    std_types::{RBox, RSlice, RStr, RVec},
     StableAbi,
 };
 
-use crate::{error::PluginResult, method::Attribution, method::PathSamples, tensor::Tensor};
+use crate::{
+    error::PluginResult,
+    method::{Attribution, PathSamples},
+    model::ModelBox,
+    tensor::Tensor,
+};
 
 /// The value of an objective for each batch item and its gradient with respect to the SR batch.
 #[repr(C)]
@@ -28,24 +36,59 @@ pub trait Objective: Send + Sync {
     fn value_and_grad(&self, sr: &Tensor) -> PluginResult<ObjectiveValue>;
 }
 
-/// A borrowed [`Objective`] trait object.
-pub type ObjectiveRef<'a> = Objective_TO<'a, RRef<'a, ()>>;
+/// An owned [`Objective`] trait object (what jobs and gradient calls carry).
+pub type ObjectiveBox = Objective_TO<'static, RBox<()>>;
+
+/// One attribution request, as the host hands it to a method: one image, one model, and one
+/// or more objectives (windows) that share the model's passes.
+#[sabi_trait]
+pub trait Job: Send + Sync {
+    /// The LR input, `1 x C x H x W` in `[0, 1]`.
+    fn image(&self) -> &Tensor;
+
+    /// The model to explain.
+    fn model(&self) -> &ModelBox;
+
+    /// The features of the output being explained: the method returns one attribution per
+    /// objective, in this order.
+    fn objectives(&self) -> RSlice<'_, ObjectiveBox>;
+
+    /// Other methods and paths, by name.
+    fn registry(&self) -> RegistryRef<'_>;
+
+    /// Where to report progress.
+    fn progress(&self) -> ProgressRef<'_>;
+
+    /// The largest batch of images to send to the model at once (at least 1).
+    fn batch_size(&self) -> u32;
+
+    /// The method's own options, a JSON object.
+    fn options(&self) -> RStr<'_>;
+
+    /// The absolute folder of the running config: relative file names in options are
+    /// relative to it (empty when the host has no config).
+    #[sabi(last_prefix_field)]
+    fn config_dir(&self) -> RStr<'_>;
+}
+
+/// A borrowed [`Job`] trait object.
+pub type JobRef<'a> = Job_TO<'a, RRef<'a, ()>>;
 
 /// Reaches other methods and path functions by name, as the host resolved them.
 #[sabi_trait]
 pub trait Registry: Send + Sync {
     /// Runs the method `name` with `options` (a JSON object) on `image` (`1 x C x H x W`),
-    /// with the same model, objective and progress as the caller.
+    /// with the same model, objectives and progress as the caller: one attribution per
+    /// objective.
     fn attribute(
         &self,
         name: RStr<'_>,
         options: RStr<'_>,
         image: &Tensor,
-    ) -> PluginResult<Attribution>;
+    ) -> PluginResult<RVec<Attribution>>;
 
     /// Samples the path function `name` with `options` (a JSON object): points
     /// `start..end` of `steps`, from its baseline to `image`.
-    #[sabi(last_prefix_field)]
     fn sample_path(
         &self,
         name: RStr<'_>,
@@ -55,6 +98,13 @@ pub trait Registry: Send + Sync {
         start: u32,
         end: u32,
     ) -> PluginResult<PathSamples>;
+
+    /// Checks the options of the method `name` without running it (no model call).
+    fn check_method(&self, name: RStr<'_>, options: RStr<'_>) -> PluginResult<()>;
+
+    /// Checks the options of the path function `name` for `image` without sampling it.
+    #[sabi(last_prefix_field)]
+    fn check_path(&self, name: RStr<'_>, options: RStr<'_>, image: &Tensor) -> PluginResult<()>;
 }
 
 /// A borrowed [`Registry`] trait object.

@@ -17,25 +17,20 @@ pub mod plugin;
 pub mod tensor;
 
 pub use abi_stable;
-pub use error::{ErrorKind, PluginError, PluginResult};
+pub use error::{ErrorKind, ErrorKindAbi, PluginError, PluginResult};
 pub use host::{
-    Objective, ObjectiveRef, ObjectiveValue, Objective_TO, Progress, ProgressRef, Progress_TO,
-    Registry, RegistryRef, Registry_TO,
+    Job, JobRef, Job_TO, Objective, ObjectiveBox, ObjectiveValue, Objective_TO, Progress,
+    ProgressRef, Progress_TO, Registry, RegistryRef, Registry_TO,
 };
 pub use method::{
-    Attribution, Method, MethodBox, MethodJob, Method_TO, PathBox, PathFunction, PathFunction_TO,
-    PathSamples,
+    Attribution, Method, MethodBox, Method_TO, PathBox, PathFunction, PathFunction_TO, PathSamples,
 };
 pub use model::{
     Backend, BackendBox, Backend_TO, InputGradient, LoadRequest, Model, ModelBox, ModelInfo,
     Model_TO,
 };
-pub use plugin::{ComponentInfo, ComponentKind, PluginModule, PluginRef};
+pub use plugin::{ComponentInfo, ComponentKind, ComponentKindAbi, PluginModule, PluginRef};
 pub use tensor::Tensor;
 
 /// This srlens-core's version: the ABI version plugins are checked against.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// The environment variable in which the host gives plugins the running config's absolute
-/// folder: relative file names in component options are relative to it.
-pub const CONFIG_DIR_VAR: &str = "SRLENS_CONFIG_DIR";

@@ -2,16 +2,11 @@
 
 use abi_stable::{
     sabi_trait,
-    std_types::{RBox, ROption, RString, RVec},
+    std_types::{RBox, ROption, RStr, RString, RVec},
     StableAbi,
 };
 
-use crate::{
-    error::PluginResult,
-    host::{ObjectiveRef, ProgressRef, RegistryRef},
-    model::ModelBox,
-    tensor::Tensor,
-};
+use crate::{error::PluginResult, host::JobRef, tensor::Tensor};
 
 /// Points on a path from a baseline to an image, with the weights of a quadrature.
 #[repr(C)]
@@ -30,13 +25,17 @@ pub struct PathSamples {
 /// A path from a baseline to an image.
 #[sabi_trait]
 pub trait PathFunction: Send + Sync {
+    /// Checks `options` (a JSON object) for a path to `image` (`1 x C x H x W`), without
+    /// sampling: the host calls it for every path before any model call.
+    fn check(&self, image: &Tensor, options: RStr<'_>) -> PluginResult<()>;
+
     /// Samples points `start..end` of a path of `steps` points to `image` (`1 x C x H x W`),
     /// with this path's `options` (a JSON object).
     #[sabi(last_prefix_field)]
     fn sample(
         &self,
         image: &Tensor,
-        options: &RString,
+        options: RStr<'_>,
         steps: u32,
         start: u32,
         end: u32,
@@ -45,26 +44,6 @@ pub trait PathFunction: Send + Sync {
 
 /// An owned [`PathFunction`] trait object.
 pub type PathBox = PathFunction_TO<'static, RBox<()>>;
-
-/// Everything a method needs for one attribution.
-#[repr(C)]
-#[derive(StableAbi)]
-pub struct MethodJob<'a> {
-    /// The LR input, `1 x C x H x W` in `[0, 1]`.
-    pub image: &'a Tensor,
-    /// The model to explain.
-    pub model: &'a ModelBox,
-    /// The feature of the output being explained.
-    pub objective: ObjectiveRef<'a>,
-    /// Other methods and paths, by name.
-    pub registry: RegistryRef<'a>,
-    /// Where to report progress.
-    pub progress: ProgressRef<'a>,
-    /// The largest batch of images to send to the model at once.
-    pub batch_size: u32,
-    /// The method's own options, a JSON object.
-    pub options: RString,
-}
 
 /// An attribution map and the figures a method reports with it.
 #[repr(C)]
@@ -78,14 +57,21 @@ pub struct Attribution {
     pub objective_baseline: ROption<f64>,
     /// The options actually used, defaults filled in, as a JSON object.
     pub parameters: RString,
+    /// What the user should know about this map (e.g. "the baseline equals the input").
+    pub warnings: RVec<RString>,
 }
 
 /// An attribution method.
 #[sabi_trait]
 pub trait Method: Send + Sync {
-    /// Computes an attribution for `job`.
+    /// Checks the job's options (and those of the methods and paths it would call, through
+    /// the job's registry) without calling the model: the host calls it for every method of
+    /// a run before any model call.
+    fn check(&self, job: JobRef<'_>) -> PluginResult<()>;
+
+    /// Computes the attributions for `job`: one per objective, in the job's order.
     #[sabi(last_prefix_field)]
-    fn attribute(&self, job: &MethodJob<'_>) -> PluginResult<Attribution>;
+    fn attribute(&self, job: JobRef<'_>) -> PluginResult<RVec<Attribution>>;
 }
 
 /// An owned [`Method`] trait object.

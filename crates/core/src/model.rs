@@ -6,7 +6,7 @@ use abi_stable::{
     StableAbi,
 };
 
-use crate::{error::PluginResult, host::ObjectiveRef, tensor::Tensor};
+use crate::{error::PluginResult, host::ObjectiveBox, tensor::Tensor};
 
 /// What a loaded model says about itself.
 #[repr(C)]
@@ -24,6 +24,9 @@ pub struct ModelInfo {
     pub parameters: u64,
     /// The receptive field in LR pixels, where the backend knows it.
     pub receptive_field: ROption<u32>,
+    /// Further facts as a JSON object (`{}` when none), for facts added after srlens-core
+    /// 1.0 without a layout change; the host documents the keys it reads.
+    pub metadata: RString,
 }
 
 /// The result of one gradient call for one objective.
@@ -51,7 +54,7 @@ pub trait Model: Send + Sync {
     fn gradient(
         &self,
         lr: &Tensor,
-        objectives: RSlice<'_, ObjectiveRef<'_>>,
+        objectives: RSlice<'_, ObjectiveBox>,
     ) -> PluginResult<RVec<InputGradient>>;
 }
 
@@ -62,14 +65,18 @@ pub type ModelBox = Model_TO<'static, RBox<()>>;
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone)]
 pub struct LoadRequest {
-    /// The model file.
-    pub path: RString,
+    /// The model file; `None` for a backend whose [`ComponentInfo`](crate::ComponentInfo)
+    /// says it needs none (built-in weights) and a config that names none.
+    pub path: ROption<RString>,
     /// The backend's own options, a JSON object.
     pub options: RString,
     /// Threads the backend may use (0: its default).
     pub threads: u32,
     /// The device, e.g. `cpu`, `cuda:0`.
     pub device: RString,
+    /// The absolute folder of the running config: relative file names in options are
+    /// relative to it (empty when the host has no config).
+    pub config_dir: RString,
 }
 
 /// Loads models of one format.

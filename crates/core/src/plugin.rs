@@ -3,6 +3,7 @@
 use abi_stable::{
     declare_root_module_statics,
     library::RootModule,
+    nonexhaustive_enum::NonExhaustiveFor,
     package_version_strings,
     sabi_types::VersionStrings,
     std_types::{RStr, RString, RVec},
@@ -15,9 +16,15 @@ use crate::{
     model::BackendBox,
 };
 
-/// What a plugin component is.
+/// What a plugin component is. Non-exhaustive across the ABI: a later srlens-core may add
+/// kinds, which older hosts list as unknown and never call.
 #[repr(u8)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[sabi(kind(WithNonExhaustive(
+    size = [u32; 2],
+    traits(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)
+)))]
+#[non_exhaustive]
 pub enum ComponentKind {
     /// A model backend.
     Backend,
@@ -38,16 +45,28 @@ impl ComponentKind {
     }
 }
 
+/// A [`ComponentKind`] as it crosses the boundary: it may hold a kind this core does not know.
+pub type ComponentKindAbi = NonExhaustiveFor<ComponentKind>;
+
 /// One component a plugin provides.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone)]
 pub struct ComponentInfo {
     /// Backend, method or path.
-    pub kind: ComponentKind,
+    pub kind: ComponentKindAbi,
     /// The name configs use.
     pub name: RString,
     /// One line saying what it does.
     pub description: RString,
+    /// For a backend: whether `model.path` must name a file (false for built-in weights).
+    pub needs_model_file: bool,
+}
+
+impl ComponentInfo {
+    /// The kind, or `None` for a kind added by a later srlens-core.
+    pub fn kind(&self) -> Option<ComponentKind> {
+        self.kind.as_enum().ok().copied()
+    }
 }
 
 /// The root module of a plugin library (a prefix type: later versions may add fields).

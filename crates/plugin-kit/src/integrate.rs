@@ -1,11 +1,10 @@
 //! Path integration shared by path methods (LAM, Integrated Gradients).
 
-use srlens_core::{
-    abi_stable::std_types::{RSlice, RStr},
-    MethodJob, ObjectiveRef, PluginError, Tensor,
-};
+use srlens_core::{PluginError, Tensor};
 
-/// The map of a path method and the objective at both ends of the path.
+use crate::component::Job;
+
+/// The map of a path method for one objective and the objective at both ends of the path.
 #[derive(Debug, Clone)]
 pub struct PathIntegral {
     /// `sum_i w_i * grad(p_i) * d_i`, `C x H x W`.
@@ -18,109 +17,79 @@ pub struct PathIntegral {
     pub batch_size: usize,
 }
 
-/// Integrates the gradient of the job's objective along the path `path` (resolved through the
-/// job's registry, with `path_options` as a JSON object) of `steps` points, in batches of at
-/// most `job.batch_size` points. Reports one progress unit per point, plus two for the ends.
+/// Integrates the gradient of every objective of the job along the path `path` (resolved
+/// through the job's registry, with `path_options` as a JSON object) of `steps` points, in
+/// batches of at most `job.batch_size()` points. Each batch goes to the model once for all
+/// objectives (one forward, one backward per objective). Returns one integral per objective.
+/// Reports one progress unit per point, plus two for the ends.
 pub fn path_attribution(
-    job: &MethodJob<'_>,
+    job: &Job<'_>,
     path: &str,
     path_options: &str,
     steps: usize,
-) -> Result<PathIntegral, PluginError> {
-    let image = job.image;
+) -> Result<Vec<PathIntegral>, PluginError> {
+    if steps == 0 {
+        return Err(crate::invalid_config(format!(
+            "{}: a path needs at least one step",
+            job.what()
+        )));
+    }
+    let image = job.image();
     let dims = image.dims();
     let per: usize = dims[1..].iter().product();
-    let batch = (job.batch_size as usize).max(1);
-    job.progress.add_total(steps as u64 + 2);
+    let batch = job.batch_size();
+    let k = job.objective_count();
+    job.add_total(steps as u64 + 2);
 
-    let mut map = vec![0f64; per];
+    let mut maps = vec![vec![0f64; per]; k];
     let mut baseline = None;
     for (start, end) in crate::batch::chunks(steps, batch) {
-        let samples = job
-            .registry
-            .sample_path(
-                RStr::from_str(path),
-                RStr::from_str(path_options),
-                image,
-                steps as u32,
-                start as u32,
-                end as u32,
-            )
-            .into_result()?;
-        let grads = job
-            .model
-            .gradient(
-                &samples.points,
-                RSlice::from_slice(&[job.objective.sabi_reborrow()]),
-            )
-            .into_result()?;
-        let grad = &grads[0].grad;
-        for k in 0..(end - start) {
-            let w = samples.weights[k];
-            let g = &grad.data[k * per..(k + 1) * per];
-            let d = &samples.derivatives.data[k * per..(k + 1) * per];
-            for ((m, &g), &d) in map.iter_mut().zip(g).zip(d) {
-                *m += w * g as f64 * d as f64;
+        let samples = job.sample_path(path, path_options, image, steps, start, end)?;
+        let grads = job.gradients(&samples.points)?;
+        for (map, grad) in maps.iter_mut().zip(&grads) {
+            for (i, &w) in samples.weights.iter().enumerate() {
+                let g = &grad.grad.data[i * per..(i + 1) * per];
+                let d = &samples.derivatives.data[i * per..(i + 1) * per];
+                for ((m, &g), &d) in map.iter_mut().zip(g).zip(d) {
+                    *m += w * g as f64 * d as f64;
+                }
             }
         }
         baseline.get_or_insert(samples.baseline);
-        job.progress.advance((end - start) as u64);
+        job.advance((end - start) as u64);
     }
-    let baseline = match baseline {
-        Some(b) => b,
-        None => return Err(crate::invalid_config("a path needs at least one step")),
-    };
-    let objective_input = objective_at(job, image)?;
-    job.progress.advance(1);
-    let objective_baseline = objective_at(job, &baseline)?;
-    job.progress.advance(1);
-    let map = Tensor::new(
-        dims[1..].to_vec(),
-        map.into_iter().map(|v| v as f32).collect(),
-    )
-    .expect("the map has the image's shape");
-    Ok(PathIntegral {
-        map,
-        objective_input,
-        objective_baseline,
-        batch_size: batch,
-    })
+    let baseline = baseline.expect("at least one batch for steps >= 1");
+    let at_input = job.objective_values(image)?;
+    job.advance(1);
+    let at_baseline = job.objective_values(&baseline)?;
+    job.advance(1);
+    Ok(maps
+        .into_iter()
+        .zip(at_input.into_iter().zip(at_baseline))
+        .map(|(map, (objective_input, objective_baseline))| PathIntegral {
+            map: Tensor::new(
+                dims[1..].to_vec(),
+                map.into_iter().map(|v| v as f32).collect(),
+            )
+            .expect("the map has the image's shape"),
+            objective_input,
+            objective_baseline,
+            batch_size: batch,
+        })
+        .collect())
 }
 
-/// The job's objective at `image` (`1 x C x H x W`): one forward pass.
-pub fn objective_at(job: &MethodJob<'_>, image: &Tensor) -> Result<f64, PluginError> {
-    objective_of(job, &job.objective, image)
-}
-
-fn objective_of(
-    job: &MethodJob<'_>,
-    objective: &ObjectiveRef<'_>,
-    image: &Tensor,
-) -> Result<f64, PluginError> {
-    let sr = job.model.forward(image).into_result()?;
-    let value = objective.value_and_grad(&sr).into_result()?;
-    Ok(value.values.iter().sum())
-}
-
-/// The plain input gradient `dD/dx` of the job's objective at `image` (`1 x C x H x W`),
-/// with the objective's value.
-pub fn input_gradient(job: &MethodJob<'_>, image: &Tensor) -> Result<(Tensor, f64), PluginError> {
-    let grads = job
-        .model
-        .gradient(image, RSlice::from_slice(&[job.objective.sabi_reborrow()]))
-        .into_result()?;
-    let g = grads.into_iter().next().ok_or_else(|| {
-        PluginError::new(
-            srlens_core::ErrorKind::Backend,
-            "the backend returned no gradient",
-        )
-    })?;
+/// The plain input gradient `dD/dx` of every objective at `image` (`1 x C x H x W`), as
+/// `C x H x W` maps, with the objectives' values.
+pub fn input_gradients(job: &Job<'_>, image: &Tensor) -> Result<Vec<(Tensor, f64)>, PluginError> {
     let dims = image.dims();
-    let map = Tensor::new(dims[1..].to_vec(), g.grad.data.to_vec()).ok_or_else(|| {
-        PluginError::new(
-            srlens_core::ErrorKind::Backend,
-            "the backend returned a gradient of the wrong size",
-        )
-    })?;
-    Ok((map, g.values.iter().sum()))
+    Ok(job
+        .gradients(image)?
+        .into_iter()
+        .map(|g| {
+            let map = Tensor::new(dims[1..].to_vec(), g.grad.data.to_vec())
+                .expect("checked: the gradient has the image's shape");
+            (map, g.values.iter().sum())
+        })
+        .collect())
 }

@@ -1,23 +1,28 @@
 //! Helpers for srlens plugin authors, linked statically into each plugin.
 //!
-//! - [`export_plugin!`]: declares the plugin's root module from a list of components.
+//! - [`component`]: plain-Rust traits for backends/models ([`SrBackend`], [`SrModel`]),
+//!   methods ([`AttributionMethod`]) and paths ([`PathFn`]).
+//! - [`export_plugin!`]: declares the plugin's root module from a list of components, wrapped
+//!   into the ABI with the panic guard, option parsing and result checks built in.
 //! - [`guard`]: runs a plugin entry point, turning a panic into a [`PluginError`].
 //! - [`parse_options`]: reads a component's JSON options into a serde struct.
 //! - [`blur`] and [`batch`]: tensor helpers shared by methods.
 //! - [`random`]: seeded, platform-independent random numbers.
-//! - [`paths`]: file names in options, relative to the running config's folder.
 //! - [`testing`]: in-process host traits (model, objective, registry) for unit tests.
 
 pub mod batch;
 pub mod blur;
+pub mod component;
 mod export;
 pub mod guard;
 pub mod integrate;
 pub mod options;
-pub mod paths;
 pub mod random;
 pub mod testing;
 
+pub use component::{
+    AttributionMethod, Cotangents, Job, ModelRequest, PathFn, SrBackend, SrModel,
+};
 pub use guard::{guard, guard_result};
 pub use options::parse_options;
 pub use srlens_core;

@@ -19,12 +19,34 @@ pub fn parse_options<T: DeserializeOwned>(what: &str, json: &str) -> Result<T, P
             None => text,
         };
         // The path names the key whose value is wrong; for an unknown key it is the table.
-        if key == "." || text.starts_with("unknown field") {
+        if let Some((unknown, accepted)) = unknown_field(&text) {
+            let full = match key.as_str() {
+                "." => unknown,
+                table => format!("{table}.{unknown}"),
+            };
+            crate::invalid_config(format!("{what}: {text}"))
+                .with_key(full)
+                .with_accepted(accepted)
+        } else if key == "." {
             crate::invalid_config(format!("{what}: {text}"))
         } else {
-            crate::invalid_config(format!("{what}: `{key}`: {text}"))
+            crate::invalid_config(format!("{what}: `{key}`: {text}")).with_key(key)
         }
     })
+}
+
+/// The key and the accepted keys of serde's "unknown field `k`, expected `a` or `b`" (also
+/// "expected one of `a`, `b`, `c`" and "there are no fields").
+fn unknown_field(text: &str) -> Option<(String, Vec<String>)> {
+    let rest = text.strip_prefix("unknown field `")?;
+    let (key, rest) = rest.split_once('`')?;
+    let accepted = rest
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    Some((key.to_string(), accepted))
 }
 
 #[cfg(test)]
@@ -48,6 +70,9 @@ mod tests {
             e.message.as_str(),
             "method `lam`: unknown field `stepz`, expected `steps` or `sigma`"
         );
+        assert_eq!(e.key.as_ref().map(|k| k.as_str()), Some("stepz").into());
+        let accepted: Vec<&str> = e.accepted.iter().map(|a| a.as_str()).collect();
+        assert_eq!(accepted, ["steps", "sigma"]);
     }
 
     #[test]
@@ -57,6 +82,7 @@ mod tests {
             e.message.as_str(),
             "method `lam`: `steps`: invalid type: string \"many\", expected u32"
         );
+        assert_eq!(e.key.as_ref().map(|k| k.as_str()), Some("steps").into());
     }
 
     #[test]

@@ -1,0 +1,94 @@
+//! [`PathFn`]: a path function in plain Rust, wrapped into the ABI by [`path_box`].
+
+use std::ops::Range;
+
+use serde::de::DeserializeOwned;
+use srlens_core::{
+    abi_stable::{sabi_trait::TD_Opaque, std_types::RStr},
+    PathBox, PathFunction, PathFunction_TO, PathSamples, PluginError, PluginResult, Tensor,
+};
+
+use super::checks;
+use crate::{guard, invalid_input, parse_options};
+
+/// A path from a baseline to an image. The kit parses [`Self::Options`], runs everything in
+/// the panic guard and checks the samples' shapes, weights and finiteness.
+pub trait PathFn: Send + Sync + 'static {
+    /// The path's options (use `#[serde(deny_unknown_fields)]` and serde defaults).
+    type Options: DeserializeOwned;
+
+    /// Checks parsed options for a path to `image` (`1 x C x H x W`) without sampling.
+    fn check(&self, options: &Self::Options, image: &Tensor) -> Result<(), PluginError> {
+        let _ = (options, image);
+        Ok(())
+    }
+
+    /// Points `range` of a path of `steps` points from the baseline to `image`.
+    fn sample(
+        &self,
+        options: &Self::Options,
+        image: &Tensor,
+        steps: usize,
+        range: Range<usize>,
+    ) -> Result<PathSamples, PluginError>;
+}
+
+struct KitPath<P> {
+    what: String,
+    path: P,
+}
+
+impl<P: PathFn> KitPath<P> {
+    fn parsed(&self, image: &Tensor, options: &str) -> Result<P::Options, PluginError> {
+        let d = image.dims();
+        if d.len() != 4 || d[0] != 1 || image.is_empty() || image.len() != d.iter().product::<usize>() {
+            return Err(invalid_input(format!(
+                "{}: expected one image 1 x C x H x W, got shape {d:?}",
+                self.what
+            )));
+        }
+        let options: P::Options = parse_options(&self.what, options)?;
+        self.path.check(&options, image)?;
+        Ok(options)
+    }
+}
+
+impl<P: PathFn> PathFunction for KitPath<P> {
+    fn check(&self, image: &Tensor, options: RStr<'_>) -> PluginResult<()> {
+        guard(|| self.parsed(image, options.as_str()).map(drop))
+    }
+
+    fn sample(
+        &self,
+        image: &Tensor,
+        options: RStr<'_>,
+        steps: u32,
+        start: u32,
+        end: u32,
+    ) -> PluginResult<PathSamples> {
+        guard(|| {
+            let options = self.parsed(image, options.as_str())?;
+            let (steps, start, end) = (steps as usize, start as usize, end as usize);
+            if steps == 0 || start >= end || end > steps {
+                return Err(invalid_input(format!(
+                    "{}: points {start}..{end} of a path of {steps} points do not exist",
+                    self.what
+                )));
+            }
+            let s = self.path.sample(&options, image, steps, start..end)?;
+            checks::samples(&self.what, image, end - start, &s)?;
+            Ok(s)
+        })
+    }
+}
+
+/// The ABI object of the path `name` (e.g. `"blur"`).
+pub fn path_box(name: &str, path: impl PathFn) -> PathBox {
+    PathFunction_TO::from_value(
+        KitPath {
+            what: format!("path `{name}`"),
+            path,
+        },
+        TD_Opaque,
+    )
+}
