@@ -26,8 +26,10 @@ pub struct PathSamples {
 #[sabi_trait]
 pub trait PathFunction: Send + Sync {
     /// Checks `options` (a JSON object) for a path to `image` (`1 x C x H x W`), without
-    /// sampling: the host calls it for every path before any model call.
-    fn check(&self, image: &Tensor, options: RStr<'_>) -> PluginResult<()>;
+    /// sampling: the host calls it for every path before any model call. Relative file
+    /// names in options are relative to `config_dir` (the running config's absolute folder,
+    /// empty when none).
+    fn check(&self, image: &Tensor, options: RStr<'_>, config_dir: RStr<'_>) -> PluginResult<()>;
 
     /// Samples points `start..end` of a path of `steps` points to `image` (`1 x C x H x W`),
     /// with this path's `options` (a JSON object).
@@ -36,6 +38,7 @@ pub trait PathFunction: Send + Sync {
         &self,
         image: &Tensor,
         options: RStr<'_>,
+        config_dir: RStr<'_>,
         steps: u32,
         start: u32,
         end: u32,

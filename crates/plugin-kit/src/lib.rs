@@ -21,7 +21,7 @@ pub mod random;
 pub mod testing;
 
 pub use component::{
-    AttributionMethod, Cotangents, Job, ModelRequest, PathFn, SrBackend, SrModel,
+    AttributionMethod, Cotangents, Job, ModelRequest, PathContext, PathFn, SrBackend, SrModel,
 };
 pub use guard::{guard, guard_result};
 pub use options::parse_options;

@@ -551,7 +551,14 @@ impl TestRegistry {
         end: u32,
     ) -> Result<PathSamples, PluginError> {
         Self::find(&self.paths, "path", name)?
-            .sample(image, RStr::from_str(options), steps, start, end)
+            .sample(
+                image,
+                RStr::from_str(options),
+                RStr::from_str(&self.config_dir),
+                steps,
+                start,
+                end,
+            )
             .into_result()
     }
 }
@@ -598,7 +605,7 @@ impl Registry for TestRegistry {
 
     fn check_path(&self, name: RStr<'_>, options: RStr<'_>, image: &Tensor) -> PluginResult<()> {
         match Self::find(&self.paths, "path", name.as_str()) {
-            Ok(p) => p.check(image, options),
+            Ok(p) => p.check(image, options, RStr::from_str(&self.config_dir)),
             Err(e) => RResult::RErr(e),
         }
     }

@@ -1,13 +1,12 @@
 //! Baselines of the straight-line path: black, blur, noise, constant, or an image file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 use srlens_core::{PluginError, Tensor};
 use srlens_plugin_kit::{
     blur::{correlate, gaussian_kernel},
     invalid_config, invalid_input,
-    paths::config_relative,
     random::SeededRng,
 };
 
@@ -200,8 +199,14 @@ impl Baseline {
         }
     }
 
-    /// The baseline for `image` (`1 x C x H x W`), as `C x H x W` values.
-    pub fn compute(&self, what: &str, image: &Tensor) -> Result<Vec<f32>, PluginError> {
+    /// The baseline for `image` (`1 x C x H x W`), as `C x H x W` values; `resolve` turns an
+    /// image file name into a path (relative names are relative to the config's folder).
+    pub fn compute(
+        &self,
+        what: &str,
+        image: &Tensor,
+        resolve: impl Fn(&str) -> PathBuf,
+    ) -> Result<Vec<f32>, PluginError> {
         let d = image_dims(what, image)?;
         let n = image.len();
         Ok(match self {
@@ -215,7 +220,7 @@ impl Baseline {
                 &gaussian_kernel(*sigma, *kernel),
                 *kernel,
             ),
-            Baseline::Image { path } => read_image(what, &config_relative(path), d[1], d[2], d[3])?,
+            Baseline::Image { path } => read_image(what, &resolve(path), d[1], d[2], d[3])?,
         })
     }
 }

@@ -2,17 +2,17 @@
 
 use serde::Deserialize;
 use srlens_core::{
-    abi_stable::std_types::{RNone, RString},
-    Attribution, Method, MethodJob, PluginResult,
+    abi_stable::std_types::{RNone, RString, RVec},
+    Attribution, PluginError,
 };
-use srlens_plugin_kit::{guard, integrate::input_gradient, parse_options};
+use srlens_plugin_kit::{integrate::input_gradients, AttributionMethod, Job};
 
 use crate::baseline::image_dims;
 
 /// These methods take no options.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NoOptions {}
+pub struct NoOptions {}
 
 /// The `gradient` method: `dD(F(x))/dx`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -22,37 +22,42 @@ pub struct Gradient;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct InputXGradient;
 
-fn run(
-    job: &MethodJob<'_>,
-    what: &str,
-    times_input: bool,
-) -> Result<Attribution, srlens_core::PluginError> {
-    parse_options::<NoOptions>(what, &job.options)?;
-    image_dims(what, job.image)?;
-    job.progress.add_total(1);
-    let (mut map, value) = input_gradient(job, job.image)?;
-    job.progress.advance(1);
-    if times_input {
-        for (g, &x) in map.data.iter_mut().zip(job.image.data.iter()) {
-            *g *= x;
-        }
-    }
-    Ok(Attribution {
-        map,
-        objective_input: value,
-        objective_baseline: RNone,
-        parameters: RString::from("{}"),
-    })
+fn run(job: &Job<'_>, times_input: bool) -> Result<Vec<Attribution>, PluginError> {
+    image_dims(job.what(), job.image())?;
+    job.add_total(1);
+    let grads = input_gradients(job, job.image())?;
+    job.advance(1);
+    Ok(grads
+        .into_iter()
+        .map(|(mut map, value)| {
+            if times_input {
+                for (g, &x) in map.data.iter_mut().zip(job.image().data.iter()) {
+                    *g *= x;
+                }
+            }
+            Attribution {
+                map,
+                objective_input: value,
+                objective_baseline: RNone,
+                parameters: RString::from("{}"),
+                warnings: RVec::new(),
+            }
+        })
+        .collect())
 }
 
-impl Method for Gradient {
-    fn attribute(&self, job: &MethodJob<'_>) -> PluginResult<Attribution> {
-        guard(|| run(job, "method `gradient`", false))
+impl AttributionMethod for Gradient {
+    type Options = NoOptions;
+
+    fn attribute(&self, _: &NoOptions, job: &Job<'_>) -> Result<Vec<Attribution>, PluginError> {
+        run(job, false)
     }
 }
 
-impl Method for InputXGradient {
-    fn attribute(&self, job: &MethodJob<'_>) -> PluginResult<Attribution> {
-        guard(|| run(job, "method `input_x_gradient`", true))
+impl AttributionMethod for InputXGradient {
+    type Options = NoOptions;
+
+    fn attribute(&self, _: &NoOptions, job: &Job<'_>) -> Result<Vec<Attribution>, PluginError> {
+        run(job, true)
     }
 }

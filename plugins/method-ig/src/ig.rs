@@ -3,10 +3,10 @@
 use serde::Deserialize;
 use serde_json::Value;
 use srlens_core::{
-    abi_stable::std_types::{RSome, RString},
-    Attribution, Method, MethodJob, PluginError, PluginResult,
+    abi_stable::std_types::{RSome, RString, RVec},
+    Attribution, PluginError,
 };
-use srlens_plugin_kit::{guard, integrate::path_attribution, parse_options};
+use srlens_plugin_kit::{integrate::path_attribution, AttributionMethod, Job};
 
 use crate::{
     baseline::image_dims,
@@ -46,20 +46,19 @@ fn default_steps() -> usize {
 }
 
 impl IgOptions {
-    /// Parses and checks the options: the number of steps and the line.
-    pub fn parse(json: &str) -> Result<(usize, Line), PluginError> {
-        let o: IgOptions = parse_options(WHAT, json)?;
+    /// Checks the options: the number of steps and the line.
+    pub fn line(&self) -> Result<Line, PluginError> {
         let line = LineOptions {
-            quadrature: o.quadrature,
-            baseline: o.baseline,
-            sigma: o.sigma,
-            kernel: o.kernel,
-            seed: o.seed,
-            value: o.value,
+            quadrature: self.quadrature,
+            baseline: self.baseline.clone(),
+            sigma: self.sigma,
+            kernel: self.kernel,
+            seed: self.seed,
+            value: self.value,
         }
         .resolve(WHAT)?;
-        line.quadrature.check(WHAT, o.steps)?;
-        Ok((o.steps, line))
+        line.quadrature.check(WHAT, self.steps)?;
+        Ok(line)
     }
 }
 
@@ -67,29 +66,42 @@ impl IgOptions {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Ig;
 
-impl Method for Ig {
-    fn attribute(&self, job: &MethodJob<'_>) -> PluginResult<Attribution> {
-        guard(|| {
-            let (steps, line) = IgOptions::parse(&job.options)?;
-            image_dims(WHAT, job.image)?;
-            // Read the baseline once here so a bad file is reported against the method.
-            line.baseline.compute(WHAT, job.image)?;
-            let path_options = line.to_json();
-            let integral = path_attribution(
-                job,
-                "line",
-                &Value::Object(path_options.clone()).to_string(),
-                steps,
-            )?;
-            let mut parameters = path_options;
-            parameters.insert("steps".into(), steps.into());
-            parameters.insert("batch_size".into(), integral.batch_size.into());
-            Ok(Attribution {
-                map: integral.map,
-                objective_input: integral.objective_input,
-                objective_baseline: RSome(integral.objective_baseline),
-                parameters: RString::from(Value::Object(parameters).to_string()),
+impl AttributionMethod for Ig {
+    type Options = IgOptions;
+
+    fn check(&self, o: &IgOptions, job: &Job<'_>) -> Result<(), PluginError> {
+        let line = o.line()?;
+        image_dims(WHAT, job.image())?;
+        // Read the baseline here so a bad file is reported against the method, before any
+        // model call.
+        line.baseline
+            .compute(WHAT, job.image(), |name| job.resolve_file(name))?;
+        job.check_path("line", &Value::Object(line.to_json()).to_string())
+    }
+
+    fn attribute(&self, o: &IgOptions, job: &Job<'_>) -> Result<Vec<Attribution>, PluginError> {
+        // `check` (run by the kit just before) read the baseline.
+        let path_options = o.line()?.to_json();
+        let integrals = path_attribution(
+            job,
+            "line",
+            &Value::Object(path_options.clone()).to_string(),
+            o.steps,
+        )?;
+        Ok(integrals
+            .into_iter()
+            .map(|integral| {
+                let mut parameters = path_options.clone();
+                parameters.insert("steps".into(), o.steps.into());
+                parameters.insert("batch_size".into(), integral.batch_size.into());
+                Attribution {
+                    map: integral.map,
+                    objective_input: integral.objective_input,
+                    objective_baseline: RSome(integral.objective_baseline),
+                    parameters: RString::from(Value::Object(parameters).to_string()),
+                    warnings: RVec::new(),
+                }
             })
-        })
+            .collect())
     }
 }

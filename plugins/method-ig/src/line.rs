@@ -1,12 +1,12 @@
 //! The straight-line paths `line` and `blur_line`: `p(a) = b + a (x - b)`, derivative `x - b`.
 
+use std::ops::Range;
+use std::path::PathBuf;
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use srlens_core::{
-    abi_stable::std_types::{RString, RVec},
-    PathFunction, PathSamples, PluginError, PluginResult, Tensor,
-};
-use srlens_plugin_kit::{guard, invalid_input, parse_options};
+use srlens_core::{abi_stable::std_types::RVec, PathSamples, PluginError, Tensor};
+use srlens_plugin_kit::{invalid_input, parse_options, PathContext, PathFn};
 
 use crate::{
     baseline::{image_dims, Baseline, BaselineKeys},
@@ -80,12 +80,16 @@ impl LineOptions {
 impl BlurLineOptions {
     /// Parses and checks the `blur_line` path's options.
     pub fn parse(what: &str, json: &str) -> Result<Line, PluginError> {
-        let o: BlurLineOptions = parse_options(what, json)?;
+        parse_options::<BlurLineOptions>(what, json)?.resolve(what)
+    }
+
+    /// Checks the options: the line from the blurred input.
+    pub fn resolve(&self, what: &str) -> Result<Line, PluginError> {
         LineOptions {
-            quadrature: o.quadrature,
+            quadrature: self.quadrature,
             baseline: Some(Value::String("blur".into())),
-            sigma: o.sigma,
-            kernel: o.kernel,
+            sigma: self.sigma,
+            kernel: self.kernel,
             ..LineOptions::default()
         }
         .resolve(what)
@@ -100,11 +104,13 @@ impl Line {
         m
     }
 
-    /// Points `start..end` of `steps` from the baseline to `image` (`1 x C x H x W`).
+    /// Points `start..end` of `steps` from the baseline to `image` (`1 x C x H x W`);
+    /// `resolve` turns a baseline image's name into a path.
     pub fn sample(
         &self,
         what: &str,
         image: &Tensor,
+        resolve: impl Fn(&str) -> PathBuf,
         steps: usize,
         start: usize,
         end: usize,
@@ -116,7 +122,7 @@ impl Line {
                 "{what}: asked for points {start}..{end} of a path of {steps}"
             )));
         }
-        let b = self.baseline.compute(what, image)?;
+        let b = self.baseline.compute(what, image, resolve)?;
         let x = &image.data;
         let diff: Vec<f32> = x.iter().zip(&b).map(|(&x, &b)| x - b).collect();
         let n = end - start;
@@ -148,25 +154,28 @@ impl Line {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LinePath;
 
-impl PathFunction for LinePath {
+impl PathFn for LinePath {
+    type Options = LineOptions;
+
+    fn check(&self, options: &LineOptions, ctx: &PathContext<'_>) -> Result<(), PluginError> {
+        options.resolve(ctx.what).map(drop)
+    }
+
     fn sample(
         &self,
-        image: &Tensor,
-        options: &RString,
-        steps: u32,
-        start: u32,
-        end: u32,
-    ) -> PluginResult<PathSamples> {
-        guard(|| {
-            let what = "path `line`";
-            LineOptions::parse(what, options)?.sample(
-                what,
-                image,
-                steps as usize,
-                start as usize,
-                end as usize,
-            )
-        })
+        options: &LineOptions,
+        ctx: &PathContext<'_>,
+        steps: usize,
+        range: Range<usize>,
+    ) -> Result<PathSamples, PluginError> {
+        options.resolve(ctx.what)?.sample(
+            ctx.what,
+            ctx.image,
+            |name| ctx.resolve_file(name),
+            steps,
+            range.start,
+            range.end,
+        )
     }
 }
 
@@ -174,24 +183,27 @@ impl PathFunction for LinePath {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BlurLinePath;
 
-impl PathFunction for BlurLinePath {
+impl PathFn for BlurLinePath {
+    type Options = BlurLineOptions;
+
+    fn check(&self, options: &BlurLineOptions, ctx: &PathContext<'_>) -> Result<(), PluginError> {
+        options.resolve(ctx.what).map(drop)
+    }
+
     fn sample(
         &self,
-        image: &Tensor,
-        options: &RString,
-        steps: u32,
-        start: u32,
-        end: u32,
-    ) -> PluginResult<PathSamples> {
-        guard(|| {
-            let what = "path `blur_line`";
-            BlurLineOptions::parse(what, options)?.sample(
-                what,
-                image,
-                steps as usize,
-                start as usize,
-                end as usize,
-            )
-        })
+        options: &BlurLineOptions,
+        ctx: &PathContext<'_>,
+        steps: usize,
+        range: Range<usize>,
+    ) -> Result<PathSamples, PluginError> {
+        options.resolve(ctx.what)?.sample(
+            ctx.what,
+            ctx.image,
+            |name| ctx.resolve_file(name),
+            steps,
+            range.start,
+            range.end,
+        )
     }
 }

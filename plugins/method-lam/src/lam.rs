@@ -3,10 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 use srlens_core::{
-    abi_stable::std_types::{RSome, RString},
-    Attribution, Method, MethodJob, PluginError, PluginResult,
+    abi_stable::std_types::{RSome, RString, RVec},
+    Attribution, PluginError,
 };
-use srlens_plugin_kit::{guard, integrate::path_attribution, invalid_config, parse_options};
+use srlens_plugin_kit::{integrate::path_attribution, invalid_config, AttributionMethod, Job};
 
 use crate::progressive_blur::BlurPathOptions;
 
@@ -14,17 +14,15 @@ use crate::progressive_blur::BlurPathOptions;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LamOptions {
-    /// The baseline's blur (default 1.2).
-    #[serde(default = "default_sigma")]
-    pub sigma: f64,
+    /// The baseline's blur (default 1.2, for the blur paths).
+    pub sigma: Option<f64>,
     /// Path points (default 50).
     #[serde(default = "default_steps")]
     pub steps: usize,
-    /// The blur kernel's odd side (default 9).
-    #[serde(default = "default_kernel")]
-    pub kernel: usize,
+    /// The blur kernel's odd side (default 9, for the blur paths).
+    pub kernel: Option<usize>,
     /// The path, by name: `blur` (the progressive blur, default) or any other path function,
-    /// e.g. `blur_line` (the straight line to the blurred baseline).
+    /// e.g. `blur_line` (the straight line to the blurred baseline) or `line`.
     #[serde(default = "default_path")]
     pub path: String,
     /// Extra options for the path (merged over `sigma` and `kernel`).
@@ -32,41 +30,58 @@ pub struct LamOptions {
     pub path_options: serde_json::Map<String, serde_json::Value>,
 }
 
-fn default_sigma() -> f64 {
-    1.2
-}
 fn default_steps() -> usize {
     50
-}
-fn default_kernel() -> usize {
-    9
 }
 fn default_path() -> String {
     "blur".into()
 }
 
+/// The paths that take LAM's `sigma` and `kernel` (with LAM's defaults).
+const BLUR_PATHS: [&str; 2] = ["blur", "blur_line"];
+
 impl LamOptions {
-    /// Parses and checks the method's options.
-    pub fn parse(json: &str) -> Result<Self, PluginError> {
-        let o: LamOptions = parse_options("method `lam`", json)?;
-        BlurPathOptions {
-            sigma: o.sigma,
-            kernel: o.kernel,
+    /// Checks the values serde cannot.
+    pub fn check(&self) -> Result<(), PluginError> {
+        if self.is_blur_path() {
+            self.blur().check("method `lam`")?;
         }
-        .check("method `lam`")?;
-        if o.steps == 0 {
+        if self.steps == 0 {
             return Err(invalid_config(
                 "method `lam`: `steps` must be at least 1 (default 50)",
-            ));
+            )
+            .with_key("steps"));
         }
-        Ok(o)
+        Ok(())
     }
 
-    /// The options handed to the path function.
+    fn is_blur_path(&self) -> bool {
+        BLUR_PATHS.contains(&self.path.as_str())
+    }
+
+    fn blur(&self) -> BlurPathOptions {
+        BlurPathOptions {
+            sigma: self.sigma.unwrap_or(1.2),
+            kernel: self.kernel.unwrap_or(9),
+        }
+    }
+
+    /// The options handed to the path function: `sigma` and `kernel` (with LAM's defaults
+    /// for the blur paths; only where set for any other path), then `path_options`.
     pub fn path_options(&self) -> serde_json::Value {
         let mut m = serde_json::Map::new();
-        m.insert("sigma".into(), self.sigma.into());
-        m.insert("kernel".into(), self.kernel.into());
+        if self.is_blur_path() {
+            let b = self.blur();
+            m.insert("sigma".into(), b.sigma.into());
+            m.insert("kernel".into(), b.kernel.into());
+        } else {
+            if let Some(s) = self.sigma {
+                m.insert("sigma".into(), s.into());
+            }
+            if let Some(k) = self.kernel {
+                m.insert("kernel".into(), k.into());
+            }
+        }
         m.extend(self.path_options.clone());
         serde_json::Value::Object(m)
     }
@@ -75,19 +90,35 @@ impl LamOptions {
 /// The `lam` method.
 pub struct Lam;
 
-impl Method for Lam {
-    fn attribute(&self, job: &MethodJob<'_>) -> PluginResult<Attribution> {
-        guard(|| {
-            let o = LamOptions::parse(&job.options)?;
-            let integral = path_attribution(job, &o.path, &o.path_options().to_string(), o.steps)?;
-            let mut parameters = serde_json::to_value(&o).expect("options serialise");
-            parameters["batch_size"] = integral.batch_size.into();
-            Ok(Attribution {
-                map: integral.map,
-                objective_input: integral.objective_input,
-                objective_baseline: RSome(integral.objective_baseline),
-                parameters: RString::from(parameters.to_string()),
+impl AttributionMethod for Lam {
+    type Options = LamOptions;
+
+    fn check(&self, o: &LamOptions, job: &Job<'_>) -> Result<(), PluginError> {
+        o.check()?;
+        job.check_path(&o.path, &o.path_options().to_string())
+    }
+
+    fn attribute(&self, o: &LamOptions, job: &Job<'_>) -> Result<Vec<Attribution>, PluginError> {
+        let path_options = o.path_options();
+        let integrals = path_attribution(job, &o.path, &path_options.to_string(), o.steps)?;
+        Ok(integrals
+            .into_iter()
+            .map(|integral| {
+                let mut parameters = serde_json::Map::new();
+                if let serde_json::Value::Object(p) = &path_options {
+                    parameters.extend(p.clone());
+                }
+                parameters.insert("steps".into(), o.steps.into());
+                parameters.insert("path".into(), o.path.clone().into());
+                parameters.insert("batch_size".into(), integral.batch_size.into());
+                Attribution {
+                    map: integral.map,
+                    objective_input: integral.objective_input,
+                    objective_baseline: RSome(integral.objective_baseline),
+                    parameters: RString::from(serde_json::Value::Object(parameters).to_string()),
+                    warnings: RVec::new(),
+                }
             })
-        })
+            .collect())
     }
 }

@@ -1,13 +1,10 @@
 //! The progressive-blur path: `p_i = blur(x, k_{sigma_{i+1}})`, `sigma_i = sigma (1 - i/steps)`.
 
 use serde::{Deserialize, Serialize};
-use srlens_core::{
-    abi_stable::std_types::{RString, RVec},
-    PathFunction, PathSamples, PluginError, PluginResult, Tensor,
-};
+use srlens_core::{abi_stable::std_types::RVec, PathSamples, PluginError, Tensor};
 use srlens_plugin_kit::{
     blur::{correlate, gaussian_kernel},
-    guard, invalid_config, invalid_input, parse_options,
+    invalid_config, invalid_input, parse_options, PathContext, PathFn,
 };
 
 /// Options of the `blur` path.
@@ -64,19 +61,21 @@ impl BlurPathOptions {
 /// The `blur` path function.
 pub struct ProgressiveBlurPath;
 
-impl PathFunction for ProgressiveBlurPath {
+impl PathFn for ProgressiveBlurPath {
+    type Options = BlurPathOptions;
+
+    fn check(&self, options: &BlurPathOptions, ctx: &PathContext<'_>) -> Result<(), PluginError> {
+        options.check(ctx.what)
+    }
+
     fn sample(
         &self,
-        image: &Tensor,
-        options: &RString,
-        steps: u32,
-        start: u32,
-        end: u32,
-    ) -> PluginResult<PathSamples> {
-        guard(|| {
-            let o = BlurPathOptions::parse("path `blur`", options)?;
-            sample(image, &o, steps as usize, start as usize, end as usize)
-        })
+        options: &BlurPathOptions,
+        ctx: &PathContext<'_>,
+        steps: usize,
+        range: std::ops::Range<usize>,
+    ) -> Result<PathSamples, PluginError> {
+        sample(ctx.image, options, steps, range.start, range.end)
     }
 }
 

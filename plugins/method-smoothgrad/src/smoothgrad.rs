@@ -3,12 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use srlens_core::{
-    abi_stable::std_types::{RNone, RStr, RString},
-    Attribution, ErrorKind, Method, MethodJob, PluginError, PluginResult, Tensor,
+    abi_stable::std_types::{RNone, RString, RVec},
+    Attribution, PluginError, Tensor,
 };
-use srlens_plugin_kit::{
-    guard, integrate::objective_at, invalid_config, invalid_input, parse_options, random::SeededRng,
-};
+use srlens_plugin_kit::{invalid_config, invalid_input, random::SeededRng, AttributionMethod, Job};
 
 /// How the maps of the noisy copies are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,27 +63,26 @@ fn default_inner() -> String {
 }
 
 impl SmoothGradOptions {
-    /// Parses and checks the options; `what` names the method in errors.
-    pub fn parse(what: &str, json: &str) -> Result<Self, PluginError> {
-        let o: SmoothGradOptions = parse_options(what, json)?;
-        if o.samples == 0 {
+    /// Checks the values serde cannot; `what` names the method in errors.
+    pub fn check(&self, what: &str) -> Result<(), PluginError> {
+        if self.samples == 0 {
             return Err(invalid_config(format!(
                 "{what}: `samples` must be at least 1 (default 25), got 0"
-            )));
+            ))
+            .with_key("samples"));
         }
-        if !(o.noise.is_finite() && o.noise >= 0.0) {
+        if !(self.noise.is_finite() && self.noise >= 0.0) {
             return Err(invalid_config(format!(
                 "{what}: `noise` must be a finite number >= 0 (a fraction of the input's \
                  range, default 0.15), got {}",
-                o.noise
-            )));
+                self.noise
+            ))
+            .with_key("noise"));
         }
-        if o.inner.is_empty() {
-            return Err(invalid_config(format!(
-                "{what}: `inner` must name a method"
-            )));
+        if self.inner.is_empty() {
+            return Err(invalid_config(format!("{what}: `inner` must name a method")).with_key("inner"));
         }
-        Ok(o)
+        Ok(())
     }
 }
 
@@ -93,9 +90,26 @@ impl SmoothGradOptions {
 #[derive(Debug, Clone, Copy)]
 pub struct SmoothGrad(pub Variant);
 
-impl Method for SmoothGrad {
-    fn attribute(&self, job: &MethodJob<'_>) -> PluginResult<Attribution> {
-        guard(|| run(self.0, job))
+impl AttributionMethod for SmoothGrad {
+    type Options = SmoothGradOptions;
+
+    fn check(&self, o: &SmoothGradOptions, job: &Job<'_>) -> Result<(), PluginError> {
+        o.check(job.what())?;
+        let inner_options = Value::Object(o.inner_options.clone()).to_string();
+        job.check_method(&o.inner, &inner_options).map_err(|e| {
+            PluginError::new(
+                e.kind().unwrap_or(srlens_core::ErrorKind::InvalidConfig),
+                format!("{}: inner method `{}`: {}", job.what(), o.inner, e.message),
+            )
+        })
+    }
+
+    fn attribute(
+        &self,
+        o: &SmoothGradOptions,
+        job: &Job<'_>,
+    ) -> Result<Vec<Attribution>, PluginError> {
+        run(self.0, o, job)
     }
 }
 
@@ -114,10 +128,20 @@ pub fn noise_std(noise: f64, image: &Tensor) -> f64 {
     }
 }
 
-fn run(variant: Variant, job: &MethodJob<'_>) -> Result<Attribution, PluginError> {
-    let what = format!("method `{}`", variant.name());
-    let o = SmoothGradOptions::parse(&what, &job.options)?;
-    let image = job.image;
+/// Welford's running mean and sum of squared deviations of one objective's maps, in f64.
+struct Running {
+    mean: Vec<f64>,
+    m2: Vec<f64>,
+    parameters: Value,
+}
+
+fn run(
+    variant: Variant,
+    o: &SmoothGradOptions,
+    job: &Job<'_>,
+) -> Result<Vec<Attribution>, PluginError> {
+    let what = job.what().to_string();
+    let image = job.image();
     let dims = image.dims();
     if dims.len() != 4 || dims[0] != 1 || image.is_empty() {
         return Err(invalid_input(format!(
@@ -128,75 +152,75 @@ fn run(variant: Variant, job: &MethodJob<'_>) -> Result<Attribution, PluginError
     let std = noise_std(o.noise, image);
     let inner_options = Value::Object(o.inner_options.clone()).to_string();
 
-    job.progress.add_total(1);
-    let objective_input = objective_at(job, image)?;
-    job.progress.advance(1);
+    job.add_total(1);
+    let objective_input = job.objective_values(image)?;
+    job.advance(1);
 
     let mut rng = SeededRng::new(o.seed);
-    // Welford's running mean and sum of squared deviations, in f64.
-    let mut mean = vec![0f64; n];
-    let mut m2 = vec![0f64; n];
-    let mut inner_parameters = Value::Null;
+    let mut running: Vec<Running> = (0..job.objective_count())
+        .map(|_| Running {
+            mean: vec![0f64; n],
+            m2: vec![0f64; n],
+            parameters: Value::Null,
+        })
+        .collect();
     for k in 0..o.samples {
         let noise = rng.normal_vec(n, std);
         let data: Vec<f32> = image.data.iter().zip(&noise).map(|(x, e)| x + e).collect();
         let noisy = Tensor::new(dims.clone(), data).expect("the image's shape");
-        let a = job
-            .registry
-            .attribute(
-                RStr::from_str(&o.inner),
-                RStr::from_str(&inner_options),
-                &noisy,
-            )
-            .into_result()
+        let maps = job
+            .attribute(&o.inner, &inner_options, &noisy)
             .map_err(|e| {
                 PluginError::new(
-                    e.kind,
+                    e.kind().unwrap_or(srlens_core::ErrorKind::Backend),
                     format!("{what}: inner method `{}`: {}", o.inner, e.message),
                 )
             })?;
-        if a.map.len() != n {
-            return Err(PluginError::new(
-                ErrorKind::Backend,
-                format!(
-                    "{what}: inner method `{}` returned a map of shape {:?} for an input of \
-                     shape {dims:?}",
-                    o.inner,
-                    a.map.dims()
-                ),
-            ));
-        }
-        if k == 0 {
-            inner_parameters = serde_json::from_str(&a.parameters).unwrap_or(Value::Null);
-        }
         let count = (k + 1) as f64;
-        for ((mean, m2), &v) in mean.iter_mut().zip(m2.iter_mut()).zip(a.map.data.iter()) {
-            let v = match variant {
-                Variant::MeanOfSquares => (v as f64) * (v as f64),
-                _ => v as f64,
-            };
-            let delta = v - *mean;
-            *mean += delta / count;
-            *m2 += delta * (v - *mean);
+        for (r, a) in running.iter_mut().zip(&maps) {
+            if k == 0 {
+                r.parameters = serde_json::from_str(&a.parameters).unwrap_or(Value::Null);
+            }
+            for ((mean, m2), &v) in r.mean.iter_mut().zip(r.m2.iter_mut()).zip(a.map.data.iter()) {
+                let v = match variant {
+                    Variant::MeanOfSquares => (v as f64) * (v as f64),
+                    _ => v as f64,
+                };
+                let delta = v - *mean;
+                *mean += delta / count;
+                *m2 += delta * (v - *mean);
+            }
         }
     }
     let samples = o.samples as f64;
-    let map: Vec<f32> = match variant {
-        Variant::Mean | Variant::MeanOfSquares => mean.iter().map(|&v| v as f32).collect(),
-        Variant::Variance => m2.iter().map(|&v| (v / samples) as f32).collect(),
-    };
-    let map = Tensor::new(dims[1..].to_vec(), map).expect("the image's shape");
-
-    let mut parameters = match serde_json::to_value(&o) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    };
-    parameters.insert("noise_std".into(), std.into());
-    parameters.insert("inner_parameters".into(), inner_parameters);
-    Ok(Attribution {
-        map,
-        objective_input,
-        objective_baseline: RNone,
-        parameters: RString::from(Value::Object(parameters).to_string()),
-    })
+    let mut warnings = RVec::new();
+    if variant == Variant::Variance && o.samples == 1 {
+        warnings.push(RString::from(
+            "vargrad with samples = 1: the variance of one sample is zero everywhere; use \
+             samples >= 2 (default 25)",
+        ));
+    }
+    Ok(running
+        .into_iter()
+        .zip(objective_input)
+        .map(|(r, objective_input)| {
+            let map: Vec<f32> = match variant {
+                Variant::Mean | Variant::MeanOfSquares => r.mean.iter().map(|&v| v as f32).collect(),
+                Variant::Variance => r.m2.iter().map(|&v| (v / samples) as f32).collect(),
+            };
+            let mut parameters = match serde_json::to_value(o) {
+                Ok(Value::Object(m)) => m,
+                _ => Map::new(),
+            };
+            parameters.insert("noise_std".into(), std.into());
+            parameters.insert("inner_parameters".into(), r.parameters);
+            Attribution {
+                map: Tensor::new(dims[1..].to_vec(), map).expect("the image's shape"),
+                objective_input,
+                objective_baseline: RNone,
+                parameters: RString::from(Value::Object(parameters).to_string()),
+                warnings: warnings.clone(),
+            }
+        })
+        .collect())
 }

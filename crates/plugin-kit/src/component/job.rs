@@ -1,6 +1,6 @@
 //! [`Job`]: what a plain-Rust method sees of the host's job.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use srlens_core::{
     abi_stable::std_types::{RSlice, RStr},
@@ -63,13 +63,7 @@ impl<'a> Job<'a> {
     /// `name` as a path: absolute as is, else relative to the running config's folder (the
     /// working directory when the host has no config).
     pub fn resolve_file(&self, name: &str) -> PathBuf {
-        let dir = self.inner.config_dir();
-        let path = Path::new(name);
-        if path.is_relative() && !dir.is_empty() {
-            Path::new(dir.as_str()).join(path)
-        } else {
-            path.to_path_buf()
-        }
+        super::path::resolve(self.inner.config_dir().as_str(), name)
     }
 
     /// Adds `n` to the expected total of work units (model evaluations).

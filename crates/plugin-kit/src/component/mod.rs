@@ -14,4 +14,4 @@ pub use backend::{backend_box, needs_model_file, ModelRequest, SrBackend};
 pub use job::Job;
 pub use method::{method_box, AttributionMethod};
 pub use model::{model_box, Cotangents, SrModel};
-pub use path::{path_box, PathFn};
+pub use path::{path_box, PathContext, PathFn};

@@ -1,6 +1,7 @@
 //! [`PathFn`]: a path function in plain Rust, wrapped into the ABI by [`path_box`].
 
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use srlens_core::{
@@ -11,23 +12,50 @@ use srlens_core::{
 use super::checks;
 use crate::{guard, invalid_input, parse_options};
 
+/// The image a path leads to and the config folder its file names are relative to.
+#[derive(Debug, Clone, Copy)]
+pub struct PathContext<'a> {
+    /// The image, `1 x C x H x W` (checked).
+    pub image: &'a Tensor,
+    /// The path's name for messages, e.g. "path `line`".
+    pub what: &'a str,
+    config_dir: &'a str,
+}
+
+impl PathContext<'_> {
+    /// `name` as a path: absolute as is, else relative to the running config's folder.
+    pub fn resolve_file(&self, name: &str) -> PathBuf {
+        resolve(self.config_dir, name)
+    }
+}
+
+/// `name` relative to `config_dir` (when relative and a folder is known).
+pub(crate) fn resolve(config_dir: &str, name: &str) -> PathBuf {
+    let path = Path::new(name);
+    if path.is_relative() && !config_dir.is_empty() {
+        Path::new(config_dir).join(path)
+    } else {
+        path.to_path_buf()
+    }
+}
+
 /// A path from a baseline to an image. The kit parses [`Self::Options`], runs everything in
 /// the panic guard and checks the samples' shapes, weights and finiteness.
 pub trait PathFn: Send + Sync + 'static {
     /// The path's options (use `#[serde(deny_unknown_fields)]` and serde defaults).
     type Options: DeserializeOwned;
 
-    /// Checks parsed options for a path to `image` (`1 x C x H x W`) without sampling.
-    fn check(&self, options: &Self::Options, image: &Tensor) -> Result<(), PluginError> {
-        let _ = (options, image);
+    /// Checks parsed options for a path to `ctx.image` without sampling.
+    fn check(&self, options: &Self::Options, ctx: &PathContext<'_>) -> Result<(), PluginError> {
+        let _ = (options, ctx);
         Ok(())
     }
 
-    /// Points `range` of a path of `steps` points from the baseline to `image`.
+    /// Points `range` of a path of `steps` points from the baseline to `ctx.image`.
     fn sample(
         &self,
         options: &Self::Options,
-        image: &Tensor,
+        ctx: &PathContext<'_>,
         steps: usize,
         range: Range<usize>,
     ) -> Result<PathSamples, PluginError>;
@@ -39,35 +67,47 @@ struct KitPath<P> {
 }
 
 impl<P: PathFn> KitPath<P> {
-    fn parsed(&self, image: &Tensor, options: &str) -> Result<P::Options, PluginError> {
+    fn parsed<'a>(
+        &'a self,
+        image: &'a Tensor,
+        options: &str,
+        config_dir: &'a str,
+    ) -> Result<(P::Options, PathContext<'a>), PluginError> {
         let d = image.dims();
-        if d.len() != 4 || d[0] != 1 || image.is_empty() || image.len() != d.iter().product::<usize>() {
+        if d.len() != 4 || d[0] != 1 || image.is_empty() || image.len() != d.iter().product::<usize>()
+        {
             return Err(invalid_input(format!(
                 "{}: expected one image 1 x C x H x W, got shape {d:?}",
                 self.what
             )));
         }
         let options: P::Options = parse_options(&self.what, options)?;
-        self.path.check(&options, image)?;
-        Ok(options)
+        let ctx = PathContext {
+            image,
+            what: &self.what,
+            config_dir,
+        };
+        self.path.check(&options, &ctx)?;
+        Ok((options, ctx))
     }
 }
 
 impl<P: PathFn> PathFunction for KitPath<P> {
-    fn check(&self, image: &Tensor, options: RStr<'_>) -> PluginResult<()> {
-        guard(|| self.parsed(image, options.as_str()).map(drop))
+    fn check(&self, image: &Tensor, options: RStr<'_>, config_dir: RStr<'_>) -> PluginResult<()> {
+        guard(|| self.parsed(image, options.as_str(), config_dir.as_str()).map(drop))
     }
 
     fn sample(
         &self,
         image: &Tensor,
         options: RStr<'_>,
+        config_dir: RStr<'_>,
         steps: u32,
         start: u32,
         end: u32,
     ) -> PluginResult<PathSamples> {
         guard(|| {
-            let options = self.parsed(image, options.as_str())?;
+            let (options, ctx) = self.parsed(image, options.as_str(), config_dir.as_str())?;
             let (steps, start, end) = (steps as usize, start as usize, end as usize);
             if steps == 0 || start >= end || end > steps {
                 return Err(invalid_input(format!(
@@ -75,7 +115,7 @@ impl<P: PathFn> PathFunction for KitPath<P> {
                     self.what
                 )));
             }
-            let s = self.path.sample(&options, image, steps, start..end)?;
+            let s = self.path.sample(&options, &ctx, steps, start..end)?;
             checks::samples(&self.what, image, end - start, &s)?;
             Ok(s)
         })
