@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use srlens_zoo::images::{center_crop, downscale, max_difference, read_rgb, upscale};
+use srlens_zoo::images::{center_crop, downscale, max_difference, read_rgb, upscale, upscale_with};
 use srlens_zoo::metrics::sr_scores;
-use srlens_zoo::plugin::{self, Plugin};
+use srlens_host::plugins::{load_file, LoadedPlugin};
+use srlens_core::ComponentKind;
 use srlens_zoo::{fixture, hash, Entry, Manifest};
 
 use crate::{cargo, fetch, paths, run, zoo, Result};
@@ -99,10 +100,14 @@ pub fn main(args: &[String]) -> Result<()> {
             );
             continue;
         }
-        match Plugin::load(&file) {
-            Ok(p) if p.backends().iter().any(|b| b == backend) => backends.push((p, backend)),
+        match load_file(&file) {
+            Ok(p) if p.provides(ComponentKind::Backend, backend) => backends.push((p, backend)),
             Ok(_) => eprintln!("xtask: {} has no backend `{backend}`", file.display()),
-            Err(e) => eprintln!("xtask: {e}; the `{backend}` backend is not checked"),
+            Err(e) => eprintln!(
+                "xtask: {} was refused: {}; the `{backend}` backend is not checked",
+                file.display(),
+                e.reason
+            ),
         }
     }
     if backends.is_empty() {
@@ -221,7 +226,7 @@ fn package_dir(entry: &Entry) -> PathBuf {
 /// Each model on its package's `assets/fixture.png` must reproduce
 /// `assets/samples/{s}x/result.png` within 1 grey level, on every backend; where the package
 /// ships no sample, the TensorFlow.js reference made by `cargo xtask setup` stands in.
-fn fixtures(manifest: &Manifest, backends: &[(Plugin, &str)]) -> Result<()> {
+fn fixtures(manifest: &Manifest, backends: &[(LoadedPlugin, &str)]) -> Result<()> {
     crate::tfjs_reference::prepare()?;
     println!("\nFixture check: the package's assets/fixture.png (alpha dropped) vs assets/samples/{{s}}x/result.png");
     println!(
@@ -235,10 +240,10 @@ fn fixtures(manifest: &Manifest, backends: &[(Plugin, &str)]) -> Result<()> {
         for (p, backend) in backends {
             let started = Instant::now();
             let model = p
-                .load_model(backend, &paths::root().join(&e.file), "")
+                .load_model(backend, Some(&paths::root().join(&e.file)), "")
                 .map_err(|e| e.to_string())?;
             let fixture = read_rgb(&dir.join("assets/fixture.png")).map_err(|e| e.to_string())?;
-            let sr = plugin::upscale(&model, &fixture).map_err(|e| e.to_string())?;
+            let sr = upscale_with(&model, &fixture).map_err(|e| e.to_string())?;
             let d = max_difference(&sr, &read_rgb(&want).map_err(|e| e.to_string())?)
                 .map_err(|e| e.to_string())?;
             println!(
@@ -272,7 +277,7 @@ fn fixtures(manifest: &Manifest, backends: &[(Plugin, &str)]) -> Result<()> {
 type Upscaler = Box<dyn Fn(&image::RgbImage) -> Result<image::RgbImage>>;
 
 /// PSNR/SSIM (Y, border = scale) of every model and of bicubic on the central crops.
-fn metrics(manifest: &Manifest, backend: &(Plugin, &str), crop: u32) -> Result<()> {
+fn metrics(manifest: &Manifest, backend: &(LoadedPlugin, &str), crop: u32) -> Result<()> {
     let photos: Vec<(String, image::RgbImage)> = fetch::PHOTOS
         .iter()
         .map(|p| {
@@ -295,25 +300,25 @@ fn metrics(manifest: &Manifest, backend: &(Plugin, &str), crop: u32) -> Result<(
     let mut rows: Vec<(String, u32, Upscaler)> = Vec::new();
     for e in &manifest.models {
         let model = plugin
-            .load_model(name, &paths::root().join(&e.file), "")
+            .load_model(name, Some(&paths::root().join(&e.file)), "")
             .map_err(|e| e.to_string())?;
         rows.push((
             e.name.clone(),
             e.scale,
-            Box::new(move |lr| plugin::upscale(&model, lr).map_err(|e| e.to_string())),
+            Box::new(move |lr| upscale_with(&model, lr).map_err(|e| e.to_string())),
         ));
     }
     let example = paths::root().join("plugins/example-model/weights/fsrcnn-x4.safetensors");
     let example_lib = paths::root().join("target/debug/libsrlens_plugin_example_model.so");
     if example.exists() && example_lib.exists() {
-        let p = Plugin::load(&example_lib).map_err(|e| e.to_string())?;
+        let p = load_file(&example_lib).map_err(|e| e.reason)?;
         let model = p
-            .load_model("example-fsrcnn", &example, "")
+            .load_model("example-fsrcnn", Some(&example), "")
             .map_err(|e| e.to_string())?;
         rows.push((
             "example-fsrcnn-x4 (*)".into(),
             4,
-            Box::new(move |lr| plugin::upscale(&model, lr).map_err(|e| e.to_string())),
+            Box::new(move |lr| upscale_with(&model, lr).map_err(|e| e.to_string())),
         ));
     }
     for (label, s, run) in &rows {

@@ -1,17 +1,14 @@
 //! `srlens`: explains image super-resolution networks with attribution maps.
 
-mod config;
-mod error;
-mod host;
 mod plugins_cmd;
-mod run;
+mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use host::{PluginDirs, PluginHost};
+use srlens_host::{PluginDirs, PluginHost, RunArgs};
 
 /// Explains super-resolution networks: which input pixels produced a window of the output.
 #[derive(Parser, Debug)]
@@ -76,14 +73,13 @@ fn main() -> ExitCode {
             out,
             quiet,
         } => {
-            let args = run::RunArgs {
+            let args = RunArgs {
                 config,
                 overrides,
                 out,
                 plugin_dirs: dirs,
-                quiet,
             };
-            match run::run(&args) {
+            match srlens_host::run(&args, &progress::Terminal { quiet }) {
                 Ok(out) => {
                     println!("{}", out.join("report.html").display());
                     ExitCode::SUCCESS

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::host::PluginHost;
+use srlens_host::PluginHost;
 
 /// The listing, as text.
 pub fn render(host: &PluginHost, verbose: bool) -> String {
@@ -17,12 +17,13 @@ pub fn render(host: &PluginHost, verbose: bool) -> String {
     for p in &host.loaded {
         let _ = writeln!(s, "{} {} ({})", p.name, p.version, p.path.display());
         let mut comps: Vec<_> = p.components.iter().collect();
-        comps.sort_by(|a, b| (a.kind, a.name.as_str()).cmp(&(b.kind, b.name.as_str())));
+        comps.sort_by(|a, b| (a.kind(), a.name.as_str()).cmp(&(b.kind(), b.name.as_str())));
         for c in comps {
+            let kind = c.kind().map_or("unknown", |k| k.as_str());
             let _ = writeln!(
                 s,
                 "  {:<8} {:<18} {}",
-                c.kind.as_str(),
+                kind,
                 c.name.as_str(),
                 c.description.as_str()
             );

@@ -99,8 +99,10 @@ pub trait Registry: Send + Sync {
         end: u32,
     ) -> PluginResult<PathSamples>;
 
-    /// Checks the options of the method `name` without running it (no model call).
-    fn check_method(&self, name: RStr<'_>, options: RStr<'_>) -> PluginResult<()>;
+    /// Checks the options of the method `name` for `image` without running it (no model
+    /// call).
+    fn check_method(&self, name: RStr<'_>, options: RStr<'_>, image: &Tensor)
+        -> PluginResult<()>;
 
     /// Checks the options of the path function `name` for `image` without sampling it.
     #[sabi(last_prefix_field)]

@@ -66,16 +66,18 @@ pub fn path_attribution(
     Ok(maps
         .into_iter()
         .zip(at_input.into_iter().zip(at_baseline))
-        .map(|(map, (objective_input, objective_baseline))| PathIntegral {
-            map: Tensor::new(
-                dims[1..].to_vec(),
-                map.into_iter().map(|v| v as f32).collect(),
-            )
-            .expect("the map has the image's shape"),
-            objective_input,
-            objective_baseline,
-            batch_size: batch,
-        })
+        .map(
+            |(map, (objective_input, objective_baseline))| PathIntegral {
+                map: Tensor::new(
+                    dims[1..].to_vec(),
+                    map.into_iter().map(|v| v as f32).collect(),
+                )
+                .expect("the map has the image's shape"),
+                objective_input,
+                objective_baseline,
+                batch_size: batch,
+            },
+        )
         .collect())
 }
 

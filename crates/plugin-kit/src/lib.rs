@@ -22,6 +22,7 @@ pub mod testing;
 
 pub use component::{
     AttributionMethod, Cotangents, Job, ModelRequest, PathContext, PathFn, SrBackend, SrModel,
+    SrModelExt,
 };
 pub use guard::{guard, guard_result};
 pub use options::parse_options;

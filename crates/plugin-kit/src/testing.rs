@@ -36,8 +36,8 @@ use srlens_core::{
         std_types::{RNone, RResult, RSlice, RStr, RVec},
     },
     Attribution, ErrorKind, Job, JobRef, Job_TO, MethodBox, ModelBox, ModelInfo, Objective,
-    ObjectiveValue, Objective_TO, PathBox, PathSamples, PluginError, PluginResult,
-    Progress, Progress_TO, Registry, RegistryRef, Registry_TO, Tensor,
+    ObjectiveValue, Objective_TO, PathBox, PathSamples, PluginError, PluginResult, Progress,
+    Progress_TO, Registry, RegistryRef, Registry_TO, Tensor,
 };
 
 pub use crate::component::model_box;
@@ -242,7 +242,10 @@ impl SrModel for FnModel {
                 grad.extend((self.vjp)(x, dims, g).into_iter().map(|v| v as f32));
             }
             out.push(Tensor::new(lr.dims(), grad).ok_or_else(|| {
-                PluginError::new(ErrorKind::Backend, "test model: vjp returned the wrong size")
+                PluginError::new(
+                    ErrorKind::Backend,
+                    "test model: vjp returned the wrong size",
+                )
             })?);
         }
         Ok(out)
@@ -492,14 +495,21 @@ impl TestRegistry {
     }
 
     fn find<'s, T>(list: &'s [(String, T)], kind: &str, name: &str) -> Result<&'s T, PluginError> {
-        list.iter().find(|(n, _)| n == name).map(|(_, m)| m).ok_or_else(|| {
-            let v: Vec<&str> = list.iter().map(|(n, _)| n.as_str()).collect();
-            let available = if v.is_empty() { "none".to_string() } else { v.join(", ") };
-            PluginError::new(
-                ErrorKind::InvalidConfig,
-                format!("unknown {kind} `{name}`; available: {available}"),
-            )
-        })
+        list.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, m)| m)
+            .ok_or_else(|| {
+                let v: Vec<&str> = list.iter().map(|(n, _)| n.as_str()).collect();
+                let available = if v.is_empty() {
+                    "none".to_string()
+                } else {
+                    v.join(", ")
+                };
+                PluginError::new(
+                    ErrorKind::InvalidConfig,
+                    format!("unknown {kind} `{name}`; available: {available}"),
+                )
+            })
     }
 
     /// Runs the registered method `name` on `image` (`1 x C x H x W`) with `options` (JSON):
@@ -590,17 +600,13 @@ impl Registry for TestRegistry {
             .into()
     }
 
-    fn check_method(&self, name: RStr<'_>, options: RStr<'_>) -> PluginResult<()> {
-        // The caller's image is not known here; checks that need it run at attribute time.
-        let image = Tensor::zeros(vec![1, 1, 1, 1]);
-        let run = || {
-            let method = Self::find(&self.methods, "method", name.as_str())?;
-            self.with_job(&image, options.as_str(), |job| method.check(job).into_result())
-        };
-        match run() {
-            Err(e) if e.kind() == Some(ErrorKind::InvalidInput) => RResult::ROk(()),
-            other => other.into(),
-        }
+    fn check_method(
+        &self,
+        name: RStr<'_>,
+        options: RStr<'_>,
+        image: &Tensor,
+    ) -> PluginResult<()> {
+        self.check(name.as_str(), options.as_str(), image).into()
     }
 
     fn check_path(&self, name: RStr<'_>, options: RStr<'_>, image: &Tensor) -> PluginResult<()> {
@@ -651,7 +657,12 @@ pub fn check_gradient(
 ) -> Result<f64, PluginError> {
     let value = |x: &Tensor| -> Result<f64, PluginError> {
         let sr = model.forward(x).into_result()?;
-        Ok(objective.value_and_grad(&sr).into_result()?.values.iter().sum())
+        Ok(objective
+            .value_and_grad(&sr)
+            .into_result()?
+            .values
+            .iter()
+            .sum())
     };
     let grads = model
         .gradient(lr, RSlice::from_slice(std::slice::from_ref(objective)))
@@ -660,7 +671,11 @@ pub fn check_gradient(
         .first()
         .ok_or_else(|| PluginError::new(ErrorKind::Backend, "the model returned no gradient"))?
         .grad;
-    let scale = g.data.iter().fold(0f64, |m, v| m.max(v.abs() as f64)).max(1e-12);
+    let scale = g
+        .data
+        .iter()
+        .fold(0f64, |m, v| m.max(v.abs() as f64))
+        .max(1e-12);
     let mut worst = 0f64;
     for k in (0..lr.len()).step_by(stride.max(1)) {
         let (mut p, mut m) = (lr.clone(), lr.clone());

@@ -125,3 +125,15 @@ mod tests {
         assert!(downscale(&img, 7).is_err());
     }
 }
+
+/// Super-resolves `img` with `model` (one forward pass on the whole image), rounded to 8 bits.
+pub fn upscale_with(model: &srlens_core::ModelBox, img: &RgbImage) -> Result<RgbImage> {
+    let sr = model.forward(&to_tensor(img)).into_result().map_err(|e| {
+        crate::Error::Plugin(format!(
+            "{}: forward failed: {}",
+            model.info().name,
+            e.message
+        ))
+    })?;
+    from_tensor(&sr)
+}

@@ -4,7 +4,6 @@
 //!   resolution for configs.
 //! - [`metrics`]: PSNR and SSIM on the Y channel, the usual SR evaluation.
 //! - [`images`]: bicubic resizing, crops and tensor conversions for evaluations.
-//! - [`plugin`]: loading a backend from a plugin library (as the host does) to run models.
 //! - [`hash`]: sha256 of files.
 //! - [`fixture`]: the expected outputs of the fixture check (package samples, TensorFlow.js).
 
@@ -14,7 +13,6 @@ pub mod hash;
 pub mod images;
 pub mod manifest;
 pub mod metrics;
-pub mod plugin;
 
 pub use error::{Error, Result};
 pub use manifest::{Entry, Manifest};

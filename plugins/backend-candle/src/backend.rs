@@ -1,25 +1,25 @@
 //! [`CandleBackend`]: the `Backend` that loads ONNX files.
 
-use srlens_core::abi_stable::sabi_trait::TD_Opaque;
-use srlens_core::{Backend, LoadRequest, ModelBox, Model_TO, PluginError, PluginResult};
+use srlens_core::PluginError;
+use srlens_plugin_kit::{ModelRequest, SrBackend};
 
 use crate::model::CandleModel;
 
-/// The `candle` backend.
+/// The `candle` backend: loads ONNX files.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CandleBackend;
 
-impl Backend for CandleBackend {
-    fn load(&self, request: &LoadRequest) -> PluginResult<ModelBox> {
-        srlens_plugin_kit::guard(|| {
-            let model = CandleModel::load(
-                &request.path,
-                &request.options,
-                request.threads,
-                &request.device,
-            )
-            .map_err(PluginError::from)?;
-            Ok(Model_TO::from_value(model, TD_Opaque))
-        })
+impl SrBackend for CandleBackend {
+    type Model = CandleModel;
+
+    fn load(&self, request: &ModelRequest) -> Result<CandleModel, PluginError> {
+        let path = request.required_path()?;
+        CandleModel::load(
+            &path.to_string_lossy(),
+            &request.options,
+            request.threads,
+            &request.device,
+        )
+        .map_err(PluginError::from)
     }
 }

@@ -3,8 +3,9 @@
 use std::path::Path;
 
 use candle_core::{DType, Tensor, Var};
-use srlens_core::abi_stable::std_types::{ROption, RSlice, RString, RVec};
-use srlens_core::{InputGradient, Model, ModelInfo, ObjectiveRef, PluginError, PluginResult};
+use srlens_core::abi_stable::std_types::{ROption, RString};
+use srlens_core::{ModelInfo, PluginError};
+use srlens_plugin_kit::{Cotangents, SrModel};
 use srlens_onnx::{Dim, Graph};
 
 use crate::convert::{from_abi, to_abi, DEVICE};
@@ -166,6 +167,7 @@ impl CandleModel {
                 input_range: range,
                 parameters,
                 receptive_field: ROption::RNone,
+                metadata: RString::from("{}"),
             },
             range,
             output_range,
@@ -259,57 +261,55 @@ impl CandleModel {
     }
 
     /// One forward pass, then one backward pass per objective into the input only.
-    pub fn gradient_abi(
+    /// One forward pass of `lr` with the input tracked, then one backward pass (into the
+    /// input only) per cotangent `cotangents(sr)` returns.
+    pub fn vjp_abi(
         &self,
         lr: &srlens_core::Tensor,
-        objectives: &[ObjectiveRef<'_>],
-    ) -> std::result::Result<Vec<InputGradient>, PluginError> {
+        cotangents: &mut Cotangents<'_>,
+    ) -> std::result::Result<Vec<srlens_core::Tensor>, PluginError> {
         self.install(|| {
             let x = Var::from_tensor(&self.check_input(lr)?).map_err(Error::from)?;
             let sr = self.run(x.as_tensor())?;
             let sr_abi = to_abi(&sr)?;
-            let mut out = Vec::with_capacity(objectives.len());
-            for objective in objectives {
-                let value = objective.value_and_grad(&sr_abi).into_result()?;
-                if value.grad.dims() != sr_abi.dims() {
+            let mut out = Vec::new();
+            for d_sr in cotangents(&sr_abi)? {
+                if d_sr.dims() != sr_abi.dims() {
                     return Err(Error::Input(format!(
                         "the objective's gradient has shape {:?}, the SR batch {:?}",
-                        value.grad.dims(),
+                        d_sr.dims(),
                         sr_abi.dims()
                     ))
                     .into());
                 }
-                let g = from_abi(&value.grad, DType::F32)?;
+                let g = from_abi(&d_sr, DType::F32)?;
                 let loss = sr.mul(&g).and_then(|t| t.sum_all()).map_err(Error::from)?;
                 let grads = loss.backward().map_err(Error::from)?;
                 let gx = match grads.get(x.as_tensor()) {
                     Some(t) => t.clone(),
                     None => x.as_tensor().zeros_like().map_err(Error::from)?,
                 };
-                out.push(InputGradient {
-                    values: value.values,
-                    grad: to_abi(&gx)?,
-                });
+                out.push(to_abi(&gx)?);
             }
             Ok(out)
         })
     }
 }
 
-impl Model for CandleModel {
+impl SrModel for CandleModel {
     fn info(&self) -> ModelInfo {
         self.info.clone()
     }
 
-    fn forward(&self, lr: &srlens_core::Tensor) -> PluginResult<srlens_core::Tensor> {
-        srlens_plugin_kit::guard(|| self.forward_abi(lr).map_err(PluginError::from))
+    fn forward(&self, lr: &srlens_core::Tensor) -> std::result::Result<srlens_core::Tensor, PluginError> {
+        self.forward_abi(lr).map_err(PluginError::from)
     }
 
-    fn gradient(
+    fn vjp(
         &self,
         lr: &srlens_core::Tensor,
-        objectives: RSlice<'_, ObjectiveRef<'_>>,
-    ) -> PluginResult<RVec<InputGradient>> {
-        srlens_plugin_kit::guard(|| self.gradient_abi(lr, objectives.as_slice()).map(RVec::from))
+        cotangents: &mut Cotangents<'_>,
+    ) -> std::result::Result<Vec<srlens_core::Tensor>, PluginError> {
+        self.vjp_abi(lr, cotangents)
     }
 }

@@ -1,25 +1,25 @@
 //! [`TchBackend`]: the `Backend` that loads TorchScript files.
 
-use srlens_core::abi_stable::sabi_trait::TD_Opaque;
-use srlens_core::{Backend, LoadRequest, ModelBox, Model_TO, PluginError, PluginResult};
+use srlens_core::PluginError;
+use srlens_plugin_kit::{ModelRequest, SrBackend};
 
 use crate::model::TchModel;
 
-/// The `tch` backend.
+/// The `tch` backend: loads TorchScript files.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TchBackend;
 
-impl Backend for TchBackend {
-    fn load(&self, request: &LoadRequest) -> PluginResult<ModelBox> {
-        srlens_plugin_kit::guard(|| {
-            let model = TchModel::load(
-                &request.path,
-                &request.options,
-                request.threads,
-                &request.device,
-            )
-            .map_err(PluginError::from)?;
-            Ok(Model_TO::from_value(model, TD_Opaque))
-        })
+impl SrBackend for TchBackend {
+    type Model = TchModel;
+
+    fn load(&self, request: &ModelRequest) -> Result<TchModel, PluginError> {
+        let path = request.required_path()?;
+        TchModel::load(
+            &path.to_string_lossy(),
+            &request.options,
+            request.threads,
+            &request.device,
+        )
+        .map_err(PluginError::from)
     }
 }

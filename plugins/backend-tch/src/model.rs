@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
-use srlens_core::abi_stable::std_types::{ROption, RSlice, RString, RVec};
-use srlens_core::{InputGradient, Model, ModelInfo, ObjectiveRef, PluginError, PluginResult};
+use srlens_core::abi_stable::std_types::{ROption, RString};
+use srlens_core::{ModelInfo, PluginError};
+use srlens_plugin_kit::{Cotangents, SrModel};
 use tch::{CModule, Device, Kind, Tensor};
 
 use crate::error::{short_message, Error, Result};
@@ -98,6 +99,7 @@ impl TchModel {
                 input_range: options.range(),
                 parameters,
                 receptive_field: ROption::RNone,
+                metadata: RString::from("{}"),
             },
             device,
             kind,
@@ -228,15 +230,13 @@ impl TchModel {
         to_abi(&y)
     }
 
-    /// One forward pass, then one backward pass per objective, into the input only.
-    pub fn gradient_abi(
+    /// One forward pass, then one backward pass (into the input only) per cotangent that
+    /// `cotangents(sr)` returns.
+    pub fn vjp_abi(
         &self,
         lr: &srlens_core::Tensor,
-        objectives: &[ObjectiveRef<'_>],
-    ) -> std::result::Result<Vec<InputGradient>, PluginError> {
-        if objectives.is_empty() {
-            return Ok(Vec::new());
-        }
+        cotangents: &mut Cotangents<'_>,
+    ) -> std::result::Result<Vec<srlens_core::Tensor>, PluginError> {
         let x = self
             .input(lr)?
             .f_set_requires_grad(true)
@@ -244,28 +244,25 @@ impl TchModel {
         let sr = tch::with_grad(|| self.run(&x))?;
         self.check_output(&lr.dims(), &sr)?;
         let sr_abi = to_abi(&sr)?;
-        let mut out = Vec::with_capacity(objectives.len());
-        for (i, objective) in objectives.iter().enumerate() {
-            let value = objective.value_and_grad(&sr_abi).into_result()?;
-            if value.grad.dims() != sr_abi.dims() || value.grad.data.len() != sr_abi.data.len() {
+        let cots = cotangents(&sr_abi)?;
+        let mut out = Vec::with_capacity(cots.len());
+        for (i, d_sr) in cots.iter().enumerate() {
+            if d_sr.dims() != sr_abi.dims() || d_sr.data.len() != sr_abi.data.len() {
                 return Err(Error::Input(format!(
                     "the objective's gradient has shape {:?}, the SR batch {:?}",
-                    value.grad.dims(),
+                    d_sr.dims(),
                     sr_abi.dims()
                 ))
                 .into());
             }
-            let keep_graph = i + 1 < objectives.len();
+            let keep_graph = i + 1 < cots.len();
             let gx = tch::with_grad(|| -> Result<Tensor> {
-                let g = self.to_torch(&value.grad)?;
+                let g = self.to_torch(d_sr)?;
                 let loss = sr.f_mul(&g)?.f_sum(Kind::Float)?;
                 let mut grads = Tensor::f_run_backward(&[&loss], &[&x], keep_graph, false)?;
                 Ok(grads.remove(0))
             })?;
-            out.push(InputGradient {
-                values: value.values,
-                grad: to_abi(&gx)?,
-            });
+            out.push(to_abi(&gx)?);
         }
         Ok(out)
     }
@@ -286,20 +283,23 @@ pub fn to_abi(t: &Tensor) -> Result<srlens_core::Tensor> {
         .ok_or_else(|| Error::Torch("a tensor's size does not match its shape".to_string()))
 }
 
-impl Model for TchModel {
+impl SrModel for TchModel {
     fn info(&self) -> ModelInfo {
         self.info.clone()
     }
 
-    fn forward(&self, lr: &srlens_core::Tensor) -> PluginResult<srlens_core::Tensor> {
-        srlens_plugin_kit::guard(|| self.forward_abi(lr).map_err(PluginError::from))
-    }
-
-    fn gradient(
+    fn forward(
         &self,
         lr: &srlens_core::Tensor,
-        objectives: RSlice<'_, ObjectiveRef<'_>>,
-    ) -> PluginResult<RVec<InputGradient>> {
-        srlens_plugin_kit::guard(|| self.gradient_abi(lr, objectives.as_slice()).map(RVec::from))
+    ) -> std::result::Result<srlens_core::Tensor, PluginError> {
+        self.forward_abi(lr).map_err(PluginError::from)
+    }
+
+    fn vjp(
+        &self,
+        lr: &srlens_core::Tensor,
+        cotangents: &mut Cotangents<'_>,
+    ) -> std::result::Result<Vec<srlens_core::Tensor>, PluginError> {
+        self.vjp_abi(lr, cotangents)
     }
 }

@@ -1,28 +1,33 @@
 //! [`ExampleBackend`]: loads `.safetensors` weights into an [`ExampleModel`].
 
-use std::path::Path;
-
-use srlens_core::abi_stable::sabi_trait::TD_Opaque;
-use srlens_core::{Backend, LoadRequest, ModelBox, Model_TO, PluginError, PluginResult};
-use srlens_plugin_kit::{guard, parse_options};
+use srlens_core::PluginError;
+use srlens_plugin_kit::{ModelRequest, SrBackend};
 
 use crate::error::Error;
 use crate::model::ExampleModel;
 use crate::net::Fsrcnn;
 
-/// The backend's options: none yet (unknown keys are refused).
+/// The trained weights shipped inside the plugin: used when the config names no file.
+pub const BUILT_IN_WEIGHTS: &[u8] = include_bytes!("../weights/fsrcnn-x4.safetensors");
+
+/// The backend's options: none.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Options {}
 
-/// The `example-fsrcnn` backend.
+/// The `example-fsrcnn` backend: `model.path` names a `.safetensors` weights file, or is left
+/// out for the built-in trained weights.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ExampleBackend;
 
-impl ExampleBackend {
-    /// Loads the model of `request` (a plain Rust call, for tests and tools).
-    pub fn load_model(request: &LoadRequest) -> Result<ExampleModel, PluginError> {
-        let _: Options = parse_options("backend `example-fsrcnn`", &request.options)?;
+impl SrBackend for ExampleBackend {
+    type Model = ExampleModel;
+
+    /// The weights are built in: a config may name no file.
+    const NEEDS_MODEL_FILE: bool = false;
+
+    fn load(&self, request: &ModelRequest) -> Result<ExampleModel, PluginError> {
+        let _: Options = request.parse_options()?;
         let device = request.device.trim();
         if !(device.is_empty() || device.eq_ignore_ascii_case("cpu")) {
             return Err(Error::Unsupported(format!(
@@ -30,18 +35,19 @@ impl ExampleBackend {
             ))
             .into());
         }
-        let path = Path::new(request.path.as_str());
-        let net = Fsrcnn::load(path)?;
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        Ok(ExampleModel::new(net, &name))
-    }
-}
-
-impl Backend for ExampleBackend {
-    fn load(&self, request: &LoadRequest) -> PluginResult<ModelBox> {
-        guard(|| Ok(Model_TO::from_value(Self::load_model(request)?, TD_Opaque)))
+        match &request.path {
+            Some(path) => {
+                let net = Fsrcnn::load(path)?;
+                let name = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                Ok(ExampleModel::new(net, &name))
+            }
+            None => Ok(ExampleModel::new(
+                Fsrcnn::from_bytes(BUILT_IN_WEIGHTS)?,
+                "fsrcnn-x4 (built in)",
+            )),
+        }
     }
 }

@@ -1,11 +1,9 @@
 //! [`ExampleModel`]: the network behind the srlens `Model` ABI.
 
 use candle_core::{Device, Tensor as CTensor, Var};
-use srlens_core::abi_stable::std_types::{ROption, RSlice, RString, RVec};
-use srlens_core::{
-    InputGradient, Model, ModelInfo, ObjectiveRef, PluginError, PluginResult, Tensor,
-};
-use srlens_plugin_kit::guard;
+use srlens_core::abi_stable::std_types::{ROption, RString};
+use srlens_core::{ModelInfo, PluginError, Tensor};
+use srlens_plugin_kit::{Cotangents, SrModel};
 
 use crate::error::{Error, Result};
 use crate::net::{Fsrcnn, CHANNELS};
@@ -27,6 +25,7 @@ impl ExampleModel {
             input_range: [0.0, 1.0],
             parameters: net.parameter_count(),
             receptive_field: ROption::RSome(net.receptive_field()),
+            metadata: RString::from("{}"),
         };
         ExampleModel { net, info }
     }
@@ -40,33 +39,18 @@ impl ExampleModel {
         to_abi(&self.net.forward(&from_abi(lr)?)?)
     }
 
-    fn grad(&self, lr: &Tensor, objectives: &[ObjectiveRef<'_>]) -> Result<Vec<InputGradient>> {
+    fn vjp_impl(&self, lr: &Tensor, cotangents: &mut Cotangents<'_>) -> Result<Vec<Tensor>> {
         let x = Var::from_tensor(&from_abi(lr)?)?;
         let y = self.net.forward(x.as_tensor())?;
         let sr = to_abi(&y)?;
-        let mut out = Vec::with_capacity(objectives.len());
-        for (k, objective) in objectives.iter().enumerate() {
-            let value = objective
-                .value_and_grad(&sr)
-                .into_result()
-                .map_err(|e| Error::Input(format!("objective {k} failed: {}", e.message)))?;
-            if value.grad.shape != sr.shape {
-                return Err(Error::Input(format!(
-                    "objective {k} returned a gradient of shape {:?} for an output of shape {:?}",
-                    value.grad.shape.as_slice(),
-                    sr.shape.as_slice()
-                )));
-            }
+        let mut out = Vec::new();
+        for g in cotangents(&sr).map_err(|e| Error::Input(e.message.to_string()))? {
             // d objective / d x = J^T g: backpropagate sum(y * g) with g held constant.
-            let g = from_abi(&value.grad)?;
+            let g = from_abi(&g)?;
             let grads = (&y * &g)?.sum_all()?.backward()?;
-            let gx = match grads.get(x.as_tensor()) {
+            out.push(match grads.get(x.as_tensor()) {
                 Some(t) => to_abi(t)?,
                 None => Tensor::zeros(lr.dims()),
-            };
-            out.push(InputGradient {
-                values: value.values,
-                grad: gx,
             });
         }
         Ok(out)
@@ -91,24 +75,20 @@ pub fn to_abi(t: &CTensor) -> Result<Tensor> {
     Ok(Tensor::new(t.dims().to_vec(), data).expect("candle's shape matches its data"))
 }
 
-impl Model for ExampleModel {
+impl SrModel for ExampleModel {
     fn info(&self) -> ModelInfo {
         self.info.clone()
     }
 
-    fn forward(&self, lr: &Tensor) -> PluginResult<Tensor> {
-        guard(|| self.run(lr).map_err(PluginError::from))
+    fn forward(&self, lr: &Tensor) -> std::result::Result<Tensor, PluginError> {
+        self.run(lr).map_err(PluginError::from)
     }
 
-    fn gradient(
+    fn vjp(
         &self,
         lr: &Tensor,
-        objectives: RSlice<'_, ObjectiveRef<'_>>,
-    ) -> PluginResult<RVec<InputGradient>> {
-        guard(|| {
-            self.grad(lr, objectives.as_slice())
-                .map(RVec::from)
-                .map_err(PluginError::from)
-        })
+        cotangents: &mut Cotangents<'_>,
+    ) -> std::result::Result<Vec<Tensor>, PluginError> {
+        self.vjp_impl(lr, cotangents).map_err(PluginError::from)
     }
 }

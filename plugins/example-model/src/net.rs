@@ -124,6 +124,13 @@ impl Fsrcnn {
         Fsrcnn::new(layers)
     }
 
+    /// The network from the bytes of a safetensors file.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let map = candle_core::safetensors::load_buffer(bytes, &Device::Cpu)
+            .map_err(|e| Error::Load(format!("not a safetensors buffer ({e})")))?;
+        Fsrcnn::from_tensors(map)
+    }
+
     /// Reads a safetensors weights file.
     pub fn load(path: &Path) -> Result<Self> {
         if !path.is_file() {

@@ -36,8 +36,11 @@ impl ModelRequest {
     /// The model file, or an error saying that this backend needs one.
     pub fn required_path(&self) -> Result<&PathBuf, PluginError> {
         self.path.as_ref().ok_or_else(|| {
-            invalid_config(format!("{} needs a model file: set `model.path`", self.what))
-                .with_key("model.path")
+            invalid_config(format!(
+                "{} needs a model file: set `model.path`",
+                self.what
+            ))
+            .with_key("model.path")
         })
     }
 
@@ -86,7 +89,10 @@ impl<B: SrBackend> Backend for KitBackend<B> {
             if model.info().scale == 0 {
                 return Err(PluginError::new(
                     srlens_core::ErrorKind::ModelLoad,
-                    format!("{}: the model reports scale 0; a scale is at least 1", self.what),
+                    format!(
+                        "{}: the model reports scale 0; a scale is at least 1",
+                        self.what
+                    ),
                 ));
             }
             Ok(model_box(model))
@@ -106,8 +112,6 @@ pub fn backend_box<B: SrBackend>(name: &str, backend: B) -> BackendBox {
 }
 
 /// Whether the backend a constructor makes needs a model file (for [`crate::export_plugin!`]).
-pub fn needs_model_file<B: SrBackend>(
-    _constructor: &impl Fn() -> Result<B, PluginError>,
-) -> bool {
+pub fn needs_model_file<B: SrBackend>(_constructor: &impl Fn() -> Result<B, PluginError>) -> bool {
     B::NEEDS_MODEL_FILE
 }

@@ -93,19 +93,19 @@ pub fn attributions(
     }
     let dims = image.dims();
     for a in out {
-        shape(what, "the attribution map", &a.map, dims.get(1..).unwrap_or(&[]))?;
+        shape(
+            what,
+            "the attribution map",
+            &a.map,
+            dims.get(1..).unwrap_or(&[]),
+        )?;
         finite(what, "the attribution map", &a.map.data)?;
     }
     Ok(())
 }
 
 /// `n` points and derivatives of the image's shape and `n` weights.
-pub fn samples(
-    what: &str,
-    image: &Tensor,
-    n: usize,
-    s: &PathSamples,
-) -> Result<(), PluginError> {
+pub fn samples(what: &str, image: &Tensor, n: usize, s: &PathSamples) -> Result<(), PluginError> {
     let mut dims = image.dims();
     shape(what, "the path's baseline", &s.baseline, &dims)?;
     if let Some(first) = dims.first_mut() {
@@ -119,7 +119,10 @@ pub fn samples(
         return Err(error(
             ErrorKind::Backend,
             what,
-            format!("{} weights for {n} points, or a weight that is not finite", s.weights.len()),
+            format!(
+                "{} weights for {n} points, or a weight that is not finite",
+                s.weights.len()
+            ),
         ));
     }
     Ok(())

@@ -110,7 +110,12 @@ impl<'a> Job<'a> {
             .registry()
             .attribute(RStr::from_str(name), RStr::from_str(options), image)
             .into_result()?;
-        checks::attributions(&format!("method `{name}`"), image, self.objective_count(), &out)?;
+        checks::attributions(
+            &format!("method `{name}`"),
+            image,
+            self.objective_count(),
+            &out,
+        )?;
         Ok(out.into_iter().collect())
     }
 
@@ -140,11 +145,12 @@ impl<'a> Job<'a> {
         Ok(s)
     }
 
-    /// Checks the options of the method `name` (for a method that calls another one).
+    /// Checks the options of the method `name` for this job's image (for a method that
+    /// calls another one).
     pub fn check_method(&self, name: &str, options: &str) -> Result<(), PluginError> {
         self.inner
             .registry()
-            .check_method(RStr::from_str(name), RStr::from_str(options))
+            .check_method(RStr::from_str(name), RStr::from_str(options), self.image())
             .into_result()
     }
 

@@ -74,7 +74,10 @@ impl<P: PathFn> KitPath<P> {
         config_dir: &'a str,
     ) -> Result<(P::Options, PathContext<'a>), PluginError> {
         let d = image.dims();
-        if d.len() != 4 || d[0] != 1 || image.is_empty() || image.len() != d.iter().product::<usize>()
+        if d.len() != 4
+            || d[0] != 1
+            || image.is_empty()
+            || image.len() != d.iter().product::<usize>()
         {
             return Err(invalid_input(format!(
                 "{}: expected one image 1 x C x H x W, got shape {d:?}",
@@ -94,7 +97,10 @@ impl<P: PathFn> KitPath<P> {
 
 impl<P: PathFn> PathFunction for KitPath<P> {
     fn check(&self, image: &Tensor, options: RStr<'_>, config_dir: RStr<'_>) -> PluginResult<()> {
-        guard(|| self.parsed(image, options.as_str(), config_dir.as_str()).map(drop))
+        guard(|| {
+            self.parsed(image, options.as_str(), config_dir.as_str())
+                .map(drop)
+        })
     }
 
     fn sample(

@@ -1,7 +1,29 @@
-//! A progress bar that plugins advance through the `Progress` trait.
+//! What `srlens run` shows in the terminal: a progress bar per method that plugins advance
+//! through the `Progress` trait, and notes such as the batch size and the files written.
+
+use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use srlens_core::Progress;
+use srlens_host::{Observer, ProgressSink};
+
+/// The terminal observer of a run: bars and notes on stderr, none when `quiet`.
+pub struct Terminal {
+    /// No progress bars and no notes.
+    pub quiet: bool,
+}
+
+impl Observer for Terminal {
+    fn progress(&self, label: &str) -> Arc<dyn ProgressSink> {
+        Arc::new(Bar::new(label, self.quiet))
+    }
+
+    fn note(&self, what: &str, text: &str) {
+        if !self.quiet {
+            eprintln!("{what:>12} {text}");
+        }
+    }
+}
 
 /// An indicatif bar counting model evaluations; hidden when stderr is not a terminal.
 pub struct Bar(pub ProgressBar);
@@ -33,5 +55,11 @@ impl Progress for Bar {
 
     fn advance(&self, n: u64) {
         self.0.inc(n);
+    }
+}
+
+impl ProgressSink for Bar {
+    fn finish(&self) {
+        self.0.finish_and_clear();
     }
 }

@@ -38,8 +38,9 @@ pub fn explain(path: &Path, e: &LibraryError) -> RefusedPlugin {
             ..
         } => format!(
             "built for srlens-core {actual_version}, this srlens has {expected_version} \
-             (compatible: same minor version, and a patch at least this one's): rebuild the \
-             plugin against srlens-core {expected_version}"
+             (compatible: the same major version and a minor version at least this one's; \
+             for 0.x, the same minor version): rebuild the plugin against srlens-core \
+             {expected_version}"
         ),
         LibraryError::AbiInstability(_) => {
             let (mismatch, found) = first_mismatch(&details);
@@ -50,10 +51,12 @@ pub fn explain(path: &Path, e: &LibraryError) -> RefusedPlugin {
                      `srlens plugins --verbose` shows abi_stable's whole layout report)"
                 ),
                 None => format!(
-                    "its ABI does not match this srlens's (srlens-core {CORE_VERSION}); first \
-                     mismatch: {mismatch}; rebuild the plugin against srlens-core \
-                     {CORE_VERSION} (`srlens plugins --verbose` shows abi_stable's whole \
-                     layout report)"
+                    "same version, different layout: it was built against an srlens-core \
+                     that calls itself {CORE_VERSION} but whose types differ from this \
+                     srlens's (a modified core, or a change that should have bumped the \
+                     version); first mismatch: {mismatch}; rebuild the plugin against the \
+                     released srlens-core {CORE_VERSION} (`srlens plugins --verbose` shows \
+                     abi_stable's whole layout report)"
                 ),
             }
         }

@@ -5,13 +5,41 @@ use srlens_core::{ErrorKind, Objective, ObjectiveValue, PluginError, PluginResul
 
 use crate::config::{ObjectiveKind, WindowConfig};
 
+/// A square window of the SR output, in SR pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Left column.
+    pub x: u32,
+    /// Top row.
+    pub y: u32,
+    /// Side.
+    pub size: u32,
+}
+
+impl From<&WindowConfig> for Window {
+    fn from(w: &WindowConfig) -> Self {
+        Window {
+            x: w.x,
+            y: w.y,
+            size: w.size,
+        }
+    }
+}
+
 /// An objective over a window of the SR output.
 #[derive(Debug, Clone, Copy)]
 pub struct WindowObjective {
     /// Which feature.
     pub kind: ObjectiveKind,
     /// The window, in SR pixels.
-    pub window: WindowConfig,
+    pub window: Window,
+}
+
+impl WindowObjective {
+    /// The objective as the ABI object jobs carry.
+    pub fn boxed(self) -> srlens_core::ObjectiveBox {
+        srlens_core::Objective_TO::from_value(self, abi_stable::sabi_trait::TD_Opaque)
+    }
 }
 
 impl Objective for WindowObjective {
@@ -31,7 +59,7 @@ impl WindowObjective {
             ));
         }
         let (n, c, h, w) = (d[0], d[1], d[2], d[3]);
-        let WindowConfig { x, y, size } = self.window;
+        let Window { x, y, size } = self.window;
         let (x0, y0, s) = (x as usize, y as usize, size as usize);
         let mut values = vec![0f64; n];
         let mut grad = vec![0f64; sr.len()];
@@ -92,7 +120,7 @@ mod tests {
     fn check_against_central_differences(kind: ObjectiveKind) {
         let o = WindowObjective {
             kind,
-            window: WindowConfig {
+            window: Window {
                 x: 2,
                 y: 3,
                 size: 5,
@@ -130,7 +158,7 @@ mod tests {
     fn flat_output_gives_zero_not_nan() {
         let o = WindowObjective {
             kind: ObjectiveKind::GradientEnergy,
-            window: WindowConfig {
+            window: Window {
                 x: 0,
                 y: 0,
                 size: 4,
@@ -147,7 +175,7 @@ mod tests {
         // A window reaching the last row and column: only (h-1) x (w-1) differences exist.
         let o = WindowObjective {
             kind: ObjectiveKind::GradientEnergy,
-            window: WindowConfig {
+            window: Window {
                 x: 0,
                 y: 0,
                 size: 3,

@@ -5,7 +5,10 @@ mod diagnostic;
 mod overrides;
 mod schema;
 
-pub use schema::{Config, ImageConfig, ImageMode, ObjectiveKind, WindowConfig};
+pub use schema::{
+    Config, ImageConfig, ImageMode, MethodConfig, ModelConfig, ObjectiveKind, Problem, WindowConfig,
+    Windows,
+};
 
 use std::path::{Path, PathBuf};
 
@@ -40,10 +43,22 @@ impl LoadedConfig {
         }
     }
 
-    /// Where the key `key` of the `index`-th `[[method]]` table is, as `file:line:column`.
-    pub fn method_key_location(&self, index: usize, key: &str) -> Option<String> {
-        diagnostic::locate_array_table_key(&self.text, "method", index, key)
-            .map(|(line, col)| format!("{}:{line}:{col}", self.path.display()))
+    /// `message` about the dotted `key`, rendered at the key's place in the config (the one
+    /// renderer of config errors: `file:line:column`, the line, a caret).
+    pub fn error_at(&self, key: &str, message: &str) -> String {
+        diagnostic::render_at(
+            &self.path,
+            &self.text,
+            diagnostic::locate(&self.text, key),
+            message,
+        )
+    }
+
+    /// The absolute form of the config's folder (empty when it cannot be made absolute).
+    pub fn absolute_dir(&self) -> String {
+        std::path::absolute(self.dir())
+            .map(|d| d.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 }
 
@@ -76,12 +91,20 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<LoadedConfig> {
     let text = overrides::apply(path, &text, overrides)?;
     let config: Config =
         toml::from_str(&text).map_err(|e| Error::Config(diagnostic::render(path, &text, &e)))?;
-    config.check(path)?;
-    Ok(LoadedConfig {
+    let loaded = LoadedConfig {
         config,
         path: path.to_path_buf(),
         text,
-    })
+    };
+    let problems = loaded.config.check();
+    if !problems.is_empty() {
+        let rendered: Vec<String> = problems
+            .iter()
+            .map(|p| loaded.error_at(&p.key, &p.message))
+            .collect();
+        return Err(Error::Config(rendered.join("\n")));
+    }
+    Ok(loaded)
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! The plugin host: finds plugin libraries, loads them with abi_stable's checks, and resolves
-//! backends, methods and paths by name.
+//! Plugin libraries: finds them, loads them with abi_stable's checks (a refused file gets
+//! one paragraph saying why), and resolves backends, methods and paths by name.
 
 mod discovery;
 mod refusal;
@@ -8,12 +8,14 @@ pub use discovery::{plugin_files, PluginDirs};
 
 use std::path::{Path, PathBuf};
 
-use abi_stable::std_types::RStr;
+use abi_stable::std_types::{RStr, RString};
 use srlens_core::{
-    BackendBox, ComponentInfo, ComponentKind, MethodBox, PathBox, PluginError, PluginRef,
+    BackendBox, ComponentInfo, ComponentKind, LoadRequest, MethodBox, ModelBox, PathBox,
+    PluginError, PluginRef,
 };
 
 use crate::error::{Error, Result};
+
 
 /// A plugin library that loaded.
 pub struct LoadedPlugin {
@@ -54,7 +56,7 @@ impl PluginHost {
             refused: Vec::new(),
         };
         for path in plugin_files(dirs) {
-            match load_one(&path) {
+            match load_file(&path) {
                 Ok(p) => host.loaded.push(p),
                 Err(r) => host.refused.push(r),
             }
@@ -63,7 +65,7 @@ impl PluginHost {
     }
 
     /// Every plugin that provides a `kind` component called `name`.
-    fn providers(&self, kind: ComponentKind, name: &str) -> Vec<&LoadedPlugin> {
+    pub fn providers(&self, kind: ComponentKind, name: &str) -> Vec<&LoadedPlugin> {
         self.loaded
             .iter()
             .filter(|p| {
@@ -133,6 +135,15 @@ impl PluginHost {
         }
     }
 
+    /// The component `name` of `kind` that `plugin` provides, as it describes itself.
+    pub fn component(&self, plugin: &LoadedPlugin, kind: ComponentKind, name: &str) -> Option<ComponentInfo> {
+        plugin
+            .components
+            .iter()
+            .find(|c| c.kind == kind && c.name.as_str() == name)
+            .cloned()
+    }
+
     /// Creates the backend `name`.
     pub fn backend(&self, name: &str, plugin: Option<&str>) -> Result<(BackendBox, &LoadedPlugin)> {
         let p = self.resolve(ComponentKind::Backend, name, plugin)?;
@@ -158,18 +169,57 @@ impl PluginHost {
     }
 }
 
-/// An error from a plugin call, with the plugin's name and file.
+/// An error from a plugin call, with the plugin's name and file; an option error keeps the
+/// option's key so that the caller can place it in the config.
 pub fn call_error(p: &LoadedPlugin, doing: &str, what: &str, e: PluginError) -> Error {
-    Error::PluginCall(format!(
+    let message = format!(
         "plugin `{}` ({}) failed {doing} `{what}`: {} ({})",
         p.name,
         p.path.display(),
         e.message,
-        e.kind.as_str()
-    ))
+        e.kind_str()
+    );
+    match e.key.into_option() {
+        Some(key) => Error::Option {
+            key: key.into(),
+            message,
+        },
+        None => Error::PluginCall(message),
+    }
 }
 
-fn load_one(path: &Path) -> std::result::Result<LoadedPlugin, RefusedPlugin> {
+impl LoadedPlugin {
+    /// Whether the plugin provides the `kind` component `name`.
+    pub fn provides(&self, kind: ComponentKind, name: &str) -> bool {
+        self.components
+            .iter()
+            .any(|c| c.kind == kind && c.name.as_str() == name)
+    }
+
+    /// Loads `model` (or the backend's built-in model) with the plugin's backend `backend`
+    /// and its JSON `options`, on the CPU with the backend's default threads.
+    pub fn load_model(&self, backend: &str, model: Option<&Path>, options: &str) -> Result<ModelBox> {
+        let b = (self.module.new_backend())(RStr::from_str(backend))
+            .into_result()
+            .map_err(|e| call_error(self, "creating backend", backend, e))?;
+        let request = LoadRequest {
+            path: model
+                .map(|m| RString::from(m.to_string_lossy().as_ref()))
+                .into(),
+            options: RString::from(options),
+            threads: 0,
+            device: RString::from("cpu"),
+            config_dir: RString::new(),
+        };
+        let what = model.map_or_else(|| backend.to_string(), |m| m.display().to_string());
+        b.load(&request)
+            .into_result()
+            .map_err(|e| call_error(self, "loading model", &what, e))
+    }
+}
+
+/// Loads the plugin library at `path` with abi_stable's layout and version checks.
+pub fn load_file(path: &Path) -> std::result::Result<LoadedPlugin, RefusedPlugin> {
     let module = abi_stable::library::lib_header_from_path(path)
         .and_then(|h| h.init_root_module::<PluginRef>())
         .map_err(|e| refusal::explain(path, &e))?;

@@ -1,16 +1,22 @@
 //! `model.path` may name a zoo model (`esrgan-thick-x4`) instead of a file: it is resolved
 //! through `zoo.toml` in the config's folder or a parent, or `$SRLENS_ZOO`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::config::LoadedConfig;
 use crate::error::{Error, Result};
 
 /// The model file of `cfg`: `model.path` relative to the config when that file exists, else
 /// the zoo model it names, else an error that says which.
-pub fn model_file(cfg: &LoadedConfig) -> Result<PathBuf> {
-    let written = &cfg.config.model.path;
+pub fn model_file(cfg: &LoadedConfig, written: &Path) -> Result<PathBuf> {
     let path = cfg.resolve(written);
+    if path.is_dir() {
+        return Err(Error::Input(format!(
+            "model.path in {} names {}, which is a folder, not a model file",
+            cfg.path.display(),
+            path.display()
+        )));
+    }
     if path.is_file() {
         return Ok(path);
     }

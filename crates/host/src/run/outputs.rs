@@ -12,13 +12,16 @@ use srlens_report::{
 };
 
 use super::image_input::InputImage;
-use crate::config::LoadedConfig;
+use crate::config::{LoadedConfig, Windows};
 use crate::error::{Error, Result};
+use crate::plugins::LoadedPlugin;
 
-/// What one method produced.
+/// What one method produced for one window.
 pub struct MethodOutput<'a> {
-    /// The output folder's name.
+    /// The method's label (its output folder's name).
     pub label: &'a str,
+    /// The window's index in the config.
+    pub window: usize,
     /// The method's name.
     pub method: &'a str,
     /// The plugin that ran it, and its version.
@@ -34,12 +37,13 @@ pub struct RunContext<'a> {
     cfg: &'a LoadedConfig,
     out: PathBuf,
     info: &'a ModelInfo,
+    model_path: Option<PathBuf>,
     backend: String,
     backend_plugin: (String, String),
     image: PathBuf,
     lr: RgbImage,
     sr: RgbImage,
-    window: Window,
+    windows: Vec<Window>,
 }
 
 fn out_err(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -56,8 +60,8 @@ impl<'a> RunContext<'a> {
         cfg: &'a LoadedConfig,
         out: &Path,
         info: &'a ModelInfo,
-        backend_plugin: &str,
-        backend_version: &str,
+        model_path: Option<&Path>,
+        backend_plugin: &LoadedPlugin,
         image: &Path,
         input: &InputImage,
         sr: &Tensor,
@@ -65,41 +69,53 @@ impl<'a> RunContext<'a> {
         std::fs::create_dir_all(out).map_err(|e| out_err(out, e))?;
         let d = sr.dims();
         let sr_rgb = tensor_to_rgb(&sr.data, d[1], d[2], d[3]).map_err(|e| out_err(out, e))?;
-        let w = cfg.config.window;
         Ok(RunContext {
             cfg,
             out: out.to_path_buf(),
             info,
+            model_path: model_path.map(Path::to_path_buf),
             backend: cfg.config.model.backend.clone(),
-            backend_plugin: (backend_plugin.to_string(), backend_version.to_string()),
+            backend_plugin: (backend_plugin.name.clone(), backend_plugin.version.clone()),
             image: image.to_path_buf(),
             lr: input.lr.clone(),
             sr: sr_rgb,
-            window: Window {
-                x0: w.x as usize,
-                y0: w.y as usize,
-                size: w.size as usize,
-            },
+            windows: cfg
+                .config
+                .window
+                .all()
+                .iter()
+                .map(|w| Window {
+                    x0: w.x as usize,
+                    y0: w.y as usize,
+                    size: w.size as usize,
+                })
+                .collect(),
         })
     }
 
-    /// Writes one method's files into `<out>/<label>/` and returns its summary entry.
+    /// Writes one method's files for one window into `<out>/<label>/` (one window) or
+    /// `<out>/<label>/<window label>/` and returns its summary entry.
     pub fn write_method(&self, m: &MethodOutput<'_>) -> Result<MethodEntry> {
-        let dir = self.out.join(m.label);
+        let window = self.windows[m.window];
+        let label = match self.cfg.config.window.label(m.window) {
+            Some(w) if matches!(self.cfg.config.window, Windows::Many(_)) => format!("{}/{w}", m.label),
+            _ => m.label.to_string(),
+        };
+        let dir = self.out.join(&label);
         std::fs::create_dir_all(&dir).map_err(|e| out_err(&dir, e))?;
         let a = m.attribution;
         let d = a.map.dims();
         let (c, h, w) = (d[0], d[1], d[2]);
         let scale = self.info.scale as usize;
         let figures =
-            map_figures(&a.map.data, c, h, w, self.window.centre_lr(scale)).map_err(|e| {
+            map_figures(&a.map.data, c, h, w, window.centre_lr(scale)).map_err(|e| {
                 Error::PluginCall(format!(
                     "method `{}` returned a map that cannot be reported: {e}",
                     m.method
                 ))
             })?;
         let view = srlens_report::view(&a.map.data, c, h, w).map_err(|e| out_err(&dir, e))?;
-        let pictures = MapPictures::render(&view, h, w, &self.lr, &self.sr, self.window, 0.5)
+        let pictures = MapPictures::render(&view, h, w, &self.lr, &self.sr, window, 0.5)
             .map_err(|e| out_err(&dir, e))?;
         write_npy_atomic(&dir.join("attribution.npy"), &a.map.data, &d)
             .map_err(|e| out_err(&dir, e))?;
@@ -121,9 +137,9 @@ impl<'a> RunContext<'a> {
         if let Some((n, v)) = m.plugin {
             plugins.insert(n.to_string(), v.to_string());
         }
-        let rel_to_out = |f: &str| format!("{}/{f}", m.label);
+        let rel_to_out = |f: &str| format!("{label}/{f}");
         let mut entry = MethodEntry {
-            label: m.label.to_string(),
+            label: label.clone(),
             method: m.method.to_string(),
             model: self.info.name.to_string(),
             backend: self.backend.clone(),
@@ -131,7 +147,7 @@ impl<'a> RunContext<'a> {
             scale,
             lr_width: w,
             lr_height: h,
-            window: self.window,
+            window,
             objective: self.cfg.config.objective.as_str().to_string(),
             figures,
             objective_input: Some(a.objective_input),
@@ -149,7 +165,7 @@ impl<'a> RunContext<'a> {
                 blend: rel_to_out("blend.png"),
             },
             map_file: Some(rel_to_out("attribution.npy")),
-            warnings: Vec::new(),
+            warnings: a.warnings.iter().map(|w| w.to_string()).collect(),
         };
         if entry.gap_is_large(self.cfg.config.gap_warning) {
             entry.warnings.push(format!(
@@ -175,7 +191,7 @@ impl<'a> RunContext<'a> {
             "backend": self.backend,
             "model": {
                 "name": self.info.name.as_str(),
-                "path": self.cfg.resolve(&self.cfg.config.model.path).display().to_string(),
+                "path": self.model_path.as_ref().map(|p| p.display().to_string()),
                 "scale": self.info.scale,
                 "channels": self.info.channels,
                 "input_range": self.info.input_range,
@@ -184,7 +200,7 @@ impl<'a> RunContext<'a> {
             "image": entry.image,
             "image_mode": self.cfg.config.image.mode,
             "lr_size": [w, h],
-            "window": self.cfg.config.window,
+            "window": self.cfg.config.window.all()[m.window],
             "options": entry.params,
             "plugins": entry.plugins,
             "srlens_version": env!("CARGO_PKG_VERSION"),

@@ -1,4 +1,4 @@
-//! The error type of the `srlens` binary: every message is one paragraph for the user.
+//! The error type of the srlens host: every message is one paragraph for the user.
 
 use std::path::PathBuf;
 
@@ -25,6 +25,14 @@ pub enum Error {
     /// A plugin call failed.
     #[error("{0}")]
     PluginCall(String),
+    /// A plugin refused one of a component's options.
+    #[error("{message}")]
+    Option {
+        /// The option's dotted key inside the component's options.
+        key: String,
+        /// The plugin's message, with the plugin named.
+        message: String,
+    },
     /// An output could not be written.
     #[error("cannot write {path}: {message}")]
     Output {

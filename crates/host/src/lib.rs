@@ -1,0 +1,18 @@
+//! `srlens-host`: the srlens host as a library, used by the `srlens` binary, `xtask` and any
+//! other front end (a study runner, a server).
+//!
+//! Data flows one way: [`config`] (the TOML file, checked and located) -> [`plugins`]
+//! (discovery, loading, refusals) -> [`session`] (the registry methods call through, with a
+//! check of everything plugins return) with the [`objective`]s -> [`run`] (the config-to-job
+//! step and the outputs).
+
+pub mod config;
+pub mod error;
+pub mod objective;
+pub mod plugins;
+pub mod run;
+pub mod session;
+
+pub use error::{Error, Result};
+pub use plugins::{call_error, plugin_files, LoadedPlugin, PluginDirs, PluginHost, RefusedPlugin};
+pub use run::{run, Observer, ProgressSink, RunArgs, Silent};

@@ -1,0 +1,352 @@
+//! `srlens run` as a library: load the plugins, the model and the image, check every method
+//! before any model call, run each method once for all windows, write the outputs.
+
+mod image_input;
+mod memory;
+mod outputs;
+mod zoo_name;
+
+pub use image_input::InputImage;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use abi_stable::std_types::{RSlice, RString};
+use srlens_core::{ComponentKind, LoadRequest, ModelBox, ModelInfo, ObjectiveBox, Progress, Tensor};
+
+use crate::config::{self, LoadedConfig};
+use crate::error::{Error, Result};
+use crate::objective::{Window, WindowObjective};
+use crate::plugins::{call_error, LoadedPlugin, PluginDirs, PluginHost};
+use crate::session::Session;
+use outputs::{MethodOutput, RunContext};
+
+/// The options of a run that are not in the config.
+#[derive(Debug, Clone, Default)]
+pub struct RunArgs {
+    /// The config file.
+    pub config: PathBuf,
+    /// `--set key=value` overrides.
+    pub overrides: Vec<String>,
+    /// `--out DIR`, overriding the config's `out`.
+    pub out: Option<PathBuf>,
+    /// Where plugins are.
+    pub plugin_dirs: PluginDirs,
+}
+
+/// A progress sink for one method, which the run finishes when the method ends.
+pub trait ProgressSink: Progress {
+    /// The method ended (successfully or not).
+    fn finish(&self);
+}
+
+/// What a caller sees of a run while it goes: progress and notes for the user.
+pub trait Observer {
+    /// A progress sink for the method labelled `label`.
+    fn progress(&self, label: &str) -> Arc<dyn ProgressSink>;
+    /// A line for the user, e.g. `("batch size", "4 (...)")` or `("wrote", "lam: 3.1 s")`.
+    fn note(&self, what: &str, text: &str);
+}
+
+/// An [`Observer`] that shows nothing.
+pub struct Silent;
+
+struct NoProgress;
+
+impl Progress for NoProgress {
+    fn add_total(&self, _: u64) {}
+    fn advance(&self, _: u64) {}
+}
+
+impl ProgressSink for NoProgress {
+    fn finish(&self) {}
+}
+
+impl Observer for Silent {
+    fn progress(&self, _: &str) -> Arc<dyn ProgressSink> {
+        Arc::new(NoProgress)
+    }
+    fn note(&self, _: &str, _: &str) {}
+}
+
+/// Runs the config; returns the folder the report was written to.
+pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
+    let cfg = config::load(&args.config, &args.overrides)?;
+    let out = match &args.out {
+        Some(o) => o.clone(),
+        None => cfg.resolve(&cfg.config.out),
+    };
+    let host = PluginHost::load(&args.plugin_dirs);
+
+    // Everything that can be checked is checked before anything is computed or written.
+    let c = &cfg.config;
+    let (backend, backend_plugin) = host.backend(&c.model.backend, c.model.plugin.as_deref())?;
+    for m in &c.methods {
+        host.resolve(ComponentKind::Method, &m.name, m.plugin.as_deref())?;
+    }
+    let model_path = model_file(&cfg, &host, backend_plugin)?;
+    let image_path = cfg.resolve(&c.image.path);
+    if !image_path.is_file() {
+        return Err(Error::Input(format!(
+            "the image file {} does not exist or is not a file (image.path in {})",
+            image_path.display(),
+            cfg.path.display()
+        )));
+    }
+    let config_dir = cfg.absolute_dir();
+    let request = LoadRequest {
+        path: model_path
+            .as_ref()
+            .map(|p| RString::from(p.to_string_lossy().as_ref()))
+            .into(),
+        options: RString::from(toml_to_json(&c.model.options).to_string()),
+        threads: c.model.threads,
+        device: RString::from(c.model.device.as_str()),
+        config_dir: RString::from(config_dir.as_str()),
+    };
+    let model_name = model_path
+        .as_ref()
+        .map_or_else(|| c.model.backend.clone(), |p| p.display().to_string());
+    let model = backend
+        .load(&request)
+        .into_result()
+        .map_err(|e| call_error(backend_plugin, "loading model", &model_name, e))?;
+    let info = model.info();
+    check_info(&cfg, &info, backend_plugin)?;
+    let input = image_input::load(&image_path, &c.image, info.scale)?;
+    let x = input.tensor();
+    let (lh, lw) = (x.shape[2] as u32, x.shape[3] as u32);
+    let windows: Vec<Window> = c.window.all().iter().map(Window::from).collect();
+    for (i, w) in windows.iter().enumerate() {
+        check_window(&cfg, i, w, &info, lw, lh)?;
+    }
+    let objectives = || -> Vec<ObjectiveBox> {
+        windows
+            .iter()
+            .map(|&window| {
+                WindowObjective {
+                    kind: c.objective,
+                    window,
+                }
+                .boxed()
+            })
+            .collect()
+    };
+
+    // Every method's options (and those of the methods and paths it calls) before any
+    // model call: a bad option on the last method stops the run before the first one.
+    let probe = Session::new(&host, &model, objectives(), 1, config_dir.clone());
+    for (index, m) in c.methods.iter().enumerate() {
+        let options = toml_to_json(&m.options).to_string();
+        probe
+            .check(&m.name, m.plugin.as_deref(), &options, &x)
+            .map_err(|e| locate_option_error(&cfg, index, e))?;
+    }
+
+    let sr = model
+        .forward(&x)
+        .into_result()
+        .map_err(|e| call_error(backend_plugin, "running model", &info.name, e))?;
+    check_sr(&sr, &info, lw, lh, &model_name, backend_plugin)?;
+
+    let batch = choose_batch(&cfg, &model, &objectives(), &x, &info, observer)
+        .map_err(|e| call_error(backend_plugin, "running model", &info.name, e))?;
+    let session = Session::new(&host, &model, objectives(), batch, config_dir);
+    let ctx = RunContext::new(
+        &cfg,
+        &out,
+        &info,
+        model_path.as_deref(),
+        backend_plugin,
+        &image_path,
+        &input,
+        &sr,
+    )?;
+    let mut entries = Vec::new();
+    for (index, m) in c.methods.iter().enumerate() {
+        let label = m.label().to_string();
+        let bar = observer.progress(&label);
+        let sink: Arc<dyn Progress> = Arc::new(Forward(bar.clone()));
+        session.progress.set(Some(sink));
+        let options = toml_to_json(&m.options).to_string();
+        let started = Instant::now();
+        let result = session.attribute(&m.name, m.plugin.as_deref(), &options, &x);
+        bar.finish();
+        session.progress.set(None);
+        let attributions = result.map_err(|e| locate_option_error(&cfg, index, e))?;
+        let seconds = started.elapsed().as_secs_f64();
+        let method = session.method(&m.name, m.plugin.as_deref())?;
+        let plugin = host.loaded.iter().find(|p| p.name == method.1);
+        for (w, attribution) in attributions.iter().enumerate() {
+            entries.push(ctx.write_method(&MethodOutput {
+                label: &label,
+                window: w,
+                method: &m.name,
+                plugin: plugin.map(|p| (p.name.as_str(), p.version.as_str())),
+                attribution,
+                seconds,
+            })?);
+        }
+        observer.note(
+            "wrote",
+            &format!("{label}: {seconds:.1} s -> {}", out.join(&label).display()),
+        );
+    }
+    ctx.write_summary(entries)?;
+    Ok(out)
+}
+
+/// A method's progress sink seen as a plain [`Progress`].
+struct Forward(Arc<dyn ProgressSink>);
+
+impl Progress for Forward {
+    fn add_total(&self, n: u64) {
+        self.0.add_total(n);
+    }
+    fn advance(&self, n: u64) {
+        self.0.advance(n);
+    }
+}
+
+/// The model file: `model.path` (a file or a zoo name), or none for a backend that says it
+/// needs none.
+fn model_file(cfg: &LoadedConfig, host: &PluginHost, backend: &LoadedPlugin) -> Result<Option<PathBuf>> {
+    let c = &cfg.config.model;
+    if let Some(written) = &c.path {
+        return zoo_name::model_file(cfg, written).map(Some);
+    }
+    let needs = host
+        .component(backend, ComponentKind::Backend, &c.backend)
+        .is_none_or(|info| info.needs_model_file);
+    if needs {
+        return Err(Error::Config(cfg.error_at(
+            "model",
+            &format!(
+                "`model.path` is missing: the backend `{}` needs a model file (or a zoo name such as `esrgan-slim-x4`)",
+                c.backend
+            ),
+        )));
+    }
+    Ok(None)
+}
+
+/// Measures one image's gradient and picks the largest batch within the memory budget.
+fn choose_batch(
+    cfg: &LoadedConfig,
+    model: &ModelBox,
+    objectives: &[ObjectiveBox],
+    x: &Tensor,
+    info: &ModelInfo,
+    observer: &dyn Observer,
+) -> std::result::Result<u32, srlens_core::PluginError> {
+    let c = &cfg.config;
+    if c.batch_size == 1 {
+        return Ok(1);
+    }
+    let (result, per_image) =
+        memory::peak_growth(|| model.gradient(x, RSlice::from_slice(objectives)).into_result());
+    result?;
+    let budget = c.memory_budget_mb.saturating_mul(1 << 20);
+    let batch = memory::batch_for(per_image, budget, c.batch_size);
+    if let Some(p) = per_image {
+        observer.note(
+            "batch size",
+            &format!(
+                "{batch} (one image's gradient through {} peaks at {} MiB; budget {} MiB)",
+                info.name,
+                p >> 20,
+                c.memory_budget_mb
+            ),
+        );
+    }
+    Ok(batch)
+}
+
+/// The model's own facts: a scale of at least 1, channels, and the config's `model.scale`.
+fn check_info(cfg: &LoadedConfig, info: &ModelInfo, plugin: &LoadedPlugin) -> Result<()> {
+    if info.scale == 0 || info.channels == 0 {
+        return Err(Error::PluginCall(format!(
+            "plugin `{}` ({}) loaded the model `{}` with scale {} and {} channel(s); a model has \
+             a scale and channels of at least 1",
+            plugin.name,
+            plugin.path.display(),
+            info.name,
+            info.scale,
+            info.channels
+        )));
+    }
+    match cfg.config.model.scale {
+        Some(s) if s != info.scale => Err(Error::Config(cfg.error_at(
+            "model.scale",
+            &format!(
+                "model.scale = {s}, but the model {} upscales by {}; fix or remove `model.scale`",
+                info.name, info.scale
+            ),
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The SR output has the shape the model's scale promises and only finite values.
+fn check_sr(
+    sr: &Tensor,
+    info: &ModelInfo,
+    lw: u32,
+    lh: u32,
+    model: &str,
+    plugin: &LoadedPlugin,
+) -> Result<()> {
+    let want = [
+        1,
+        info.channels as u64,
+        lh as u64 * info.scale as u64,
+        lw as u64 * info.scale as u64,
+    ];
+    if sr.shape.as_slice() != want || sr.len() as u64 != want.iter().product::<u64>() {
+        return Err(Error::Input(format!(
+            "the model {model} returned shape {:?} for an input of {lw} x {lh}; expected {:?} (scale {})",
+            sr.shape.as_slice(),
+            want,
+            info.scale
+        )));
+    }
+    srlens_plugin_kit::component::checks::finite(&format!("model `{}`", info.name), "the SR output", &sr.data)
+        .map_err(|e| call_error(plugin, "running model", &info.name, e))
+}
+
+fn check_window(cfg: &LoadedConfig, index: usize, w: &Window, info: &ModelInfo, lw: u32, lh: u32) -> Result<()> {
+    let (sw, sh) = (lw as u64 * info.scale as u64, lh as u64 * info.scale as u64);
+    let (x, y, size) = (w.x as u64, w.y as u64, w.size as u64);
+    if x + size <= sw && y + size <= sh {
+        return Ok(());
+    }
+    let advice = if size > sw.min(sh) {
+        format!("the window is larger than the output: choose size <= {}", sw.min(sh))
+    } else {
+        format!("choose x <= {} and y <= {}", sw - size, sh - size)
+    };
+    Err(Error::Input(cfg.error_at(
+        &cfg.config.window.key(index),
+        &format!(
+            "the window x = {}, y = {}, size = {} does not fit inside the SR output, which is \
+             {sw} x {sh} pixels ({lw} x {lh} LR pixels x scale {}); {advice}",
+            w.x, w.y, w.size, info.scale
+        ),
+    )))
+}
+
+/// Places a plugin's complaint about one of the `index`-th method's keys in the config.
+fn locate_option_error(cfg: &LoadedConfig, index: usize, e: Error) -> Error {
+    match e {
+        Error::Option { key, message } => {
+            Error::Config(cfg.error_at(&format!("method.{index}.{key}"), &message))
+        }
+        e => e,
+    }
+}
+
+/// A TOML table as a JSON object.
+pub fn toml_to_json(t: &toml::Table) -> serde_json::Value {
+    serde_json::to_value(t).expect("TOML values are JSON values")
+}

@@ -1,0 +1,216 @@
+//! One model, one image, one or more objectives: runs methods and resolves the names they
+//! ask for, checking what every plugin returns and naming the plugin when it is wrong.
+
+mod job;
+mod progress;
+mod registry;
+
+pub use progress::SharedProgress;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use abi_stable::{
+    sabi_trait::TD_Opaque,
+    sabi_types::RRef,
+    std_types::RStr,
+};
+use srlens_core::{
+    Attribution, ComponentKind, Job_TO, MethodBox, ModelBox, ObjectiveBox, PathBox, PathSamples,
+    PluginError, Tensor,
+};
+use srlens_plugin_kit::component::checks;
+
+use crate::error::{Error, Result};
+use crate::plugins::{call_error, LoadedPlugin, PluginHost};
+use job::HostJob;
+
+/// How deep methods may call methods (SmoothGrad over LAM is 2).
+const MAX_DEPTH: usize = 8;
+
+/// A component created once per session, with the name of the plugin that provides it.
+type Cached<T> = Arc<(T, String)>;
+
+/// The shared state of the methods of one run.
+pub struct Session<'h> {
+    host: &'h PluginHost,
+    model: &'h ModelBox,
+    objectives: Vec<ObjectiveBox>,
+    batch_size: u32,
+    config_dir: String,
+    /// The progress sink of the method running now.
+    pub progress: SharedProgress,
+    methods: Mutex<HashMap<String, Cached<MethodBox>>>,
+    paths: Mutex<HashMap<String, Cached<PathBox>>>,
+    depth: Mutex<usize>,
+}
+
+impl<'h> Session<'h> {
+    /// A session over `model` explaining `objectives` (one map per objective), with model
+    /// calls of at most `batch_size` images and option file names relative to `config_dir`.
+    pub fn new(
+        host: &'h PluginHost,
+        model: &'h ModelBox,
+        objectives: Vec<ObjectiveBox>,
+        batch_size: u32,
+        config_dir: String,
+    ) -> Self {
+        Session {
+            host,
+            model,
+            objectives,
+            batch_size: batch_size.max(1),
+            config_dir,
+            progress: SharedProgress::default(),
+            methods: Mutex::new(HashMap::new()),
+            paths: Mutex::new(HashMap::new()),
+            depth: Mutex::new(0),
+        }
+    }
+
+    /// Creates (once) the method `name` from the plugin that provides it.
+    pub fn method(&self, name: &str, plugin: Option<&str>) -> Result<Cached<MethodBox>> {
+        let key = format!("{name}\u{0}{}", plugin.unwrap_or(""));
+        if let Some(m) = lock(&self.methods).get(&key) {
+            return Ok(m.clone());
+        }
+        let (m, p) = self.host.method(name, plugin)?;
+        let m = Arc::new((m, p.name.clone()));
+        lock(&self.methods).insert(key, m.clone());
+        Ok(m)
+    }
+
+    fn path(&self, name: &str) -> Result<Cached<PathBox>> {
+        if let Some(p) = lock(&self.paths).get(name) {
+            return Ok(p.clone());
+        }
+        let (f, p) = self.host.path(name)?;
+        let f = Arc::new((f, p.name.clone()));
+        lock(&self.paths).insert(name.to_string(), f.clone());
+        Ok(f)
+    }
+
+    fn plugin(&self, name: &str) -> Option<&LoadedPlugin> {
+        self.host.loaded.iter().find(|p| p.name == name)
+    }
+
+    /// An error from the plugin called `plugin`, doing `doing` on `what`.
+    fn plugin_error(&self, plugin: &str, doing: &str, what: &str, e: PluginError) -> Error {
+        match self.plugin(plugin) {
+            Some(p) => call_error(p, doing, what, e),
+            None => Error::PluginCall(e.message.to_string()),
+        }
+    }
+
+    /// Checks the method `name`'s `options` (JSON) for `image` without any model call.
+    pub fn check(&self, name: &str, plugin: Option<&str>, options: &str, image: &Tensor) -> Result<()> {
+        let method = self.method(name, plugin)?;
+        self.nested(name, || {
+            let job = HostJob::new(self, image, options);
+            method
+                .0
+                .check(Job_TO::from_ptr(RRef::new(&job), TD_Opaque))
+                .into_result()
+                .map_err(|e| self.plugin_error(&method.1, "checking the options of method", name, e))
+        })
+    }
+
+    /// Runs the method `name` with `options` (JSON) on `image`: one attribution per
+    /// objective, checked (one finite `C x H x W` map each).
+    pub fn attribute(
+        &self,
+        name: &str,
+        plugin: Option<&str>,
+        options: &str,
+        image: &Tensor,
+    ) -> Result<Vec<Attribution>> {
+        let method = self.method(name, plugin)?;
+        self.nested(name, || {
+            let job = HostJob::new(self, image, options);
+            let out = method
+                .0
+                .attribute(Job_TO::from_ptr(RRef::new(&job), TD_Opaque))
+                .into_result()
+                .and_then(|out| {
+                    checks::attributions(
+                        &format!("method `{name}`"),
+                        image,
+                        self.objectives.len(),
+                        &out,
+                    )?;
+                    Ok(out)
+                })
+                .map_err(|e| self.plugin_error(&method.1, "running method", name, e))?;
+            Ok(out.into_iter().collect())
+        })
+    }
+
+    /// Samples the path `name`, checking the samples (shapes, weights, finite values).
+    pub fn sample_path(
+        &self,
+        name: &str,
+        options: &str,
+        image: &Tensor,
+        steps: u32,
+        start: u32,
+        end: u32,
+    ) -> Result<PathSamples> {
+        let path = self.path(name)?;
+        path.0
+            .sample(
+                image,
+                RStr::from_str(options),
+                RStr::from_str(&self.config_dir),
+                steps,
+                start,
+                end,
+            )
+            .into_result()
+            .and_then(|s| {
+                let n = end.saturating_sub(start) as usize;
+                checks::samples(&format!("path `{name}`"), image, n, &s)?;
+                Ok(s)
+            })
+            .map_err(|e| self.plugin_error(&path.1, "sampling path", name, e))
+    }
+
+    /// Checks the path `name`'s `options` for `image` without sampling.
+    pub fn check_path(&self, name: &str, options: &str, image: &Tensor) -> Result<()> {
+        let path = self.path(name)?;
+        path.0
+            .check(
+                image,
+                RStr::from_str(options),
+                RStr::from_str(&self.config_dir),
+            )
+            .into_result()
+            .map_err(|e| self.plugin_error(&path.1, "checking the options of path", name, e))
+    }
+
+    /// Runs `f` one level deeper, refusing methods nested past [`MAX_DEPTH`].
+    fn nested<T>(&self, name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        {
+            let mut depth = lock(&self.depth);
+            if *depth >= MAX_DEPTH {
+                return Err(Error::Config(format!(
+                    "method `{name}` is nested more than {MAX_DEPTH} deep: does an `inner` method call itself?"
+                )));
+            }
+            *depth += 1;
+        }
+        let result = f();
+        *lock(&self.depth) -= 1;
+        result
+    }
+
+    /// Whether `name` names a loaded method (for messages).
+    pub fn has_method(&self, name: &str) -> bool {
+        !self.host.providers(ComponentKind::Method, name).is_empty()
+    }
+}
+
+/// Locks `m`, recovering the data of a poisoned lock (a panic elsewhere does not make the
+/// session's caches wrong).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

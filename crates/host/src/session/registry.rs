@@ -1,0 +1,64 @@
+//! The session as the registry plugins reach other methods and paths through.
+
+use abi_stable::std_types::{RStr, RVec};
+use srlens_core::{
+    Attribution, ErrorKind, PathSamples, PluginError, PluginResult, Registry, Tensor,
+};
+
+use super::Session;
+use crate::error::Error;
+
+/// A host error as seen by the plugin that asked.
+fn to_plugin_error(e: Error) -> PluginError {
+    let kind = match e {
+        Error::Config(_) | Error::Plugin(_) => ErrorKind::InvalidConfig,
+        Error::Input(_) => ErrorKind::InvalidInput,
+        _ => ErrorKind::Backend,
+    };
+    PluginError::new(kind, e.to_string())
+}
+
+impl Registry for Session<'_> {
+    fn attribute(
+        &self,
+        name: RStr<'_>,
+        options: RStr<'_>,
+        image: &Tensor,
+    ) -> PluginResult<RVec<Attribution>> {
+        Session::attribute(self, name.as_str(), None, options.as_str(), image)
+            .map(RVec::from)
+            .map_err(to_plugin_error)
+            .into()
+    }
+
+    fn sample_path(
+        &self,
+        name: RStr<'_>,
+        options: RStr<'_>,
+        image: &Tensor,
+        steps: u32,
+        start: u32,
+        end: u32,
+    ) -> PluginResult<PathSamples> {
+        Session::sample_path(self, name.as_str(), options.as_str(), image, steps, start, end)
+            .map_err(to_plugin_error)
+            .into()
+    }
+
+    fn check_method(
+        &self,
+        name: RStr<'_>,
+        options: RStr<'_>,
+        image: &Tensor,
+    ) -> PluginResult<()> {
+        Session::check(self, name.as_str(), None, options.as_str(), image)
+            .map_err(to_plugin_error)
+            .into()
+    }
+
+    fn check_path(&self, name: RStr<'_>, options: RStr<'_>, image: &Tensor) -> PluginResult<()> {
+        Session::check_path(self, name.as_str(), options.as_str(), image)
+            .map_err(to_plugin_error)
+            .into()
+    }
+}
