@@ -593,6 +593,7 @@ mod tests {
                 pixels_95: 90,
                 radius_50: 2.5,
                 radius_95: 7.25,
+                degenerate: false,
             },
             objective_input: Some(10.0),
             objective_baseline: Some(4.0),
@@ -684,6 +685,21 @@ mod tests {
         let mut s = summary(vec![entry("a", Some(0.05))]);
         s.gap_warning = 0.01;
         assert!(render(&s).contains("use more steps"));
+    }
+
+    /// The defect: the caller (crates/cli) also pushed its own completeness-gap text into
+    /// `warnings`, so the card showed the gap warning twice.
+    #[test]
+    fn gap_warning_is_shown_once_even_if_the_record_repeats_it() {
+        let mut e = entry("a", Some(0.25));
+        e.warnings = vec![
+            "the completeness gap is 25.0 % of D(input) - D(baseline): use more steps".into(),
+            "the input was resized".into(),
+            "the input was resized".into(),
+        ];
+        let html = render(&summary(vec![e]));
+        assert_eq!(html.matches("use more steps").count(), 1, "{html}");
+        assert_eq!(html.matches("the input was resized").count(), 1);
     }
 
     #[test]
