@@ -20,7 +20,7 @@ fn main() -> srlens_report::Result<()> {
     for i in 0..h {
         for j in 0..w {
             let stripe = (((i + j) / 6) % 2) as f32 * 0.5 + 0.2;
-            let disc = ((i as f32 - 40.0).powi(2) + (j as f32 - 28.0).powi(2)).sqrt() < 12.0;
+            let disc = ((i as f32 - 40.0).powi(2) + (j as f32 - 20.0).powi(2)).sqrt() < 12.0;
             let v = if disc { 0.85 } else { stripe };
             lr[i * w + j] = v;
             lr[h * w + i * w + j] = v * 0.9;

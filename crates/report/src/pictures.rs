@@ -5,7 +5,7 @@ use crate::colormap::seismic_rgb8;
 use crate::error::{check_finite, check_len, Error, Result};
 use crate::figures::Window;
 use crate::kde::kde;
-use crate::zoom::{outline, zoom};
+use crate::zoom::{outline, zoom, zoom_with, MAP_WINDOW_COLOUR};
 use image::{imageops, ImageFormat, Rgb, RgbImage};
 use std::path::Path;
 
@@ -123,7 +123,7 @@ pub fn sr_window(sr: &RgbImage, window: Window) -> Result<RgbImage> {
     let mut out = sr.clone();
     let (a, b) = (x0 as i64, y0 as i64);
     let s = size as i64;
-    outline(&mut out, (a, b), (a + s, b + s), WINDOW_LINE);
+    outline(&mut out, (a, b), (a + s, b + s), WINDOW_LINE, WINDOW_COLOUR);
     Ok(out)
 }
 
@@ -151,7 +151,8 @@ pub struct MapPictures {
     pub sr_window: RgbImage,
     /// [`zoom`] of the SR output around the window (its content, at a readable size).
     pub sr_zoom: RgbImage,
-    /// [`zoom`] of the blend around the window (where the attribution lies near it).
+    /// [`zoom_with`] of the blend around the window (where the attribution lies near it),
+    /// outlined in [`MAP_WINDOW_COLOUR`].
     pub blend_zoom: RgbImage,
 }
 
@@ -188,7 +189,7 @@ impl MapPictures {
             kde: kde_picture(view, h, w, scale)?,
             sr_window: sr_window(sr_output, window)?,
             sr_zoom: zoom(sr_output, window)?,
-            blend_zoom: zoom(&blended, window)?,
+            blend_zoom: zoom_with(&blended, window, MAP_WINDOW_COLOUR)?,
             blend: blended,
             saliency: sal,
         })
@@ -354,7 +355,10 @@ mod tests {
         assert_eq!(p.blend, blend(&p.saliency, &lr, 0.5).unwrap());
         // 8 x 6 SR, window 2: crop 8 x 6 (the whole image), factor 256 / 8 = 32.
         assert_eq!(p.sr_zoom, zoom(&sr, win).unwrap());
-        assert_eq!(p.blend_zoom, zoom(&p.blend, win).unwrap());
+        assert_eq!(
+            p.blend_zoom,
+            zoom_with(&p.blend, win, MAP_WINDOW_COLOUR).unwrap()
+        );
         assert_eq!(p.blend_zoom.dimensions(), (256, 192));
         let dir = tempfile::tempdir().unwrap();
         p.write_all(dir.path()).unwrap();

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::figures::Window;
 use crate::pictures::{upscale_nearest, WINDOW_COLOUR};
-use image::{imageops, RgbImage};
+use image::{imageops, Rgb, RgbImage};
 
 /// Side of the crop as a multiple of the window's side (before clamping to the image).
 pub const ZOOM_CONTEXT: usize = 4;
@@ -15,6 +15,10 @@ pub const ZOOM_TARGET: usize = 256;
 
 /// Width (px of the zoomed picture) of the window outline in [`zoom`].
 pub const ZOOM_LINE: usize = 2;
+
+/// Colour of the window outline on zooms of attribution pictures ([`zoom_with`]): blue, the
+/// half of `seismic` that a view in `[0, 1]` never uses, so it stands out from the saliency.
+pub const MAP_WINDOW_COLOUR: Rgb<u8> = Rgb([0, 96, 255]);
 
 /// A rectangle of an image, in pixels: top-left corner and size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +66,11 @@ pub fn zoom_factor(crop: Crop) -> usize {
 /// part of the window inside the image outlined ([`ZOOM_LINE`] px of [`WINDOW_COLOUR`] just
 /// outside the window, clipped to the picture, so the window's own pixels stay visible).
 pub fn zoom(img: &RgbImage, window: Window) -> Result<RgbImage> {
+    zoom_with(img, window, WINDOW_COLOUR)
+}
+
+/// [`zoom`] with the outline in `colour` (e.g. [`MAP_WINDOW_COLOUR`] over a saliency).
+pub fn zoom_with(img: &RgbImage, window: Window, colour: Rgb<u8>) -> Result<RgbImage> {
     let (w, h) = (img.width() as usize, img.height() as usize);
     if w == 0 || h == 0 {
         return Err(Error::Invalid("cannot zoom into an empty image".into()));
@@ -83,20 +92,27 @@ pub fn zoom(img: &RgbImage, window: Window) -> Result<RgbImage> {
         (to_zoom(wx0, c.x), to_zoom(wy0, c.y)),
         (to_zoom(wx1, c.x), to_zoom(wy1, c.y)),
         ZOOM_LINE,
+        colour,
     );
     Ok(out)
 }
 
-/// Paints a `line`-px [`WINDOW_COLOUR`] frame just outside the rectangle `[x0, x1) x [y0, y1)`
+/// Paints a `line`-px `colour` frame just outside the rectangle `[x0, x1) x [y0, y1)`
 /// (coordinates may lie outside the image; the frame is clipped to it).
-pub(crate) fn outline(img: &mut RgbImage, (x0, y0): (i64, i64), (x1, y1): (i64, i64), line: usize) {
+pub(crate) fn outline(
+    img: &mut RgbImage,
+    (x0, y0): (i64, i64),
+    (x1, y1): (i64, i64),
+    line: usize,
+    colour: Rgb<u8>,
+) {
     let (w, h) = (img.width() as i64, img.height() as i64);
     let l = line as i64;
     for y in (y0 - l).max(0)..(y1 + l).min(h) {
         for x in (x0 - l).max(0)..(x1 + l).min(w) {
             let inside = x >= x0 && x < x1 && y >= y0 && y < y1;
             if !inside {
-                img.put_pixel(x as u32, y as u32, WINDOW_COLOUR);
+                img.put_pixel(x as u32, y as u32, colour);
             }
         }
     }
@@ -105,7 +121,6 @@ pub(crate) fn outline(img: &mut RgbImage, (x0, y0): (i64, i64), (x1, y1): (i64, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::Rgb;
 
     fn win(x0: usize, y0: usize, size: usize) -> Window {
         Window { x0, y0, size }
@@ -194,5 +209,7 @@ mod tests {
         let z = zoom(&img, win(0, 0, 50)).unwrap();
         assert!(z.pixels().all(|p| p.0 == [50, 60, 70]));
         assert!(zoom(&RgbImage::new(0, 0), win(0, 0, 1)).is_err());
+        let blue = zoom_with(&img, win(0, 0, 2), MAP_WINDOW_COLOUR).unwrap();
+        assert_eq!(blue.get_pixel(64, 10).0, MAP_WINDOW_COLOUR.0);
     }
 }

@@ -349,7 +349,7 @@ fn glossary() -> Markup {
                 " colormap at 0.5 + 0.5 × value (white = 0, dark red = maximum). "
                 b { "Zooms" } ": a crop of " (super::super::zoom::ZOOM_CONTEXT)
                 "x the window's side around it (clamped to the image), nearest-upscaled, the \
-                window outlined in red."
+                window outlined (red on the SR output, blue on the blend)."
             }
         }
     }
