@@ -1,7 +1,7 @@
 //! The self-contained HTML report, the `summary.json` types and `summary.csv`.
 //!
 //! [`record`] holds the serde records (one [`MethodEntry`] per map, the run's
-//! [`ReportSummary`]), [`page`] the `maud` template of `report.html`, and [`summary_csv`]
+//! [`ReportSummary`]), [`page`] the `maud` template of `report.html`, and [`mod@summary_csv`]
 //! the CSV.
 
 mod format;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 /// Default threshold on the relative completeness gap above which the report warns.
 pub const DEFAULT_GAP_WARNING: f64 = 0.1;
 
-/// One run: what `summary.json` holds and what [`render_report`] shows.
+/// One run: what `summary.json` holds and what [`render_report`](crate::render_report) shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportSummary {
     /// Page title.
