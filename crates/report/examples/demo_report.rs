@@ -20,7 +20,7 @@ fn main() -> srlens_report::Result<()> {
     for i in 0..h {
         for j in 0..w {
             let stripe = (((i + j) / 6) % 2) as f32 * 0.5 + 0.2;
-            let disc = ((i as f32 - 40.0).powi(2) + (j as f32 - 28.0).powi(2)).sqrt() < 12.0;
+            let disc = ((i as f32 - 40.0).powi(2) + (j as f32 - 20.0).powi(2)).sqrt() < 12.0;
             let v = if disc { 0.85 } else { stripe };
             lr[i * w + j] = v;
             lr[h * w + i * w + j] = v * 0.9;
@@ -36,11 +36,13 @@ fn main() -> srlens_report::Result<()> {
     };
     let centre = window.centre_lr(s);
     let mut entries = Vec::new();
-    // Three fake "methods" with increasing spread; the last has a large completeness gap.
+    // Three fake "methods" with increasing spread (SmoothGrad has a large completeness gap),
+    // and a blank map (spread 0: all zero, so degenerate: "DI undefined").
     for (k, (label, method, spread, gap_frac)) in [
         ("LAM (50 steps)", "lam", 1.5f64, 0.02f64),
         ("IG, black baseline", "ig", 4.0, 0.04),
         ("SmoothGrad", "smoothgrad", 9.0, 0.35),
+        ("Gradient (blank map)", "gradient", 0.0, 0.0),
     ]
     .into_iter()
     .enumerate()
@@ -52,8 +54,11 @@ fn main() -> srlens_report::Result<()> {
                     let d2 =
                         (j as f64 + 0.5 - centre.0).powi(2) + (i as f64 + 0.5 - centre.1).powi(2);
                     let ripple = ((i * 7 + j * 13 + ch * 5 + k) % 17) as f64 / 17.0 - 0.3;
-                    map[ch * h * w + i * w + j] =
-                        ((-d2 / (2.0 * spread * spread)).exp() * (1.0 + 0.5 * ripple)) as f32;
+                    map[ch * h * w + i * w + j] = if spread == 0.0 {
+                        0.0
+                    } else {
+                        ((-d2 / (2.0 * spread * spread)).exp() * (1.0 + 0.5 * ripple)) as f32
+                    };
                 }
             }
         }
@@ -95,12 +100,7 @@ fn main() -> srlens_report::Result<()> {
             ]
             .into(),
             plugins: [("srlens-method-".to_string() + method, "0.1.0".to_string())].into(),
-            pictures: Pictures {
-                sr_window: format!("{rel_dir}/sr_window.png"),
-                saliency: format!("{rel_dir}/saliency.png"),
-                kde: format!("{rel_dir}/kde.png"),
-                blend: format!("{rel_dir}/blend.png"),
-            },
+            pictures: Pictures::in_dir(&rel_dir),
             map_file: Some(format!("{rel_dir}/attribution.npy")),
             warnings: vec![],
         });

@@ -18,6 +18,23 @@ pub struct MapFigures {
     pub radius_50: f64,
     /// Radius (LR pixels) around the window centre holding 95% of the mass.
     pub radius_95: f64,
+    /// The map is degenerate (all zero, or marked so by the caller): DI, Gini and the mass
+    /// figures describe nothing, and the report shows "DI undefined" instead of `di` (which
+    /// is 100 for an all-zero map). [`map_figures`] sets it for an all-zero map.
+    #[serde(default)]
+    pub degenerate: bool,
+}
+
+impl MapFigures {
+    /// The Diffusion Index, or `None` when the map is [`degenerate`](Self::degenerate).
+    pub fn di_defined(&self) -> Option<f64> {
+        (!self.degenerate).then_some(self.di)
+    }
+
+    /// The Gini index, or `None` when the map is [`degenerate`](Self::degenerate).
+    pub fn gini_defined(&self) -> Option<f64> {
+        (!self.degenerate).then_some(self.gini)
+    }
 }
 
 /// `abs(sum over channels of map) / max` for a `c x h x w` map: an `h x w` map in `[0, 1]`.
@@ -151,7 +168,8 @@ pub fn radius_for_mass(view: &[f32], h: usize, w: usize, centre: (f64, f64), fra
 }
 
 /// All figures of one `c x h x w` map, with the window centre in LR pixel coordinates
-/// (`(x, y)`, see [`window_centre`]).
+/// (`(x, y)`, see [`window_centre`]). An all-zero map is marked
+/// [`degenerate`](MapFigures::degenerate) (its `di` is 100 by the formula, but undefined).
 pub fn map_figures(
     map: &[f32],
     c: usize,
@@ -173,6 +191,7 @@ pub fn map_figures(
         pixels_95: pixels_for_mass(&v, 0.95),
         radius_50: radius_for_mass(&v, h, w, centre, 0.5),
         radius_95: radius_for_mass(&v, h, w, centre, 0.95),
+        degenerate: v.iter().all(|&x| x == 0.0),
     })
 }
 
@@ -212,6 +231,16 @@ mod tests {
         assert!(f.gini.abs() < 1e-12);
         assert_eq!((f.pixels_50, f.pixels_95), (0, 0));
         assert_eq!((f.radius_50, f.radius_95), (0.0, 0.0));
+        assert!(f.degenerate);
+        assert_eq!((f.di_defined(), f.gini_defined()), (None, None));
+        // A map with any mass is not degenerate; old JSON without the field parses as false.
+        let g = map_figures(&[0.0, 1e-30, 0.0, 0.0], 1, 2, 2, (1.0, 1.0)).unwrap();
+        assert!(!g.degenerate && g.di_defined() == Some(g.di));
+        let old: MapFigures = serde_json::from_str(
+            r#"{"di":12.5,"gini":0.875,"pixels_50":1,"pixels_95":2,"radius_50":0.5,"radius_95":1.0}"#,
+        )
+        .unwrap();
+        assert!(!old.degenerate);
     }
 
     #[test]

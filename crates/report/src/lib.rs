@@ -3,7 +3,8 @@
 //! Implements "What is reported for every map" and "Pictures" of
 //! `docs/attribution-spec.md`: [`figures`] (view, Gini, DI, mass figures),
 //! [`colormap`] (matplotlib's `seismic`), [`kde`] (scipy's weighted `gaussian_kde`),
-//! [`pictures`] (saliency, KDE, blend, SR with window; atomic PNG writes),
+//! [`pictures`] (saliency, KDE, blend, SR with window; atomic PNG writes), [`zoom`] (crops
+//! around the window, as in the LAM paper's figures),
 //! [`npy`] (float32 `.npy` files) and [`html`] (the self-contained report and CSV).
 
 mod atomic;
@@ -14,6 +15,7 @@ pub mod html;
 pub mod kde;
 pub mod npy;
 pub mod pictures;
+pub mod zoom;
 
 pub use atomic::write_atomic;
 pub use error::{Error, Result};

@@ -5,6 +5,7 @@ use crate::colormap::seismic_rgb8;
 use crate::error::{check_finite, check_len, Error, Result};
 use crate::figures::Window;
 use crate::kde::kde;
+use crate::zoom::{outline, zoom, zoom_with, MAP_WINDOW_COLOUR};
 use image::{imageops, ImageFormat, Rgb, RgbImage};
 use std::path::Path;
 
@@ -120,29 +121,24 @@ pub fn sr_window(sr: &RgbImage, window: Window) -> Result<RgbImage> {
         )));
     }
     let mut out = sr.clone();
-    let (left, top) = (
-        x0 as i64 - WINDOW_LINE as i64,
-        y0 as i64 - WINDOW_LINE as i64,
-    );
-    let (right, bottom) = (
-        (x0 + size + WINDOW_LINE) as i64,
-        (y0 + size + WINDOW_LINE) as i64,
-    );
-    for y in top.max(0)..bottom.min(h as i64) {
-        for x in left.max(0)..right.min(w as i64) {
-            let inside = x >= x0 as i64
-                && x < (x0 + size) as i64
-                && y >= y0 as i64
-                && y < (y0 + size) as i64;
-            if !inside {
-                out.put_pixel(x as u32, y as u32, WINDOW_COLOUR);
-            }
-        }
-    }
+    let (a, b) = (x0 as i64, y0 as i64);
+    let s = size as i64;
+    outline(&mut out, (a, b), (a + s, b + s), WINDOW_LINE, WINDOW_COLOUR);
     Ok(out)
 }
 
-/// The four pictures of one map.
+/// The file names [`MapPictures::write_all`] writes, in its order: saliency, KDE, blend, SR
+/// with window, SR zoom, blend zoom.
+pub const PICTURE_FILES: [&str; 6] = [
+    "saliency.png",
+    "kde.png",
+    "blend.png",
+    "sr_window.png",
+    "sr_zoom.png",
+    "blend_zoom.png",
+];
+
+/// The pictures of one map.
 #[derive(Debug, Clone)]
 pub struct MapPictures {
     /// [`saliency`].
@@ -153,10 +149,15 @@ pub struct MapPictures {
     pub blend: RgbImage,
     /// [`sr_window`].
     pub sr_window: RgbImage,
+    /// [`zoom`] of the SR output around the window (its content, at a readable size).
+    pub sr_zoom: RgbImage,
+    /// [`zoom_with`] of the blend around the window (where the attribution lies near it),
+    /// outlined in [`MAP_WINDOW_COLOUR`].
+    pub blend_zoom: RgbImage,
 }
 
 impl MapPictures {
-    /// Renders all four pictures from `view` (`h x w`), the LR input (`w x h`) and the SR
+    /// Renders all pictures from `view` (`h x w`), the LR input (`w x h`) and the SR
     /// output (already 8-bit, see [`tensor_to_rgb`]; its size gives the scale), the window and
     /// the blend's alpha.
     pub fn render(
@@ -183,20 +184,32 @@ impl MapPictures {
             )));
         }
         let sal = saliency(view, h, w, scale)?;
+        let blended = blend(&sal, lr_input, alpha)?;
         Ok(Self {
             kde: kde_picture(view, h, w, scale)?,
-            blend: blend(&sal, lr_input, alpha)?,
             sr_window: sr_window(sr_output, window)?,
+            sr_zoom: zoom(sr_output, window)?,
+            blend_zoom: zoom_with(&blended, window, MAP_WINDOW_COLOUR)?,
+            blend: blended,
             saliency: sal,
         })
     }
 
-    /// Writes `saliency.png`, `kde.png`, `blend.png` and `sr_window.png` into `dir`, atomically.
+    /// Writes the [`PICTURE_FILES`] (`saliency.png`, `kde.png`, `blend.png`,
+    /// `sr_window.png`, `sr_zoom.png`, `blend_zoom.png`) into `dir`, each atomically.
     pub fn write_all(&self, dir: &Path) -> Result<()> {
-        write_png_atomic(&dir.join("saliency.png"), &self.saliency)?;
-        write_png_atomic(&dir.join("kde.png"), &self.kde)?;
-        write_png_atomic(&dir.join("blend.png"), &self.blend)?;
-        write_png_atomic(&dir.join("sr_window.png"), &self.sr_window)
+        let images = [
+            &self.saliency,
+            &self.kde,
+            &self.blend,
+            &self.sr_window,
+            &self.sr_zoom,
+            &self.blend_zoom,
+        ];
+        for (name, img) in PICTURE_FILES.iter().zip(images) {
+            write_png_atomic(&dir.join(name), img)?;
+        }
+        Ok(())
     }
 }
 
@@ -325,7 +338,7 @@ mod tests {
     }
 
     #[test]
-    fn render_all_four_and_write_them() {
+    fn render_all_and_write_them() {
         let view: Vec<f32> = (0..12).map(|i| i as f32 / 11.0).collect();
         let lr = RgbImage::from_pixel(4, 3, Rgb([90, 90, 90]));
         let sr = RgbImage::from_pixel(8, 6, Rgb([90, 90, 90]));
@@ -340,8 +353,18 @@ mod tests {
         }
         assert_eq!(p.saliency, saliency(&view, 3, 4, 2).unwrap());
         assert_eq!(p.blend, blend(&p.saliency, &lr, 0.5).unwrap());
+        // 8 x 6 SR, window 2: crop 8 x 6 (the whole image), factor 256 / 8 = 32.
+        assert_eq!(p.sr_zoom, zoom(&sr, win).unwrap());
+        assert_eq!(
+            p.blend_zoom,
+            zoom_with(&p.blend, win, MAP_WINDOW_COLOUR).unwrap()
+        );
+        assert_eq!(p.blend_zoom.dimensions(), (256, 192));
         let dir = tempfile::tempdir().unwrap();
         p.write_all(dir.path()).unwrap();
+        for name in PICTURE_FILES {
+            assert!(dir.path().join(name).is_file(), "{name}");
+        }
         let back = image::open(dir.path().join("kde.png")).unwrap().to_rgb8();
         assert_eq!(back, p.kde);
         let bad_sr = RgbImage::new(9, 6);

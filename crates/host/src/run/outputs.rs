@@ -137,8 +137,7 @@ impl<'a> RunContext<'a> {
         if let Some((n, v)) = m.plugin {
             plugins.insert(n.to_string(), v.to_string());
         }
-        let rel_to_out = |f: &str| format!("{label}/{f}");
-        let mut entry = MethodEntry {
+        let entry = MethodEntry {
             label: label.clone(),
             method: m.method.to_string(),
             model: self.info.name.to_string(),
@@ -158,25 +157,17 @@ impl<'a> RunContext<'a> {
             seconds: m.seconds,
             params,
             plugins,
-            pictures: Pictures {
-                sr_window: rel_to_out("sr_window.png"),
-                saliency: rel_to_out("saliency.png"),
-                kde: rel_to_out("kde.png"),
-                blend: rel_to_out("blend.png"),
-            },
-            map_file: Some(rel_to_out("attribution.npy")),
+            pictures: Pictures::in_dir(&label),
+            map_file: Some(format!("{label}/attribution.npy")),
             warnings: a.warnings.iter().map(|w| w.to_string()).collect(),
         };
-        if entry.gap_is_large(self.cfg.config.gap_warning) {
-            entry.warnings.push(format!(
-                "the completeness gap is {:.1} % of D(input) - D(baseline): use more steps",
-                rel.unwrap_or(f64::NAN) * 100.0
-            ));
-        }
+        // The completeness-gap and degenerate-map warnings are the report's to decide
+        // (MethodEntry::card_warnings); `entry.warnings` holds only other warnings.
         let report = serde_json::json!({
             "label": entry.label,
             "method": entry.method,
             "di": figures.di,
+            "degenerate": figures.degenerate,
             "gini": figures.gini,
             "pixels_50": figures.pixels_50,
             "pixels_95": figures.pixels_95,
@@ -205,7 +196,7 @@ impl<'a> RunContext<'a> {
             "plugins": entry.plugins,
             "srlens_version": env!("CARGO_PKG_VERSION"),
             "srlens_core_version": srlens_core::VERSION,
-            "warnings": entry.warnings,
+            "warnings": entry.card_warnings(self.cfg.config.gap_warning),
         });
         let report_path = dir.join("report.json");
         let text = serde_json::to_string_pretty(&report).expect("JSON values serialise");
