@@ -49,20 +49,16 @@ impl std::fmt::Debug for CandleModel {
 /// output range applies too.
 fn range_override_absent(graph: &Graph, range: [f32; 2]) -> bool {
     let file = match graph.metadata.get("srlens.input_range") {
-        Some(t) => parse_range(t).ok(),
+        Some(t) => parse_range("srlens.input_range", t).ok(),
         None => Some([0.0, 1.0]),
     };
     file == Some(range)
 }
 
-/// Parses a range such as `"0,255"`.
-fn parse_range(text: &str) -> Result<[f32; 2]> {
+/// Parses a range such as `"0,255"`, the value of the metadata entry `key` (named in errors).
+fn parse_range(key: &str, text: &str) -> Result<[f32; 2]> {
     let parts: Vec<&str> = text.split(',').map(str::trim).collect();
-    let bad = || {
-        Error::Load(format!(
-            "metadata srlens.input_range `{text}`: expected `lo,hi`"
-        ))
-    };
+    let bad = || Error::Load(format!("metadata {key} `{text}`: expected `lo,hi`"));
     if parts.len() != 2 {
         return Err(bad());
     }
@@ -111,7 +107,7 @@ impl CandleModel {
         let range = match range {
             Some(r) => r,
             None => match graph.metadata.get("srlens.input_range") {
-                Some(t) => parse_range(t)?,
+                Some(t) => parse_range("srlens.input_range", t)?,
                 None => [0.0, 1.0],
             },
         };
@@ -122,7 +118,9 @@ impl CandleModel {
         }
         // The output range: `srlens.output_range` metadata, else the input range.
         let output_range = match graph.metadata.get("srlens.output_range") {
-            Some(t) if range_override_absent(&graph, range) => parse_range(t)?,
+            Some(t) if range_override_absent(&graph, range) => {
+                parse_range("srlens.output_range", t)?
+            }
             _ => range,
         };
         let parameters = graph.parameter_count();

@@ -414,6 +414,35 @@ fn unsupported_op_is_reported_at_load_with_the_node() {
     assert!(e.to_string().contains("cubic"), "{e}");
 }
 
+/// The load error for `Net::b()` with the metadata `key = value`.
+fn metadata_load_err(key: &str, value: &str, file: &str) -> srlens_core::PluginError {
+    let mut g = Net::b().graph;
+    g.metadata.insert(key.into(), value.into());
+    let path = temp_path(file);
+    srlens_onnx::write_file(&g, &path).unwrap();
+    load_err(&request(&path, "", "cpu"))
+}
+
+#[test]
+fn a_bad_range_in_the_metadata_names_its_own_key() {
+    let e = metadata_load_err("srlens.output_range", "0;255", "bad_out_range.onnx");
+    assert_eq!(e.kind, ErrorKind::ModelLoad);
+    assert!(
+        e.message.contains("srlens.output_range") && e.message.contains("0;255"),
+        "{}",
+        e.message
+    );
+    assert!(!e.message.contains("srlens.input_range"), "{}", e.message);
+    let e = metadata_load_err("srlens.input_range", "zero,one", "bad_in_range.onnx");
+    assert_eq!(e.kind, ErrorKind::ModelLoad);
+    assert!(
+        e.message.contains("srlens.input_range") && e.message.contains("zero,one"),
+        "{}",
+        e.message
+    );
+    assert!(!e.message.contains("srlens.output_range"), "{}", e.message);
+}
+
 #[test]
 fn load_errors_name_the_problem() {
     let missing = temp_path("missing.onnx");
