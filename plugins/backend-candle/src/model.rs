@@ -67,6 +67,17 @@ fn parse_range(key: &str, text: &str) -> Result<[f32; 2]> {
     Ok([lo, hi])
 }
 
+/// Parses the metadata `srlens.scale`: a positive integer (the host divides by it).
+fn parse_scale(text: &str) -> Result<u32> {
+    match text.trim().parse::<u32>() {
+        Ok(scale) if scale > 0 => Ok(scale),
+        _ => Err(Error::Load(format!(
+            "metadata srlens.scale `{text}` is not accepted: expected a positive integer \
+             (the upscaling factor: 1, 2, 3, 4, ...)"
+        ))),
+    }
+}
+
 impl CandleModel {
     /// Loads the ONNX file at `path`. `options` is the backend's JSON options; `threads`
     /// limits the threads used (0: candle's default, one per physical core); `device` must be
@@ -170,11 +181,7 @@ impl CandleModel {
             pool,
         };
         model.info.scale = match meta_scale {
-            Some(s) => s.trim().parse().map_err(|_| {
-                Error::Load(format!(
-                    "metadata srlens.scale `{s}` is not a positive integer"
-                ))
-            })?,
+            Some(s) => parse_scale(&s)?,
             None => {
                 let (h, w) = (fixed(2).unwrap_or(16), fixed(3).unwrap_or(16));
                 let probe = Tensor::zeros((1, channels, h, w), DType::F32, &DEVICE)?;

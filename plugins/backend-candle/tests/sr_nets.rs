@@ -444,6 +444,32 @@ fn a_bad_range_in_the_metadata_names_its_own_key() {
 }
 
 #[test]
+fn a_scale_that_is_not_a_positive_integer_is_refused_at_load() {
+    for (value, file) in [
+        ("0", "scale0.onnx"),
+        ("two", "scale_two.onnx"),
+        ("-2", "scale_neg.onnx"),
+        ("1.5", "scale_frac.onnx"),
+        ("", "scale_empty.onnx"),
+    ] {
+        let e = metadata_load_err("srlens.scale", value, file);
+        assert_eq!(
+            e.kind,
+            ErrorKind::ModelLoad,
+            "scale `{value}`: {}",
+            e.message
+        );
+        assert!(
+            e.message.contains("srlens.scale")
+                && e.message.contains(&format!("`{value}`"))
+                && e.message.contains("positive integer"),
+            "scale `{value}`: {}",
+            e.message
+        );
+    }
+}
+
+#[test]
 fn load_errors_name_the_problem() {
     let missing = temp_path("missing.onnx");
     let e = load_err(&request(&missing, "", "cpu"));
