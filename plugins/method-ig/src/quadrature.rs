@@ -266,7 +266,8 @@ mod tests {
         };
         let (mut p, mut dp) = (0.0, 0.0);
         for k in 0..=n {
-            let c = binom(n, k) * binom(n + k, k) * if (n + k) % 2 == 0 { 1.0 } else { -1.0 };
+            let c =
+                binom(n, k) * binom(n + k, k) * if (n + k).is_multiple_of(2) { 1.0 } else { -1.0 };
             p += c * a.powi(k as i32);
             if k > 0 {
                 dp += c * k as f64 * a.powi(k as i32 - 1);
