@@ -68,12 +68,54 @@ mod tests {
         assert_eq!(idx, vec![3, 2, 1, 0, 1, 2, 3, 2, 1, 0]);
     }
 
+    /// The spec's kernel, computed here entry by entry in `f64`: `exp(-(u^2+v^2) /
+    /// (2 (s + 1e-5)^2))` for `u, v in -(l/2)..=l/2`, normalised to sum 1; `[u][v]`.
+    fn spec_kernel(s: f64, l: usize) -> Vec<Vec<f64>> {
+        let r = (l / 2) as i32;
+        let d = 2.0 * (s + 1e-5) * (s + 1e-5);
+        let raw: Vec<Vec<f64>> = (-r..=r)
+            .map(|u| {
+                (-r..=r)
+                    .map(|v| (-f64::from(u * u + v * v) / d).exp())
+                    .collect()
+            })
+            .collect();
+        let total: f64 = raw.iter().flatten().sum();
+        raw.into_iter()
+            .map(|row| row.into_iter().map(|k| k / total).collect())
+            .collect()
+    }
+
     #[test]
-    fn kernel_sums_to_one_and_is_symmetric() {
-        let k = gaussian_kernel(1.2, 9);
-        assert!((k.iter().sum::<f64>() - 1.0).abs() < 1e-12);
-        assert_eq!(k[0], k[80]);
-        assert!(k[40] > k[39]);
+    fn kernel_matches_the_spec_closed_form_entry_by_entry() {
+        for sigma in [0.0, 0.3, 1.0, 1.2, 2.0, 3.7] {
+            for l in [1usize, 3, 5, 7, 9, 11] {
+                let got = gaussian_kernel(sigma, l);
+                let want = spec_kernel(sigma, l);
+                assert_eq!(got.len(), l * l, "sigma {sigma} side {l}");
+                for (u, row) in want.iter().enumerate() {
+                    for (v, w) in row.iter().enumerate() {
+                        let g = got[u * l + v];
+                        assert!(
+                            (g - w).abs() <= 1e-15 + 1e-12 * w,
+                            "sigma {sigma} side {l} [{u}][{v}]: {g} vs {w}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn kernel_of_sigma_zero_is_a_delta() {
+        // exp(-1 / (2e-10)) underflows to 0: everything but the centre vanishes in f64.
+        for l in [1usize, 3, 9] {
+            let k = gaussian_kernel(0.0, l);
+            for (i, &v) in k.iter().enumerate() {
+                let want = if i == l * l / 2 { 1.0 } else { 0.0 };
+                assert_eq!(v, want, "side {l} entry {i}");
+            }
+        }
     }
 
     #[test]

@@ -50,26 +50,33 @@ impl std::fmt::Debug for CandleModel {
 /// output range applies too.
 fn range_override_absent(graph: &Graph, range: [f32; 2]) -> bool {
     let file = match graph.metadata.get("srlens.input_range") {
-        Some(t) => parse_range(t).ok(),
+        Some(t) => parse_range("srlens.input_range", t).ok(),
         None => Some([0.0, 1.0]),
     };
     file == Some(range)
 }
 
-/// Parses a range such as `"0,255"`.
-fn parse_range(text: &str) -> Result<[f32; 2]> {
+/// Parses a range such as `"0,255"`, the value of the metadata entry `key` (named in errors).
+fn parse_range(key: &str, text: &str) -> Result<[f32; 2]> {
     let parts: Vec<&str> = text.split(',').map(str::trim).collect();
-    let bad = || {
-        Error::Load(format!(
-            "metadata srlens.input_range `{text}`: expected `lo,hi`"
-        ))
-    };
+    let bad = || Error::Load(format!("metadata {key} `{text}`: expected `lo,hi`"));
     if parts.len() != 2 {
         return Err(bad());
     }
     let lo: f32 = parts[0].parse().map_err(|_| bad())?;
     let hi: f32 = parts[1].parse().map_err(|_| bad())?;
     Ok([lo, hi])
+}
+
+/// Parses the metadata `srlens.scale`: a positive integer (the host divides by it).
+fn parse_scale(text: &str) -> Result<u32> {
+    match text.trim().parse::<u32>() {
+        Ok(scale) if scale > 0 => Ok(scale),
+        _ => Err(Error::Load(format!(
+            "metadata srlens.scale `{text}` is not accepted: expected a positive integer \
+             (the upscaling factor: 1, 2, 3, 4, ...)"
+        ))),
+    }
 }
 
 impl CandleModel {
@@ -112,7 +119,7 @@ impl CandleModel {
         let range = match range {
             Some(r) => r,
             None => match graph.metadata.get("srlens.input_range") {
-                Some(t) => parse_range(t)?,
+                Some(t) => parse_range("srlens.input_range", t)?,
                 None => [0.0, 1.0],
             },
         };
@@ -123,7 +130,9 @@ impl CandleModel {
         }
         // The output range: `srlens.output_range` metadata, else the input range.
         let output_range = match graph.metadata.get("srlens.output_range") {
-            Some(t) if range_override_absent(&graph, range) => parse_range(t)?,
+            Some(t) if range_override_absent(&graph, range) => {
+                parse_range("srlens.output_range", t)?
+            }
             _ => range,
         };
         let parameters = graph.parameter_count();
@@ -174,11 +183,7 @@ impl CandleModel {
             pool,
         };
         model.info.scale = match meta_scale {
-            Some(s) => s.trim().parse().map_err(|_| {
-                Error::Load(format!(
-                    "metadata srlens.scale `{s}` is not a positive integer"
-                ))
-            })?,
+            Some(s) => parse_scale(&s)?,
             None => {
                 let (h, w) = (fixed(2).unwrap_or(16), fixed(3).unwrap_or(16));
                 let probe = Tensor::zeros((1, channels, h, w), DType::F32, &DEVICE)?;

@@ -1,6 +1,8 @@
 //! Runs every committed ONNX conformance case (`tests/fixtures/onnx-cases/<case>/`, written by
 //! `tests/fixtures/gen_onnx_cases.py` from the `onnx` package) and compares the outputs with
-//! the expected ones: floats within rtol 1e-4 / atol 1e-5, integers exactly.
+//! the expected ones: floats within rtol 1e-4 / atol 1e-5, integers exactly. Every output the
+//! model produces must have an expected value: a case without expected outputs, or with fewer
+//! than the model's outputs, fails.
 
 use std::path::{Path, PathBuf};
 
@@ -11,16 +13,29 @@ fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx-cases")
 }
 
-fn numbered(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+/// The files `<prefix>_0.pb`, `<prefix>_1.pb`, ... of a case, in order; `Err` names a
+/// numbered file that is not part of that unbroken sequence (it would never be read).
+fn numbered(dir: &Path, prefix: &str) -> Result<Vec<PathBuf>, String> {
     let mut v = vec![];
-    for i in 0.. {
-        let p = dir.join(format!("{prefix}_{i}.pb"));
-        if !p.exists() {
-            break;
-        }
-        v.push(p);
+    while dir.join(format!("{prefix}_{}.pb", v.len())).exists() {
+        v.push(dir.join(format!("{prefix}_{}.pb", v.len())));
     }
-    v
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries {
+        let name = entry.map_err(|e| e.to_string())?.file_name();
+        let name = name.to_string_lossy();
+        let index = name
+            .strip_prefix(&format!("{prefix}_"))
+            .and_then(|rest| rest.strip_suffix(".pb"))
+            .and_then(|i| i.parse::<usize>().ok());
+        if index.is_some_and(|i| i >= v.len()) {
+            return Err(format!(
+                "{name} is out of sequence: {prefix}_{}.pb is missing",
+                v.len()
+            ));
+        }
+    }
+    Ok(v)
 }
 
 /// Runs one case; `Err` says why it failed.
@@ -31,16 +46,20 @@ fn run_case(dir: &Path) -> Result<(), String> {
         let t = srlens_onnx::read_tensor_pb(p).map_err(|e| e.to_string())?;
         convert::constant(&t, DType::F32).map_err(|e| e.to_string())
     };
-    let inputs = numbered(dir, "input")
+    let inputs = numbered(dir, "input")?
         .iter()
         .map(load)
         .collect::<Result<Vec<_>, _>>()?;
-    let expected = numbered(dir, "output")
+    let expected = numbered(dir, "output")?
         .iter()
         .map(load)
         .collect::<Result<Vec<_>, _>>()?;
+    // A case with nothing to compare would pass whatever the backend computes.
+    if expected.is_empty() {
+        return Err("no expected outputs (output_0.pb is missing)".into());
+    }
     let outputs = interp.run(&inputs).map_err(|e| e.to_string())?;
-    if outputs.len() < expected.len() {
+    if outputs.len() != expected.len() {
         return Err(format!(
             "{} outputs, expected {}",
             outputs.len(),
@@ -98,4 +117,41 @@ fn every_committed_onnx_case_passes() {
         dirs.len(),
         failures.join("\n")
     );
+}
+
+/// A copy of a committed case in a fresh folder, with the files `keep` accepts.
+fn copied_case(case: &str, name: &str, keep: impl Fn(&str) -> bool) -> PathBuf {
+    let dir = std::env::temp_dir()
+        .join(format!("srlens-onnx-cases-{}", std::process::id()))
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(cases_dir().join(case)).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        if keep(&file) {
+            std::fs::copy(&path, dir.join(&file)).unwrap();
+        }
+    }
+    dir
+}
+
+#[test]
+fn a_case_without_expected_outputs_fails() {
+    let dir = copied_case("test_abs", "no-outputs", |f| !f.starts_with("output_"));
+    let e = run_case(&dir).expect_err("a case with nothing to compare must not pass");
+    assert!(e.contains("no expected outputs"), "{e}");
+}
+
+#[test]
+fn a_case_with_fewer_expected_outputs_than_the_model_has_fails() {
+    // Renumbering output_0 to output_1 leaves output_0 missing: nothing is compared.
+    let dir = copied_case("test_abs", "gap", |f| !f.starts_with("output_"));
+    std::fs::copy(
+        cases_dir().join("test_abs/output_0.pb"),
+        dir.join("output_1.pb"),
+    )
+    .unwrap();
+    let e = run_case(&dir).expect_err("output_1 without output_0 must not pass");
+    assert!(e.contains("output_1.pb"), "{e}");
 }

@@ -414,6 +414,61 @@ fn unsupported_op_is_reported_at_load_with_the_node() {
     assert!(e.to_string().contains("cubic"), "{e}");
 }
 
+/// The load error for `Net::b()` with the metadata `key = value`.
+fn metadata_load_err(key: &str, value: &str, file: &str) -> srlens_core::PluginError {
+    let mut g = Net::b().graph;
+    g.metadata.insert(key.into(), value.into());
+    let path = temp_path(file);
+    srlens_onnx::write_file(&g, &path).unwrap();
+    load_err(&request(&path, "", "cpu"))
+}
+
+#[test]
+fn a_bad_range_in_the_metadata_names_its_own_key() {
+    let e = metadata_load_err("srlens.output_range", "0;255", "bad_out_range.onnx");
+    assert_eq!(e.kind, ErrorKind::ModelLoad);
+    assert!(
+        e.message.contains("srlens.output_range") && e.message.contains("0;255"),
+        "{}",
+        e.message
+    );
+    assert!(!e.message.contains("srlens.input_range"), "{}", e.message);
+    let e = metadata_load_err("srlens.input_range", "zero,one", "bad_in_range.onnx");
+    assert_eq!(e.kind, ErrorKind::ModelLoad);
+    assert!(
+        e.message.contains("srlens.input_range") && e.message.contains("zero,one"),
+        "{}",
+        e.message
+    );
+    assert!(!e.message.contains("srlens.output_range"), "{}", e.message);
+}
+
+#[test]
+fn a_scale_that_is_not_a_positive_integer_is_refused_at_load() {
+    for (value, file) in [
+        ("0", "scale0.onnx"),
+        ("two", "scale_two.onnx"),
+        ("-2", "scale_neg.onnx"),
+        ("1.5", "scale_frac.onnx"),
+        ("", "scale_empty.onnx"),
+    ] {
+        let e = metadata_load_err("srlens.scale", value, file);
+        assert_eq!(
+            e.kind,
+            ErrorKind::ModelLoad,
+            "scale `{value}`: {}",
+            e.message
+        );
+        assert!(
+            e.message.contains("srlens.scale")
+                && e.message.contains(&format!("`{value}`"))
+                && e.message.contains("positive integer"),
+            "scale `{value}`: {}",
+            e.message
+        );
+    }
+}
+
 #[test]
 fn load_errors_name_the_problem() {
     let missing = temp_path("missing.onnx");

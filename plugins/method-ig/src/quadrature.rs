@@ -209,47 +209,216 @@ mod tests {
         }
     }
 
+    /// Captum's `torch.linspace(start, end, n)`, written independently of [`Quadrature`]:
+    /// `n` evenly spaced values from `start` to `end` inclusive (`[start]` for `n = 1`).
+    fn linspace(start: f64, end: f64, n: usize) -> Vec<f64> {
+        if n == 1 {
+            return vec![start];
+        }
+        (0..n)
+            .map(|i| start + (end - start) * i as f64 / (n - 1) as f64)
+            .collect()
+    }
+
+    /// The points and weights of every rule as Captum's `approximation_parameters` defines
+    /// them (`captum/attr/_utils/approximation_methods.py`), with the trapezoid weights of the
+    /// true trapezoid rule on Captum's points (see the module docs): `(rule, points, weights)`.
+    fn captum_rules(n: usize) -> Vec<(Quadrature, Vec<f64>, Vec<f64>)> {
+        let nf = n as f64;
+        let mut trapezoid_w = vec![1.0 / (nf - 1.0); n];
+        trapezoid_w[0] /= 2.0;
+        trapezoid_w[n - 1] /= 2.0;
+        // Gauss-Legendre: the moment equations sum_i w_i a_i^k = 1/(k+1), k < 2n, fix the
+        // rule; its nodes are the roots of the shifted Legendre polynomial, found here by
+        // bisection on the explicit sum P_n(2a-1) = sum_k C(n,k) C(n+k,k) (-1)^(n+k) a^k and
+        // weighted by w = 1 / (a (1-a) P_n'(2a-1)^2) (both on [0, 1]).
+        let (gl_a, gl_w) = shifted_legendre_rule(n);
+        vec![
+            (
+                Quadrature::RiemannLeft,
+                linspace(0.0, 1.0 - 1.0 / nf, n),
+                vec![1.0 / nf; n],
+            ),
+            (
+                Quadrature::RiemannRight,
+                linspace(1.0 / nf, 1.0, n),
+                vec![1.0 / nf; n],
+            ),
+            (
+                Quadrature::RiemannMiddle,
+                linspace(1.0 / (2.0 * nf), 1.0 - 1.0 / (2.0 * nf), n),
+                vec![1.0 / nf; n],
+            ),
+            (
+                Quadrature::RiemannTrapezoid,
+                linspace(0.0, 1.0, n),
+                trapezoid_w,
+            ),
+            (Quadrature::GaussLegendre, gl_a, gl_w),
+        ]
+    }
+
+    /// The shifted Legendre polynomial `P~_n(a) = P_n(2a - 1)` and its derivative in `a`, from
+    /// the explicit sum (not the three-term recurrence the code under test uses).
+    fn shifted_legendre(n: usize, a: f64) -> (f64, f64) {
+        let binom = |n: usize, k: usize| -> f64 {
+            (0..k).fold(1.0, |acc, j| acc * (n - j) as f64 / (j + 1) as f64)
+        };
+        let (mut p, mut dp) = (0.0, 0.0);
+        for k in 0..=n {
+            let c =
+                binom(n, k) * binom(n + k, k) * if (n + k).is_multiple_of(2) { 1.0 } else { -1.0 };
+            p += c * a.powi(k as i32);
+            if k > 0 {
+                dp += c * k as f64 * a.powi(k as i32 - 1);
+            }
+        }
+        (p, dp)
+    }
+
+    /// The `n`-point Gauss-Legendre rule on `[0, 1]` by bisection (small `n` only: the
+    /// explicit sum loses precision fast).
+    fn shifted_legendre_rule(n: usize) -> (Vec<f64>, Vec<f64>) {
+        // Sign changes on a fine grid bracket the n roots.
+        let grid = 20_000;
+        let mut roots = vec![];
+        for g in 0..grid {
+            let (mut lo, mut hi) = (g as f64 / grid as f64, (g + 1) as f64 / grid as f64);
+            let (flo, fhi) = (shifted_legendre(n, lo).0, shifted_legendre(n, hi).0);
+            if flo == 0.0 {
+                roots.push(lo);
+                continue;
+            }
+            if flo * fhi >= 0.0 {
+                continue;
+            }
+            for _ in 0..200 {
+                let mid = 0.5 * (lo + hi);
+                if shifted_legendre(n, mid).0 * shifted_legendre(n, lo).0 <= 0.0 {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            roots.push(0.5 * (lo + hi));
+        }
+        assert_eq!(roots.len(), n, "bracketed every root of P~_{n}");
+        let weights = roots
+            .iter()
+            .map(|&a| {
+                let dp = shifted_legendre(n, a).1;
+                1.0 / (a * (1.0 - a) * dp * dp)
+            })
+            .collect();
+        (roots, weights)
+    }
+
     #[test]
-    fn riemann_rules_match_captum_points() {
-        let n = 4;
-        assert_eq!(
-            Quadrature::RiemannLeft.rule(n).0,
-            vec![0.0, 0.25, 0.5, 0.75]
-        );
-        assert_eq!(
-            Quadrature::RiemannRight.rule(n).0,
-            vec![0.25, 0.5, 0.75, 1.0]
-        );
-        assert_eq!(
-            Quadrature::RiemannMiddle.rule(n).0,
-            vec![0.125, 0.375, 0.625, 0.875]
-        );
-        let (a, w) = Quadrature::RiemannTrapezoid.rule(n);
-        let t = 1.0 / 3.0;
-        assert_eq!(a, vec![0.0, t, 2.0 * t, 1.0]);
-        assert_eq!(w, vec![t / 2.0, t, t, t / 2.0]);
-        for q in [
-            Quadrature::RiemannLeft,
-            Quadrature::RiemannRight,
-            Quadrature::RiemannMiddle,
-        ] {
-            assert_eq!(q.rule(n).1, vec![0.25; 4]);
+    fn every_rule_has_captums_points_and_weights() {
+        for n in [2usize, 3, 4, 5, 7, 8] {
+            for (q, points, weights) in captum_rules(n) {
+                let (a, w) = q.rule(n);
+                assert_eq!(a.len(), n, "{} n={n}", q.name());
+                for i in 0..n {
+                    assert!(
+                        close(a[i], points[i], 1e-12),
+                        "{} n={n} point {i}: {} vs {}",
+                        q.name(),
+                        a[i],
+                        points[i]
+                    );
+                    assert!(
+                        close(w[i], weights[i], 1e-12),
+                        "{} n={n} weight {i}: {} vs {}",
+                        q.name(),
+                        w[i],
+                        weights[i]
+                    );
+                }
+            }
+        }
+    }
+
+    /// The rule's approximation of the integral of `exp` on `[0, 1]`.
+    fn exp_sum(q: Quadrature, n: usize) -> f64 {
+        let (a, w) = q.rule(n);
+        a.iter().zip(&w).map(|(a, w)| w * a.exp()).sum()
+    }
+
+    #[test]
+    fn every_rule_integrates_exp_as_its_closed_form_says() {
+        // The integral of exp on [0, 1] is e - 1. Each Riemann sum of exp is a geometric
+        // series with a closed form; with h the spacing and r = e^h:
+        //   left:      h (e - 1) / (r - 1)            (h = 1/n)
+        //   right:     r * left
+        //   middle:    sqrt(r) * left
+        //   trapezoid: h ((r e - 1)/(r - 1) - (1 + e)/2)   (h = 1/(n-1))
+        // and Gauss-Legendre misses by (n!)^4 / ((2n+1) ((2n)!)^3) exp(xi), xi in [0, 1].
+        let e = std::f64::consts::E;
+        let exact = e - 1.0;
+        let fact = |k: usize| (1..=k).map(|i| i as f64).product::<f64>();
+        for n in [2usize, 3, 5, 10, 50] {
+            let h = 1.0 / n as f64;
+            let r = h.exp();
+            let left = h * (e - 1.0) / (r - 1.0);
+            let tol = 1e-13;
+            let got = exp_sum(Quadrature::RiemannLeft, n);
+            assert!(close(got, left, tol), "left n={n}: {got} vs {left}");
+            let got = exp_sum(Quadrature::RiemannRight, n);
+            assert!(
+                close(got, r * left, tol),
+                "right n={n}: {got} vs {}",
+                r * left
+            );
+            let got = exp_sum(Quadrature::RiemannMiddle, n);
+            let middle = r.sqrt() * left;
+            assert!(close(got, middle, tol), "middle n={n}: {got} vs {middle}");
+            // The middle rule beats both one-sided rules and undershoots exp (convex).
+            assert!(middle < exact && exact - middle < (left - exact).abs());
+            let ht = 1.0 / (n - 1) as f64;
+            let rt = ht.exp();
+            let trapezoid = ht * ((rt * e - 1.0) / (rt - 1.0) - (1.0 + e) / 2.0);
+            let got = exp_sum(Quadrature::RiemannTrapezoid, n);
+            assert!(
+                close(got, trapezoid, tol),
+                "trapezoid n={n}: {got} vs {trapezoid}"
+            );
+            // Trapezoid overshoots a convex function.
+            assert!(trapezoid > exact);
+            if n <= 5 {
+                let term = fact(n).powi(4) / ((2 * n + 1) as f64 * fact(2 * n).powi(3));
+                let miss = exact - exp_sum(Quadrature::GaussLegendre, n);
+                assert!(
+                    miss >= term * (1.0 - 1e-6) && miss <= term * e * (1.0 + 1e-6),
+                    "gausslegendre n={n}: misses by {miss}, expected in [{term}, {}]",
+                    term * e
+                );
+            }
         }
     }
 
     #[test]
-    fn trapezoid_and_middle_are_exact_for_linear_and_close_for_smooth() {
-        // exp on [0, 1]: trapezoid error (b-a) h^2 f''/12, middle half of it.
-        let exact = std::f64::consts::E - 1.0;
-        for n in [10usize, 100] {
-            let (a, w) = Quadrature::RiemannTrapezoid.rule(n);
-            let t: f64 = a.iter().zip(&w).map(|(a, w)| w * a.exp()).sum();
-            let h = 1.0 / (n - 1) as f64;
-            assert!((t - exact).abs() < h * h * std::f64::consts::E / 12.0 + 1e-15);
-            assert!((t - exact).abs() > h * h / 12.0 * 0.9);
-            let (a, w) = Quadrature::RiemannTrapezoid.rule(n);
-            let lin: f64 = a.iter().zip(&w).map(|(a, w)| w * (3.0 * a + 1.0)).sum();
-            assert!(close(lin, 2.5, 1e-14));
+    fn every_rule_with_weights_summing_to_one_is_exact_for_linear_functions() {
+        // int_0^1 (3a + 1) da = 2.5: exact for middle, trapezoid and Gauss-Legendre; left
+        // misses by -3/(2n), right by +3/(2n).
+        for n in [2usize, 4, 9] {
+            let lin = |q: Quadrature| {
+                let (a, w) = q.rule(n);
+                a.iter()
+                    .zip(&w)
+                    .map(|(a, w)| w * (3.0 * a + 1.0))
+                    .sum::<f64>()
+            };
+            let d = 3.0 / (2.0 * n as f64);
+            assert!(close(lin(Quadrature::RiemannLeft), 2.5 - d, 1e-13));
+            assert!(close(lin(Quadrature::RiemannRight), 2.5 + d, 1e-13));
+            for q in [
+                Quadrature::RiemannMiddle,
+                Quadrature::RiemannTrapezoid,
+                Quadrature::GaussLegendre,
+            ] {
+                assert!(close(lin(q), 2.5, 1e-13), "{} n={n}: {}", q.name(), lin(q));
+            }
         }
     }
 
