@@ -5,10 +5,9 @@
 
 use std::time::Instant;
 
-use srlens_core::abi_stable::sabi_trait::TD_Opaque;
-use srlens_core::abi_stable::sabi_types::RRef;
 use srlens_core::abi_stable::std_types::RVec;
-use srlens_core::{Objective, ObjectiveRef, ObjectiveValue, Objective_TO, PluginResult, Tensor};
+use srlens_core::{Objective, ObjectiveValue, PluginResult, Tensor};
+use srlens_plugin_kit::{testing::objective_box, SrModelExt};
 use srlens_plugin_candle::CandleModel;
 
 /// `sum(sr)`, per item.
@@ -49,8 +48,7 @@ fn main() {
         (0..n).map(|i| (i % 251) as f32 / 251.0).collect(),
     )
     .unwrap();
-    let sum = Sum;
-    let objs: [ObjectiveRef<'_>; 1] = [Objective_TO::from_ptr(RRef::new(&sum), TD_Opaque)];
+    let objs = [objective_box(Sum)];
     let _ = model.forward_abi(&x).unwrap();
     let reps = 3;
     let t = Instant::now();
@@ -60,7 +58,7 @@ fn main() {
     let fwd = t.elapsed().as_secs_f64() / reps as f64;
     let t = Instant::now();
     for _ in 0..reps {
-        let _ = model.gradient_abi(&x, &objs).unwrap();
+        let _ = model.gradients(&x, &objs).unwrap();
     }
     let grad = t.elapsed().as_secs_f64() / reps as f64;
     println!(

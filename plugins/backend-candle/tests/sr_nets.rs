@@ -6,15 +6,19 @@
 mod common;
 
 use common::{ints, Rng, G};
-use srlens_core::abi_stable::sabi_trait::TD_Opaque;
-use srlens_core::abi_stable::sabi_types::RRef;
-use srlens_core::abi_stable::std_types::{RSlice, RString, RVec};
+use srlens_core::abi_stable::std_types::{RSlice, RSome, RString, RVec};
 use srlens_core::{
-    Backend, ErrorKind, LoadRequest, ModelBox, Objective, ObjectiveRef, ObjectiveValue,
-    Objective_TO, PluginResult, Tensor,
+    BackendBox, ErrorKind, LoadRequest, ModelBox, Objective, ObjectiveValue, PluginResult,
+    Tensor,
 };
 use srlens_onnx::{Attribute, Graph};
 use srlens_plugin_candle::CandleBackend;
+use srlens_plugin_kit::{component::backend_box, testing::objective_box};
+
+/// The backend as the host sees it: through the ABI, with the kit's checks.
+fn backend() -> BackendBox {
+    backend_box("candle", CandleBackend)
+}
 
 /// A 4-D array in f64 with its shape.
 #[derive(Clone, Debug)]
@@ -208,7 +212,7 @@ impl Net {
 }
 
 fn load_err(req: &LoadRequest) -> srlens_core::PluginError {
-    match CandleBackend.load(req).into_result() {
+    match backend().load(req).into_result() {
         Ok(_) => panic!("the load succeeded"),
         Err(e) => e,
     }
@@ -222,17 +226,18 @@ fn temp_path(name: &str) -> std::path::PathBuf {
 
 fn request(path: &std::path::Path, options: &str, device: &str) -> LoadRequest {
     LoadRequest {
-        path: RString::from(path.to_string_lossy().as_ref()),
+        path: RSome(RString::from(path.to_string_lossy().as_ref())),
         options: RString::from(options),
         threads: 0,
         device: RString::from(device),
+        config_dir: RString::new(),
     }
 }
 
 fn load(graph: &Graph, file: &str, options: &str) -> ModelBox {
     let path = temp_path(file);
     srlens_onnx::write_file(graph, &path).unwrap();
-    CandleBackend.load(&request(&path, options, "cpu")).unwrap()
+    backend().load(&request(&path, options, "cpu")).unwrap()
 }
 
 fn input(shape: [usize; 4], seed: u64) -> (A, Tensor) {
@@ -322,10 +327,9 @@ fn input_gradient_matches_finite_differences() {
         let mut rng = Rng(10);
         let r1 = rng.vec32(y0.v.len(), -1.0, 1.0);
         let r2 = rng.vec32(y0.v.len(), -1.0, 1.0);
-        let (o1, o2) = (Weighted { r: r1.clone() }, Weighted { r: r2.clone() });
-        let objs: [ObjectiveRef<'_>; 2] = [
-            Objective_TO::from_ptr(RRef::new(&o1), TD_Opaque),
-            Objective_TO::from_ptr(RRef::new(&o2), TD_Opaque),
+        let objs = [
+            objective_box(Weighted { r: r1.clone() }),
+            objective_box(Weighted { r: r2.clone() }),
         ];
         let grads = model.gradient(&xt, RSlice::from_slice(&objs)).unwrap();
         assert_eq!(grads.len(), 2);
@@ -509,7 +513,7 @@ fn threads_option_runs_in_a_pool_with_the_same_result() {
     srlens_onnx::write_file(&net.graph, &path).unwrap();
     let mut req = request(&path, "", "cpu");
     req.threads = 1;
-    let model = CandleBackend.load(&req).unwrap();
+    let model = backend().load(&req).unwrap();
     let (xa, xt) = input([1, 3, 4, 4], 11);
     let y = model.forward(&xt).unwrap();
     assert_close(&y.data, &net.naive(&xa).v, 2e-5, "one thread");

@@ -4,12 +4,11 @@
 use std::collections::HashMap;
 
 use candle_core::{Device, Tensor as CTensor};
-use srlens_core::abi_stable::sabi_trait::TD_Opaque;
-use srlens_core::abi_stable::sabi_types::RRef;
-use srlens_core::abi_stable::std_types::{RSlice, RString};
-use srlens_core::{Backend, ErrorKind, LoadRequest, ModelBox, Objective_TO, Tensor};
+use srlens_core::abi_stable::std_types::{RSlice, RSome, RString};
+use srlens_core::{ErrorKind, LoadRequest, ModelBox, Tensor};
 use srlens_plugin_example_model::ExampleBackend;
-use srlens_plugin_kit::testing::Intensity;
+use srlens_plugin_kit::component::backend_box;
+use srlens_plugin_kit::testing::{objective_box, Intensity};
 
 /// `(in, out, k)` of a small x2 network.
 const LAYERS: [(usize, usize, usize); 4] = [(3, 5, 3), (5, 4, 1), (4, 4, 3), (4, 12, 3)];
@@ -132,12 +131,15 @@ fn load_err(path: &str, options: &str, device: &str) -> srlens_core::PluginError
 
 fn load(path: &str, options: &str, device: &str) -> Result<ModelBox, srlens_core::PluginError> {
     let req = LoadRequest {
-        path: RString::from(path),
+        path: RSome(RString::from(path)),
         options: RString::from(options),
         threads: 0,
         device: RString::from(device),
+        config_dir: RString::new(),
     };
-    ExampleBackend.load(&req).into_result()
+    backend_box("example-fsrcnn", ExampleBackend)
+        .load(&req)
+        .into_result()
 }
 
 const H: usize = 5;
@@ -192,7 +194,7 @@ fn gradients_match_finite_differences_for_each_objective() {
     let windows = [Intensity::new(2, 3, 4), Intensity::new(0, 0, 2)];
     let objs: Vec<_> = windows
         .iter()
-        .map(|w| Objective_TO::from_ptr(RRef::new(w), TD_Opaque))
+        .map(|w| objective_box(*w))
         .collect();
     let grads = model.gradient(&lr, RSlice::from_slice(&objs)).unwrap();
     assert_eq!(grads.len(), 2);

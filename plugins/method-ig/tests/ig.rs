@@ -3,13 +3,14 @@
 
 use serde_json::{json, Value};
 use srlens_core::{
-    abi_stable::std_types::{RString, RVec},
+    abi_stable::std_types::{RStr, RVec},
     ErrorKind, PathBox, PluginError, Tensor,
 };
 use srlens_plugin_ig::{BlurLinePath, Gradient, Ig, InputXGradient, LinePath};
 use srlens_plugin_kit::{
     blur::{correlate, gaussian_kernel},
     random::SeededRng,
+    component::path_box,
     testing::*,
 };
 
@@ -52,11 +53,11 @@ fn mask() -> Vec<f64> {
 
 fn host(model: FnModel) -> TestRegistry {
     TestRegistry::new(model_box(model), objective_box(window()))
-        .with_path("line", path_box(LinePath))
-        .with_path("blur_line", path_box(BlurLinePath))
-        .with_method("ig", method_box(Ig))
-        .with_method("gradient", method_box(Gradient))
-        .with_method("input_x_gradient", method_box(InputXGradient))
+        .with_path("line", LinePath)
+        .with_path("blur_line", BlurLinePath)
+        .with_method("ig", Ig)
+        .with_method("gradient", Gradient)
+        .with_method("input_x_gradient", InputXGradient)
 }
 
 fn linear_host() -> TestRegistry {
@@ -380,7 +381,8 @@ fn sample(
     path()
         .sample(
             &image(),
-            &RString::from(options.to_string()),
+            RStr::from_str(&options.to_string()),
+            RStr::from_str(""),
             steps,
             start,
             end,
@@ -391,7 +393,7 @@ fn sample(
 
 #[test]
 fn the_line_path_gives_points_derivatives_and_weights() {
-    let line = || path_box(LinePath);
+    let line = || path_box("line", LinePath);
     let x = image();
     let s = sample(
         &line,
@@ -420,14 +422,14 @@ fn the_line_path_gives_points_derivatives_and_weights() {
 #[test]
 fn blur_line_is_line_with_a_blur_baseline() {
     let a = sample(
-        &|| path_box(BlurLinePath),
+        &|| path_box("blur_line", BlurLinePath),
         json!({"sigma": 2.0, "kernel": 5}),
         5,
         0,
         5,
     );
     let b = sample(
-        &|| path_box(LinePath),
+        &|| path_box("line", LinePath),
         json!({"baseline": "blur", "sigma": 2.0, "kernel": 5}),
         5,
         0,
@@ -439,7 +441,7 @@ fn blur_line_is_line_with_a_blur_baseline() {
     let want = correlate(&image().data, 3, 4, &gaussian_kernel(2.0, 5), 5);
     assert_eq!(a.baseline.data.to_vec(), want);
     // Defaults: LAM's sigma 1.2, kernel 9.
-    let d = sample(&|| path_box(BlurLinePath), json!({}), 2, 0, 2);
+    let d = sample(&|| path_box("blur_line", BlurLinePath), json!({}), 2, 0, 2);
     assert_eq!(
         d.baseline.data.to_vec(),
         correlate(&image().data, 3, 4, &gaussian_kernel(1.2, 9), 9)
@@ -448,7 +450,7 @@ fn blur_line_is_line_with_a_blur_baseline() {
 
 #[test]
 fn the_noise_baseline_is_seeded() {
-    let line = || path_box(LinePath);
+    let line = || path_box("line", LinePath);
     let a = sample(&line, json!({"baseline": "noise", "seed": 9}), 2, 0, 2);
     let b = sample(&line, json!({"baseline": "noise", "seed": 9}), 2, 0, 2);
     let c = sample(&line, json!({"baseline": "noise", "seed": 10}), 2, 0, 2);
@@ -484,8 +486,8 @@ fn an_image_baseline_is_read_in_chw_order_and_checked_for_size() {
         )),
         objective_box(window()),
     )
-    .with_path("line", path_box(LinePath))
-    .with_method("ig", method_box(Ig));
+    .with_path("line", LinePath)
+    .with_method("ig", Ig);
     let x3 = Tensor::new(
         vec![1, 3, 3, 4],
         (0..36).map(|i| (i % 5) as f32 / 5.0).collect(),
@@ -503,10 +505,11 @@ fn an_image_baseline_is_read_in_chw_order_and_checked_for_size() {
         )
         .unwrap();
     assert_eq!(a.map, b.map);
-    let s = path_box(LinePath)
+    let s = path_box("line", LinePath)
         .sample(
             &x3,
-            &RString::from(json!({"baseline": p}).to_string()),
+            RStr::from_str(&json!({"baseline": p}).to_string().to_string()),
+            RStr::from_str(""),
             1,
             0,
             1,
@@ -528,7 +531,7 @@ fn an_image_baseline_is_read_in_chw_order_and_checked_for_size() {
     let e = host
         .run("ig", &json!({"baseline": s}).to_string(), &x3)
         .unwrap_err();
-    assert_eq!(e.kind, ErrorKind::InvalidConfig);
+    assert_eq!(e.kind(), Some(ErrorKind::InvalidConfig));
     assert_eq!(
         e.message.as_str(),
         format!("method `ig`: baseline image `{s}` is 5x3 (width x height), the input is 4x3; they must be the same size")
@@ -603,14 +606,15 @@ fn bad_options_say_what_is_wrong() {
     ];
     for (method, options, want) in cases {
         let e = err(&host, method, options.clone());
-        assert_eq!(e.kind, ErrorKind::InvalidConfig, "{options}");
+        assert_eq!(e.kind(), Some(ErrorKind::InvalidConfig), "{options}");
         assert_eq!(e.message.as_str(), want, "{options}");
     }
     // Paths used directly name themselves.
-    let e = path_box(BlurLinePath)
+    let e = path_box("blur_line", BlurLinePath)
         .sample(
             &image(),
-            &RString::from(r#"{"baseline": "black"}"#),
+            RStr::from_str(&r#"{"baseline": "black"}"#.to_string()),
+            RStr::from_str(""),
             3,
             0,
             3,
@@ -621,16 +625,16 @@ fn bad_options_say_what_is_wrong() {
         e.message.as_str(),
         "path `blur_line`: unknown field `baseline`, expected one of `quadrature`, `sigma`, `kernel`"
     );
-    let e = path_box(LinePath)
-        .sample(&image(), &RString::from("{}"), 3, 2, 4)
+    let e = path_box("line", LinePath)
+        .sample(&image(), RStr::from_str("{}"), RStr::from_str(""), 3, 2, 4)
         .into_result()
         .unwrap_err();
     assert_eq!(
         e.message.as_str(),
         "path `line`: asked for points 2..4 of a path of 3"
     );
-    let e = path_box(LinePath)
-        .sample(&image(), &RString::from("{}"), 0, 0, 0)
+    let e = path_box("line", LinePath)
+        .sample(&image(), RStr::from_str("{}"), RStr::from_str(""), 0, 0, 0)
         .into_result()
         .unwrap_err();
     assert_eq!(

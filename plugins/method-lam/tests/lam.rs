@@ -27,8 +27,8 @@ fn image() -> Tensor {
 
 fn host(model: FnModel) -> TestRegistry {
     TestRegistry::new(model_box(model), objective_box(window()))
-        .with_path("blur", path_box(ProgressiveBlurPath))
-        .with_method("lam", method_box(Lam))
+        .with_path("blur", ProgressiveBlurPath)
+        .with_method("lam", Lam)
 }
 
 /// `1` where an SR pixel (channel, row, column, flattened) is in the window.

@@ -20,9 +20,9 @@ fn smoothgrad_over_ig_on_a_linear_model_is_the_mean_of_x_plus_noise_times_the_gr
         model_box(FnModel::linear(2, dims, w.clone())),
         objective_box(window),
     )
-    .with_path("line", path_box(LinePath))
-    .with_method("ig", method_box(Ig))
-    .with_method("smoothgrad", method_box(SmoothGrad(Variant::Mean)));
+    .with_path("line", LinePath)
+    .with_method("ig", Ig)
+    .with_method("smoothgrad", SmoothGrad(Variant::Mean));
     let x = Tensor::new(vec![1, 1, 3, 3], (0..9).map(|i| i as f32 / 8.0).collect()).unwrap();
     let opts = json!({"samples": 6, "seed": 11, "inner": "ig", "inner_options": {"steps": 4, "quadrature": "riemann_middle"}});
     let a = h.run("smoothgrad", &opts.to_string(), &x).unwrap();

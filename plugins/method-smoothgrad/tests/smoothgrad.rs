@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 use srlens_core::{
-    abi_stable::std_types::{RNone, RString},
-    Attribution, ErrorKind, Method, MethodJob, PluginResult, Tensor,
+    abi_stable::std_types::{RNone, RString, RVec},
+    Attribution, ErrorKind, PluginError, Tensor,
 };
-use srlens_plugin_kit::{guard, random::SeededRng, testing::*};
+use srlens_plugin_kit::{random::SeededRng, testing::*, AttributionMethod, Job};
 use srlens_plugin_smoothgrad::{SmoothGrad, Variant};
 
 const DIMS: Dims = [2, 4, 5];
@@ -63,28 +63,32 @@ type Seen = Arc<Mutex<Vec<(Tensor, String)>>>;
 /// An inner method that records its input and options and returns `sin(5 x) * scale`.
 struct Recorder(Seen);
 
-impl Method for Recorder {
-    fn attribute(&self, job: &MethodJob<'_>) -> PluginResult<Attribution> {
-        guard(|| {
-            self.0
-                .lock()
-                .unwrap()
-                .push((job.image.clone(), job.options.to_string()));
-            let o: Value = serde_json::from_str(&job.options).unwrap();
-            let scale = o.get("scale").and_then(Value::as_f64).unwrap_or(1.0);
-            let map = job
-                .image
-                .data
-                .iter()
-                .map(|&v| ((5.0 * v as f64).sin() * scale) as f32)
-                .collect();
-            Ok(Attribution {
-                map: Tensor::new(job.image.dims()[1..].to_vec(), map).unwrap(),
-                objective_input: 0.0,
-                objective_baseline: RNone,
-                parameters: RString::from(r#"{"scale_used": true}"#),
-            })
-        })
+impl AttributionMethod for Recorder {
+    type Options = serde_json::Map<String, Value>;
+
+    fn attribute(
+        &self,
+        o: &Self::Options,
+        job: &Job<'_>,
+    ) -> Result<Vec<Attribution>, PluginError> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((job.image().clone(), job.options().to_string()));
+        let scale = o.get("scale").and_then(Value::as_f64).unwrap_or(1.0);
+        let map: Vec<f32> = job
+            .image()
+            .data
+            .iter()
+            .map(|&v| ((5.0 * v as f64).sin() * scale) as f32)
+            .collect();
+        Ok(vec![Attribution {
+            map: Tensor::new(job.image().dims()[1..].to_vec(), map).unwrap(),
+            objective_input: 0.0,
+            objective_baseline: RNone,
+            parameters: RString::from(r#"{"scale_used": true}"#),
+            warnings: RVec::new(),
+        }])
     }
 }
 
@@ -94,14 +98,11 @@ fn host() -> (TestRegistry, Seen) {
         model_box(FnModel::pointwise(SCALE, DIMS[0], f, df)),
         objective_box(window()),
     )
-    .with_method("smoothgrad", method_box(SmoothGrad(Variant::Mean)))
-    .with_method(
-        "smoothgrad_sq",
-        method_box(SmoothGrad(Variant::MeanOfSquares)),
-    )
-    .with_method("vargrad", method_box(SmoothGrad(Variant::Variance)))
-    .with_method("gradient", method_box(GradientMethod))
-    .with_method("recorder", method_box(Recorder(Arc::clone(&seen))));
+    .with_method("smoothgrad", SmoothGrad(Variant::Mean))
+    .with_method("smoothgrad_sq", SmoothGrad(Variant::MeanOfSquares))
+    .with_method("vargrad", SmoothGrad(Variant::Variance))
+    .with_method("gradient", GradientMethod)
+    .with_method("recorder", Recorder(Arc::clone(&seen)));
     (h, seen)
 }
 
@@ -329,7 +330,7 @@ fn errors_name_the_method_the_key_and_the_inner_method() {
     ];
     for (method, options, want) in cases {
         let e = h.run(method, &options.to_string(), &image()).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::InvalidConfig, "{options}");
+        assert_eq!(e.kind(), Some(ErrorKind::InvalidConfig), "{options}");
         assert_eq!(e.message.as_str(), want, "{options}");
     }
     // An inner method's own error keeps its kind and text.

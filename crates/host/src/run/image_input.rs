@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use image::{imageops::FilterType, DynamicImage, RgbImage};
+use image::{DynamicImage, RgbImage};
 use srlens_core::Tensor;
 
 use crate::config::{ImageConfig, ImageMode};
@@ -56,8 +56,9 @@ pub fn load(path: &Path, cfg: &ImageConfig, scale: u32) -> Result<InputImage> {
                 )));
             }
             let hr = image::imageops::crop_imm(&img, 0, 0, lw * scale, lh * scale).to_image();
-            // Bicubic (Catmull-Rom, a = -0.5, widened when shrinking), as PIL's BICUBIC.
-            let lr = image::imageops::resize(&hr, lw, lh, FilterType::CatmullRom);
+            // Bicubic exactly as PIL's BICUBIC (the LAM demo's downscale); the image crate's
+            // Catmull-Rom differs from it by up to 3 grey levels.
+            let lr = srlens_zoo::images::resize_bicubic_pil(&hr, lw, lh);
             Ok(InputImage { lr })
         }
     }

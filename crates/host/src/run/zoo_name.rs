@@ -79,11 +79,11 @@ mod tests {
         };
         std::fs::write(dir.path().join("zoo.toml"), manifest.to_toml()).unwrap();
         let cfg = config_with(dir.path(), "esrgan-slim-x4");
-        let e = model_file(&cfg).unwrap_err().to_string();
+        let e = model_file(&cfg, Path::new("esrgan-slim-x4")).unwrap_err().to_string();
         assert!(e.contains("cargo xtask setup"), "{e}");
         std::fs::create_dir_all(dir.path().join("zoo")).unwrap();
         std::fs::write(dir.path().join("zoo/esrgan-slim-x4.onnx"), b"x").unwrap();
-        let got = model_file(&cfg).unwrap();
+        let got = model_file(&cfg, Path::new("esrgan-slim-x4")).unwrap();
         assert_eq!(
             got.canonicalize().unwrap(),
             dir.path()
@@ -91,11 +91,17 @@ mod tests {
                 .canonicalize()
                 .unwrap()
         );
-        let e = model_file(&config_with(dir.path(), "esrgan-thick-x9"))
+        let e = model_file(
+            &config_with(dir.path(), "esrgan-thick-x9"),
+            Path::new("esrgan-thick-x9"),
+        )
             .unwrap_err()
             .to_string();
         assert!(e.contains("the zoo has: esrgan-slim-x4"), "{e}");
-        let e = model_file(&config_with(dir.path(), "missing.onnx"))
+        let e = model_file(
+            &config_with(dir.path(), "missing.onnx"),
+            Path::new("missing.onnx"),
+        )
             .unwrap_err()
             .to_string();
         assert!(e.contains("does not exist"), "{e}");
