@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use srlens_core::ComponentKind;
+use srlens_host::plugins::{load_file, LoadedPlugin};
 use srlens_zoo::images::{center_crop, downscale, max_difference, read_rgb, upscale, upscale_with};
 use srlens_zoo::metrics::sr_scores;
-use srlens_host::plugins::{load_file, LoadedPlugin};
-use srlens_core::ComponentKind;
 use srlens_zoo::{fixture, hash, Entry, Manifest};
 
 use crate::{cargo, fetch, paths, run, zoo, Result};

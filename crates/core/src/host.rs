@@ -101,8 +101,7 @@ pub trait Registry: Send + Sync {
 
     /// Checks the options of the method `name` for `image` without running it (no model
     /// call).
-    fn check_method(&self, name: RStr<'_>, options: RStr<'_>, image: &Tensor)
-        -> PluginResult<()>;
+    fn check_method(&self, name: RStr<'_>, options: RStr<'_>, image: &Tensor) -> PluginResult<()>;
 
     /// Checks the options of the path function `name` for `image` without sampling it.
     #[sabi(last_prefix_field)]

@@ -1,5 +1,7 @@
 //! Gaussian kernels and blurs with reflect-101 borders, as the attribution spec fixes them.
 
+use srlens_core::PluginError;
+
 /// The Gaussian kernel of side `size` (odd) for `sigma`:
 /// `exp(-(u^2+v^2) / (2 (sigma + 1e-5)^2))`, normalised to sum 1, row-major `size x size`.
 pub fn gaussian_kernel(sigma: f64, size: usize) -> Vec<f64> {
@@ -14,6 +16,27 @@ pub fn gaussian_kernel(sigma: f64, size: usize) -> Vec<f64> {
     let sum: f64 = k.iter().sum();
     k.iter_mut().for_each(|x| *x /= sum);
     k
+}
+
+/// Checks a blur kernel's side for an `h x w` image: odd, and at most `2 max(h, w) - 1`
+/// (a wider kernel only wraps the reflect-101 borders around again, and would cost
+/// `side^2` per pixel). `what` names the component, `key` the option, in the error.
+pub fn check_kernel(
+    what: &str,
+    key: &str,
+    size: usize,
+    h: usize,
+    w: usize,
+) -> Result<(), PluginError> {
+    let max = (2 * h.max(w)).saturating_sub(1).max(1);
+    if size.is_multiple_of(2) || size > max {
+        return Err(crate::invalid_config(format!(
+            "{what}: `{key}` must be an odd size of at most {max} for this {w} x {h} input \
+             (2 x its longer side - 1), got {size}"
+        ))
+        .with_key(key));
+    }
+    Ok(())
 }
 
 /// Reflect-101 index (`dcb|abcd|cba`) of `i` into `0..n`.

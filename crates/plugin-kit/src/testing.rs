@@ -600,12 +600,7 @@ impl Registry for TestRegistry {
             .into()
     }
 
-    fn check_method(
-        &self,
-        name: RStr<'_>,
-        options: RStr<'_>,
-        image: &Tensor,
-    ) -> PluginResult<()> {
+    fn check_method(&self, name: RStr<'_>, options: RStr<'_>, image: &Tensor) -> PluginResult<()> {
         self.check(name.as_str(), options.as_str(), image).into()
     }
 

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use srlens_core::abi_stable::std_types::RVec;
 use srlens_core::{Objective, ObjectiveValue, PluginResult, Tensor};
-use srlens_plugin_kit::{testing::objective_box, SrModelExt};
 use srlens_plugin_candle::CandleModel;
+use srlens_plugin_kit::{testing::objective_box, SrModelExt};
 
 /// `sum(sr)`, per item.
 struct Sum;

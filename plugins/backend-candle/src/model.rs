@@ -5,8 +5,8 @@ use std::path::Path;
 use candle_core::{DType, Tensor, Var};
 use srlens_core::abi_stable::std_types::{ROption, RString};
 use srlens_core::{ModelInfo, PluginError};
-use srlens_plugin_kit::{Cotangents, SrModel};
 use srlens_onnx::{Dim, Graph};
+use srlens_plugin_kit::{Cotangents, SrModel};
 
 use crate::convert::{from_abi, to_abi, DEVICE};
 use crate::error::{Error, Result};
@@ -306,7 +306,10 @@ impl SrModel for CandleModel {
         self.info.clone()
     }
 
-    fn forward(&self, lr: &srlens_core::Tensor) -> std::result::Result<srlens_core::Tensor, PluginError> {
+    fn forward(
+        &self,
+        lr: &srlens_core::Tensor,
+    ) -> std::result::Result<srlens_core::Tensor, PluginError> {
         self.forward_abi(lr).map_err(PluginError::from)
     }
 

@@ -8,8 +8,7 @@ mod common;
 use common::{ints, Rng, G};
 use srlens_core::abi_stable::std_types::{RSlice, RSome, RString, RVec};
 use srlens_core::{
-    BackendBox, ErrorKind, LoadRequest, ModelBox, Objective, ObjectiveValue, PluginResult,
-    Tensor,
+    BackendBox, ErrorKind, LoadRequest, ModelBox, Objective, ObjectiveValue, PluginResult, Tensor,
 };
 use srlens_onnx::{Attribute, Graph};
 use srlens_plugin_candle::CandleBackend;

@@ -192,10 +192,7 @@ fn gradients_match_finite_differences_for_each_objective() {
     let x = image();
     let lr = Tensor::new(vec![1, 3, H, W], x.iter().map(|&v| v as f32).collect()).unwrap();
     let windows = [Intensity::new(2, 3, 4), Intensity::new(0, 0, 2)];
-    let objs: Vec<_> = windows
-        .iter()
-        .map(|w| objective_box(*w))
-        .collect();
+    let objs: Vec<_> = windows.iter().map(|w| objective_box(*w)).collect();
     let grads = model.gradient(&lr, RSlice::from_slice(&objs)).unwrap();
     assert_eq!(grads.len(), 2);
     let eps = 1e-4;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 use srlens_core::{PluginError, Tensor};
 use srlens_plugin_kit::{
-    blur::{correlate, gaussian_kernel},
+    blur::{check_kernel, correlate, gaussian_kernel},
     invalid_config, invalid_input,
     random::SeededRng,
 };
@@ -87,7 +87,8 @@ impl BaselineKeys {
                     None => {
                         return Err(invalid_config(format!(
                             "{what}: baseline `constant` needs `value` (a number, e.g. 0.5)"
-                        )))
+                        ))
+                        .with_key("value"))
                     }
                 },
                 s if is_image_name(s) => Baseline::Image {
@@ -96,7 +97,8 @@ impl BaselineKeys {
                 s => {
                     return Err(invalid_config(format!(
                         "{what}: unknown baseline `{s}`; accepted: {ACCEPTED}"
-                    )))
+                    ))
+                    .with_key("baseline"))
                 }
             },
             Some(Value::Object(m)) => match (m.get("image"), m.len()) {
@@ -105,14 +107,16 @@ impl BaselineKeys {
                     return Err(invalid_config(format!(
                         "{what}: a table `baseline` must be {{ image = \"path\" }}, got {}",
                         Value::Object(m.clone())
-                    )))
+                    ))
+                    .with_key("baseline"))
                 }
             },
             Some(other) => {
                 return Err(invalid_config(format!(
                     "{what}: `baseline` must be a string or {{ image = \"path\" }}, got {other}; \
                      accepted: {ACCEPTED}"
-                )))
+                ))
+                .with_key("baseline"))
             }
         };
         self.check_unused(what, &baseline)?;
@@ -138,7 +142,8 @@ impl BaselineKeys {
                 return Err(invalid_config(format!(
                     "{what}: `{key}` applies only to baseline `{owner}`, the baseline is `{}`",
                     baseline.name()
-                )));
+                ))
+                .with_key(key));
             }
         }
         Ok(())
@@ -164,18 +169,21 @@ impl Baseline {
                 if !(sigma.is_finite() && sigma >= 0.0) {
                     return Err(invalid_config(format!(
                         "{what}: `sigma` must be a finite number >= 0 (default 1.2), got {sigma}"
-                    )));
+                    ))
+                    .with_key("sigma"));
                 }
                 if kernel % 2 == 0 {
                     return Err(invalid_config(format!(
                         "{what}: `kernel` must be an odd positive size (default 9), got {kernel}"
-                    )));
+                    ))
+                    .with_key("kernel"));
                 }
             }
             Baseline::Constant { value } if !value.is_finite() => {
-                return Err(invalid_config(format!(
-                    "{what}: `value` must be finite, got {value}"
-                )));
+                return Err(
+                    invalid_config(format!("{what}: `value` must be finite, got {value}"))
+                        .with_key("value"),
+                );
             }
             _ => {}
         }
@@ -213,14 +221,18 @@ impl Baseline {
             Baseline::Black => vec![0.0; n],
             Baseline::Constant { value } => vec![*value as f32; n],
             Baseline::Noise { seed } => SeededRng::new(*seed).uniform_vec(n),
-            Baseline::Blur { sigma, kernel } => correlate(
-                &image.data,
-                d[2],
-                d[3],
-                &gaussian_kernel(*sigma, *kernel),
-                *kernel,
-            ),
-            Baseline::Image { path } => read_image(what, &resolve(path), d[1], d[2], d[3])?,
+            Baseline::Blur { sigma, kernel } => {
+                check_kernel(what, "kernel", *kernel, d[2], d[3])?;
+                correlate(
+                    &image.data,
+                    d[2],
+                    d[3],
+                    &gaussian_kernel(*sigma, *kernel),
+                    *kernel,
+                )
+            }
+            Baseline::Image { path } => read_image(what, &resolve(path), d[1], d[2], d[3])
+                .map_err(|e| e.with_key("baseline"))?,
         })
     }
 }

@@ -47,12 +47,14 @@ impl Quadrature {
         if n == 0 {
             return Err(invalid_config(format!(
                 "{what}: `steps` must be at least 1 (default 50), got 0"
-            )));
+            ))
+            .with_key("steps"));
         }
         if self == Quadrature::RiemannTrapezoid && n < 2 {
             return Err(invalid_config(format!(
                 "{what}: quadrature `riemann_trapezoid` needs `steps` >= 2, got {n}"
-            )));
+            ))
+            .with_key("steps"));
         }
         Ok(())
     }

@@ -9,8 +9,8 @@ use srlens_core::{
 use srlens_plugin_ig::{BlurLinePath, Gradient, Ig, InputXGradient, LinePath};
 use srlens_plugin_kit::{
     blur::{correlate, gaussian_kernel},
-    random::SeededRng,
     component::path_box,
+    random::SeededRng,
     testing::*,
 };
 

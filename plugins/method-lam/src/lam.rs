@@ -47,10 +47,10 @@ impl LamOptions {
             self.blur().check("method `lam`")?;
         }
         if self.steps == 0 {
-            return Err(invalid_config(
-                "method `lam`: `steps` must be at least 1 (default 50)",
-            )
-            .with_key("steps"));
+            return Err(
+                invalid_config("method `lam`: `steps` must be at least 1 (default 50)")
+                    .with_key("steps"),
+            );
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use srlens_core::{abi_stable::std_types::RVec, PathSamples, PluginError, Tensor};
 use srlens_plugin_kit::{
-    blur::{correlate, gaussian_kernel},
+    blur::{check_kernel, correlate, gaussian_kernel},
     invalid_config, invalid_input, parse_options, PathContext, PathFn,
 };
 
@@ -41,13 +41,15 @@ impl BlurPathOptions {
             return Err(invalid_config(format!(
                 "{what}: `sigma` must be a finite number >= 0, got {}",
                 self.sigma
-            )));
+            ))
+            .with_key("sigma"));
         }
         if self.kernel == 0 || self.kernel.is_multiple_of(2) {
             return Err(invalid_config(format!(
                 "{what}: `kernel` must be an odd positive size (e.g. 9), got {}",
                 self.kernel
-            )));
+            ))
+            .with_key("kernel"));
         }
         Ok(())
     }
@@ -65,7 +67,9 @@ impl PathFn for ProgressiveBlurPath {
     type Options = BlurPathOptions;
 
     fn check(&self, options: &BlurPathOptions, ctx: &PathContext<'_>) -> Result<(), PluginError> {
-        options.check(ctx.what)
+        options.check(ctx.what)?;
+        let d = ctx.image.dims();
+        check_kernel(ctx.what, "kernel", options.kernel, d[2], d[3])
     }
 
     fn sample(

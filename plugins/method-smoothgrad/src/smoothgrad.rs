@@ -80,7 +80,9 @@ impl SmoothGradOptions {
             .with_key("noise"));
         }
         if self.inner.is_empty() {
-            return Err(invalid_config(format!("{what}: `inner` must name a method")).with_key("inner"));
+            return Err(
+                invalid_config(format!("{what}: `inner` must name a method")).with_key("inner"),
+            );
         }
         Ok(())
     }
@@ -97,10 +99,16 @@ impl AttributionMethod for SmoothGrad {
         o.check(job.what())?;
         let inner_options = Value::Object(o.inner_options.clone()).to_string();
         job.check_method(&o.inner, &inner_options).map_err(|e| {
+            // The inner method's own option, or the inner method itself.
+            let key = match e.key.as_ref().into_option() {
+                Some(k) => format!("inner_options.{k}"),
+                None => "inner".to_string(),
+            };
             PluginError::new(
                 e.kind().unwrap_or(srlens_core::ErrorKind::InvalidConfig),
                 format!("{}: inner method `{}`: {}", job.what(), o.inner, e.message),
             )
+            .with_key(key)
         })
     }
 
@@ -181,7 +189,12 @@ fn run(
             if k == 0 {
                 r.parameters = serde_json::from_str(&a.parameters).unwrap_or(Value::Null);
             }
-            for ((mean, m2), &v) in r.mean.iter_mut().zip(r.m2.iter_mut()).zip(a.map.data.iter()) {
+            for ((mean, m2), &v) in r
+                .mean
+                .iter_mut()
+                .zip(r.m2.iter_mut())
+                .zip(a.map.data.iter())
+            {
                 let v = match variant {
                     Variant::MeanOfSquares => (v as f64) * (v as f64),
                     _ => v as f64,
@@ -205,7 +218,9 @@ fn run(
         .zip(objective_input)
         .map(|(r, objective_input)| {
             let map: Vec<f32> = match variant {
-                Variant::Mean | Variant::MeanOfSquares => r.mean.iter().map(|&v| v as f32).collect(),
+                Variant::Mean | Variant::MeanOfSquares => {
+                    r.mean.iter().map(|&v| v as f32).collect()
+                }
                 Variant::Variance => r.m2.iter().map(|&v| (v / samples) as f32).collect(),
             };
             let mut parameters = match serde_json::to_value(o) {

@@ -66,11 +66,7 @@ struct Recorder(Seen);
 impl AttributionMethod for Recorder {
     type Options = serde_json::Map<String, Value>;
 
-    fn attribute(
-        &self,
-        o: &Self::Options,
-        job: &Job<'_>,
-    ) -> Result<Vec<Attribution>, PluginError> {
+    fn attribute(&self, o: &Self::Options, job: &Job<'_>) -> Result<Vec<Attribution>, PluginError> {
         self.0
             .lock()
             .unwrap()

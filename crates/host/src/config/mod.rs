@@ -6,8 +6,8 @@ mod overrides;
 mod schema;
 
 pub use schema::{
-    Config, ImageConfig, ImageMode, MethodConfig, ModelConfig, ObjectiveKind, Problem, WindowConfig,
-    Windows,
+    Config, ImageConfig, ImageMode, MethodConfig, ModelConfig, ObjectiveKind, Problem,
+    WindowConfig, Windows,
 };
 
 use std::path::{Path, PathBuf};

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-
 /// A whole run.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -171,11 +170,19 @@ impl<'de> Deserialize<'de> for Windows {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a `[window]` table or `[[window]]` tables with x, y and size")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, a: A) -> std::result::Result<Windows, A::Error> {
-                WindowConfig::deserialize(serde::de::value::MapAccessDeserializer::new(a)).map(Windows::One)
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                a: A,
+            ) -> std::result::Result<Windows, A::Error> {
+                WindowConfig::deserialize(serde::de::value::MapAccessDeserializer::new(a))
+                    .map(Windows::One)
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, a: A) -> std::result::Result<Windows, A::Error> {
-                Vec::<WindowConfig>::deserialize(serde::de::value::SeqAccessDeserializer::new(a)).map(Windows::Many)
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                a: A,
+            ) -> std::result::Result<Windows, A::Error> {
+                Vec::<WindowConfig>::deserialize(serde::de::value::SeqAccessDeserializer::new(a))
+                    .map(Windows::Many)
             }
         }
         d.deserialize_any(V)
@@ -252,11 +259,15 @@ impl Config {
         if self.methods.is_empty() {
             bad(
                 "method".into(),
-                "no `[[method]]` table: add at least one, e.g. `[[method]]\\nname = \"lam\"`".into(),
+                "no `[[method]]` table: add at least one, e.g. `[[method]]\\nname = \"lam\"`"
+                    .into(),
             );
         }
         if self.batch_size == 0 {
-            bad("batch_size".into(), "`batch_size` must be at least 1 (default 4)".into());
+            bad(
+                "batch_size".into(),
+                "`batch_size` must be at least 1 (default 4)".into(),
+            );
         }
         if self.memory_budget_mb == 0 {
             bad(
@@ -265,13 +276,19 @@ impl Config {
             );
         }
         if self.window.all().is_empty() {
-            bad("window".into(), "`[[window]]` needs at least one window".into());
+            bad(
+                "window".into(),
+                "`[[window]]` needs at least one window".into(),
+            );
         }
         let mut seen = std::collections::HashSet::new();
         for (i, w) in self.window.all().iter().enumerate() {
             let key = self.window.key(i);
             if w.size == 0 {
-                bad(format!("{key}.size"), "`size` must be at least 1 (the paper uses 16)".into());
+                bad(
+                    format!("{key}.size"),
+                    "`size` must be at least 1 (the paper uses 16)".into(),
+                );
             }
             if let Some(label) = self.window.label(i) {
                 if !usable_label(&label) {
@@ -290,7 +307,11 @@ impl Config {
         let mut seen = std::collections::HashSet::new();
         for (i, m) in self.methods.iter().enumerate() {
             let label = m.label();
-            let key = if m.label.is_some() { format!("method.{i}.label") } else { format!("method.{i}.name") };
+            let key = if m.label.is_some() {
+                format!("method.{i}.label")
+            } else {
+                format!("method.{i}.name")
+            };
             if !usable_label(label) {
                 bad(
                     key,

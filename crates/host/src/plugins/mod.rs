@@ -16,7 +16,6 @@ use srlens_core::{
 
 use crate::error::{Error, Result};
 
-
 /// A plugin library that loaded.
 pub struct LoadedPlugin {
     /// The library file.
@@ -136,7 +135,12 @@ impl PluginHost {
     }
 
     /// The component `name` of `kind` that `plugin` provides, as it describes itself.
-    pub fn component(&self, plugin: &LoadedPlugin, kind: ComponentKind, name: &str) -> Option<ComponentInfo> {
+    pub fn component(
+        &self,
+        plugin: &LoadedPlugin,
+        kind: ComponentKind,
+        name: &str,
+    ) -> Option<ComponentInfo> {
         plugin
             .components
             .iter()
@@ -198,7 +202,12 @@ impl LoadedPlugin {
 
     /// Loads `model` (or the backend's built-in model) with the plugin's backend `backend`
     /// and its JSON `options`, on the CPU with the backend's default threads.
-    pub fn load_model(&self, backend: &str, model: Option<&Path>, options: &str) -> Result<ModelBox> {
+    pub fn load_model(
+        &self,
+        backend: &str,
+        model: Option<&Path>,
+        options: &str,
+    ) -> Result<ModelBox> {
         let b = (self.module.new_backend())(RStr::from_str(backend))
             .into_result()
             .map_err(|e| call_error(self, "creating backend", backend, e))?;

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use abi_stable::std_types::{RSlice, RString};
-use srlens_core::{ComponentKind, LoadRequest, ModelBox, ModelInfo, ObjectiveBox, Progress, Tensor};
+use srlens_core::{
+    ComponentKind, LoadRequest, ModelBox, ModelInfo, ObjectiveBox, Progress, Tensor,
+};
 
 use crate::config::{self, LoadedConfig};
 use crate::error::{Error, Result};
@@ -211,7 +213,11 @@ impl Progress for Forward {
 
 /// The model file: `model.path` (a file or a zoo name), or none for a backend that says it
 /// needs none.
-fn model_file(cfg: &LoadedConfig, host: &PluginHost, backend: &LoadedPlugin) -> Result<Option<PathBuf>> {
+fn model_file(
+    cfg: &LoadedConfig,
+    host: &PluginHost,
+    backend: &LoadedPlugin,
+) -> Result<Option<PathBuf>> {
     let c = &cfg.config.model;
     if let Some(written) = &c.path {
         return zoo_name::model_file(cfg, written).map(Some);
@@ -244,8 +250,11 @@ fn choose_batch(
     if c.batch_size == 1 {
         return Ok(1);
     }
-    let (result, per_image) =
-        memory::peak_growth(|| model.gradient(x, RSlice::from_slice(objectives)).into_result());
+    let (result, per_image) = memory::peak_growth(|| {
+        model
+            .gradient(x, RSlice::from_slice(objectives))
+            .into_result()
+    });
     result?;
     let budget = c.memory_budget_mb.saturating_mul(1 << 20);
     let batch = memory::batch_for(per_image, budget, c.batch_size);
@@ -311,18 +320,32 @@ fn check_sr(
             info.scale
         )));
     }
-    srlens_plugin_kit::component::checks::finite(&format!("model `{}`", info.name), "the SR output", &sr.data)
-        .map_err(|e| call_error(plugin, "running model", &info.name, e))
+    srlens_plugin_kit::component::checks::finite(
+        &format!("model `{}`", info.name),
+        "the SR output",
+        &sr.data,
+    )
+    .map_err(|e| call_error(plugin, "running model", &info.name, e))
 }
 
-fn check_window(cfg: &LoadedConfig, index: usize, w: &Window, info: &ModelInfo, lw: u32, lh: u32) -> Result<()> {
+fn check_window(
+    cfg: &LoadedConfig,
+    index: usize,
+    w: &Window,
+    info: &ModelInfo,
+    lw: u32,
+    lh: u32,
+) -> Result<()> {
     let (sw, sh) = (lw as u64 * info.scale as u64, lh as u64 * info.scale as u64);
     let (x, y, size) = (w.x as u64, w.y as u64, w.size as u64);
     if x + size <= sw && y + size <= sh {
         return Ok(());
     }
     let advice = if size > sw.min(sh) {
-        format!("the window is larger than the output: choose size <= {}", sw.min(sh))
+        format!(
+            "the window is larger than the output: choose size <= {}",
+            sw.min(sh)
+        )
     } else {
         format!("choose x <= {} and y <= {}", sw - size, sh - size)
     };

@@ -98,7 +98,9 @@ impl<'a> RunContext<'a> {
     pub fn write_method(&self, m: &MethodOutput<'_>) -> Result<MethodEntry> {
         let window = self.windows[m.window];
         let label = match self.cfg.config.window.label(m.window) {
-            Some(w) if matches!(self.cfg.config.window, Windows::Many(_)) => format!("{}/{w}", m.label),
+            Some(w) if matches!(self.cfg.config.window, Windows::Many(_)) => {
+                format!("{}/{w}", m.label)
+            }
             _ => m.label.to_string(),
         };
         let dir = self.out.join(&label);
@@ -107,13 +109,12 @@ impl<'a> RunContext<'a> {
         let d = a.map.dims();
         let (c, h, w) = (d[0], d[1], d[2]);
         let scale = self.info.scale as usize;
-        let figures =
-            map_figures(&a.map.data, c, h, w, window.centre_lr(scale)).map_err(|e| {
-                Error::PluginCall(format!(
-                    "method `{}` returned a map that cannot be reported: {e}",
-                    m.method
-                ))
-            })?;
+        let figures = map_figures(&a.map.data, c, h, w, window.centre_lr(scale)).map_err(|e| {
+            Error::PluginCall(format!(
+                "method `{}` returned a map that cannot be reported: {e}",
+                m.method
+            ))
+        })?;
         let view = srlens_report::view(&a.map.data, c, h, w).map_err(|e| out_err(&dir, e))?;
         let pictures = MapPictures::render(&view, h, w, &self.lr, &self.sr, window, 0.5)
             .map_err(|e| out_err(&dir, e))?;

@@ -79,7 +79,9 @@ mod tests {
         };
         std::fs::write(dir.path().join("zoo.toml"), manifest.to_toml()).unwrap();
         let cfg = config_with(dir.path(), "esrgan-slim-x4");
-        let e = model_file(&cfg, Path::new("esrgan-slim-x4")).unwrap_err().to_string();
+        let e = model_file(&cfg, Path::new("esrgan-slim-x4"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("cargo xtask setup"), "{e}");
         std::fs::create_dir_all(dir.path().join("zoo")).unwrap();
         std::fs::write(dir.path().join("zoo/esrgan-slim-x4.onnx"), b"x").unwrap();
@@ -95,15 +97,15 @@ mod tests {
             &config_with(dir.path(), "esrgan-thick-x9"),
             Path::new("esrgan-thick-x9"),
         )
-            .unwrap_err()
-            .to_string();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("the zoo has: esrgan-slim-x4"), "{e}");
         let e = model_file(
             &config_with(dir.path(), "missing.onnx"),
             Path::new("missing.onnx"),
         )
-            .unwrap_err()
-            .to_string();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("does not exist"), "{e}");
     }
 }

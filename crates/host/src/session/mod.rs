@@ -10,11 +10,7 @@ pub use progress::SharedProgress;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use abi_stable::{
-    sabi_trait::TD_Opaque,
-    sabi_types::RRef,
-    std_types::RStr,
-};
+use abi_stable::{sabi_trait::TD_Opaque, sabi_types::RRef, std_types::RStr};
 use srlens_core::{
     Attribution, ComponentKind, Job_TO, MethodBox, ModelBox, ObjectiveBox, PathBox, PathSamples,
     PluginError, Tensor,
@@ -103,7 +99,13 @@ impl<'h> Session<'h> {
     }
 
     /// Checks the method `name`'s `options` (JSON) for `image` without any model call.
-    pub fn check(&self, name: &str, plugin: Option<&str>, options: &str, image: &Tensor) -> Result<()> {
+    pub fn check(
+        &self,
+        name: &str,
+        plugin: Option<&str>,
+        options: &str,
+        image: &Tensor,
+    ) -> Result<()> {
         let method = self.method(name, plugin)?;
         self.nested(name, || {
             let job = HostJob::new(self, image, options);
@@ -111,7 +113,9 @@ impl<'h> Session<'h> {
                 .0
                 .check(Job_TO::from_ptr(RRef::new(&job), TD_Opaque))
                 .into_result()
-                .map_err(|e| self.plugin_error(&method.1, "checking the options of method", name, e))
+                .map_err(|e| {
+                    self.plugin_error(&method.1, "checking the options of method", name, e)
+                })
         })
     }
 

@@ -40,17 +40,20 @@ impl Registry for Session<'_> {
         start: u32,
         end: u32,
     ) -> PluginResult<PathSamples> {
-        Session::sample_path(self, name.as_str(), options.as_str(), image, steps, start, end)
-            .map_err(to_plugin_error)
-            .into()
+        Session::sample_path(
+            self,
+            name.as_str(),
+            options.as_str(),
+            image,
+            steps,
+            start,
+            end,
+        )
+        .map_err(to_plugin_error)
+        .into()
     }
 
-    fn check_method(
-        &self,
-        name: RStr<'_>,
-        options: RStr<'_>,
-        image: &Tensor,
-    ) -> PluginResult<()> {
+    fn check_method(&self, name: RStr<'_>, options: RStr<'_>, image: &Tensor) -> PluginResult<()> {
         Session::check(self, name.as_str(), None, options.as_str(), image)
             .map_err(to_plugin_error)
             .into()
