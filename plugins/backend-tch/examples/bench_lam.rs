@@ -7,12 +7,9 @@
 
 use std::time::Instant;
 
-use srlens_core::abi_stable::sabi_trait::TD_Opaque;
-use srlens_core::abi_stable::sabi_types::RRef;
-use srlens_core::{Model, ObjectiveRef, Objective_TO, Tensor};
-use srlens_plugin_kit::testing::{
-    method_box, model_box, objective_box, path_box, Intensity, TestRegistry,
-};
+use srlens_core::Tensor;
+use srlens_plugin_kit::testing::{model_box, objective_box, Intensity, TestRegistry};
+use srlens_plugin_kit::SrModelExt;
 use srlens_plugin_lam::{Lam, ProgressiveBlurPath};
 use srlens_plugin_tch::TchModel;
 
@@ -70,20 +67,20 @@ fn main() {
         let s = model.model_info().scale as usize;
         println!("libtorch intra-op threads: {}", tch::get_num_threads());
         let window = Intensity::new(side * s / 2 - 8, side * s / 2 - 8, 16);
-        let obj: [ObjectiveRef<'_>; 1] = [Objective_TO::from_ptr(RRef::new(&window), TD_Opaque)];
+        let obj = [objective_box(window)];
         // Warm-up, then the reference: `steps` batch-1 forward + input-gradient passes.
-        model.gradient(&image, obj.as_slice().into()).unwrap();
+        model.gradients(&image, &obj).unwrap();
         let t = Instant::now();
         for _ in 0..steps {
-            model.gradient(&image, obj.as_slice().into()).unwrap();
+            model.gradients(&image, &obj).unwrap();
         }
         let reference = t.elapsed().as_secs_f64();
         let params = model.model_info().parameters;
         drop(model);
         for &batch in &batches {
             let host = TestRegistry::new(model_box(load()), objective_box(window))
-                .with_path("blur", path_box(ProgressiveBlurPath))
-                .with_method("lam", method_box(Lam))
+                .with_path("blur", ProgressiveBlurPath)
+                .with_method("lam", Lam)
                 .with_batch_size(batch);
             let t = Instant::now();
             let a = host

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use common::{fixture, npy};
 use srlens_core::abi_stable::library::lib_header_from_path;
-use srlens_core::abi_stable::std_types::{RStr, RString};
+use srlens_core::abi_stable::std_types::{RSome, RStr, RString};
 use srlens_core::{ComponentKind, LoadRequest, PluginRef};
 
 fn library() -> PathBuf {
@@ -40,10 +40,11 @@ fn the_library_loads_without_ld_library_path_and_runs_a_model() {
         .unwrap();
     let model = backend
         .load(&LoadRequest {
-            path: RString::from(fixture("small_net.pt")),
+            path: RSome(RString::from(fixture("small_net.pt"))),
             options: RString::new(),
             threads: 1,
             device: RString::from("cpu"),
+            config_dir: RString::new(),
         })
         .into_result()
         .unwrap();

@@ -4,9 +4,10 @@
 mod common;
 
 use common::*;
-use srlens_core::abi_stable::std_types::RString;
-use srlens_core::{Backend, ErrorKind, LoadRequest, Model, Tensor};
+use srlens_core::abi_stable::std_types::{RSome, RString};
+use srlens_core::{ErrorKind, LoadRequest, Tensor};
 use srlens_plugin_candle::CandleModel;
+use srlens_plugin_kit::{component::backend_box, SrModel, SrModelExt};
 use srlens_plugin_tch::{TchBackend, TchModel};
 
 fn load(path: &str, options: &str) -> TchModel {
@@ -15,12 +16,13 @@ fn load(path: &str, options: &str) -> TchModel {
 
 fn load_err(path: &str, options: &str, device: &str) -> srlens_core::PluginError {
     let request = LoadRequest {
-        path: RString::from(path),
+        path: RSome(RString::from(path)),
         options: RString::from(options),
         threads: 0,
         device: RString::from(device),
+        config_dir: RString::new(),
     };
-    match TchBackend.load(&request).into_result() {
+    match backend_box("tch", TchBackend).load(&request).into_result() {
         Ok(_) => panic!("{path} with {options} on `{device}` loaded"),
         Err(e) => e,
     }
@@ -34,7 +36,7 @@ fn small_net_matches_torch_float64() {
     let e = rel_err(&sr, &npy("small_net_sr.npy"));
     assert!(e < 1e-5, "SR relative error {e}");
     let w = Linear(npy("small_net_w.npy"));
-    let g = m.gradient_abi(&x, &[obj(&w)]).unwrap();
+    let g = m.gradients(&x, &[obj(&w)]).unwrap();
     let e = rel_err(&g[0].grad, &npy("small_net_grad.npy"));
     assert!(e < 1e-5, "gradient relative error {e}");
     let want = w.values(&npy("small_net_sr.npy"));
@@ -53,7 +55,7 @@ fn input_range_maps_to_the_model_range() {
     let e = rel_err(&m.forward_abi(&x).unwrap(), &npy("conv_net_sr.npy"));
     assert!(e < 1e-5, "SR relative error {e}");
     let w = Linear(npy("conv_net_w.npy"));
-    let g = m.gradient_abi(&x, &[obj(&w)]).unwrap();
+    let g = m.gradients(&x, &[obj(&w)]).unwrap();
     let e = rel_err(&g[0].grad, &npy("conv_net_grad.npy"));
     assert!(e < 1e-5, "gradient relative error {e}");
 }
@@ -64,7 +66,7 @@ fn gradient_matches_central_finite_differences() {
     let mut rng = Rng(11);
     let x = rng.tensor(&[1, 3, 5, 6], 0.0, 1.0);
     let w = Linear(rng.tensor(&[1, 3, 10, 12], -1.0, 1.0));
-    let g = m.gradient_abi(&x, &[obj(&w)]).unwrap().remove(0);
+    let g = m.gradients(&x, &[obj(&w)]).unwrap().remove(0);
     let f = |x: &Tensor| w.values(&m.forward_abi(x).unwrap())[0];
     let eps = 5e-3;
     let max_g = g.grad.data.iter().fold(0f32, |a, v| a.max(v.abs())) as f64;
@@ -91,14 +93,14 @@ fn several_objectives_share_one_forward() {
     let x = rng.tensor(&[2, 3, 4, 5], 0.0, 1.0);
     let w1 = Linear(rng.tensor(&[2, 3, 8, 10], -1.0, 1.0));
     let w2 = Linear(rng.tensor(&[2, 3, 8, 10], -1.0, 1.0));
-    let both = m.gradient_abi(&x, &[obj(&w1), obj(&w2)]).unwrap();
-    let one = m.gradient_abi(&x, &[obj(&w1)]).unwrap().remove(0);
-    let two = m.gradient_abi(&x, &[obj(&w2)]).unwrap().remove(0);
+    let both = m.gradients(&x, &[obj(&w1), obj(&w2)]).unwrap();
+    let one = m.gradients(&x, &[obj(&w1)]).unwrap().remove(0);
+    let two = m.gradients(&x, &[obj(&w2)]).unwrap().remove(0);
     assert_eq!(both.len(), 2);
     assert!(rel_err(&both[0].grad, &one.grad) < 1e-6);
     assert!(rel_err(&both[1].grad, &two.grad) < 1e-6);
     assert_eq!(both[1].values.as_slice(), two.values.as_slice());
-    assert!(m.gradient_abi(&x, &[]).unwrap().is_empty());
+    assert!(m.gradients(&x, &[]).unwrap().is_empty());
 }
 
 /// Forward and gradient of the same network in tch and candle agree to `tol`.
@@ -108,8 +110,8 @@ fn compare_with_candle(tch: &TchModel, candle: &CandleModel, x: &Tensor, seed: u
     let e = rel_err(&a, &b);
     assert!(e < tol, "SR outputs differ: relative error {e}");
     let w = Linear(Rng(seed).tensor(&b.dims(), -1.0, 1.0));
-    let ga = tch.gradient_abi(x, &[obj(&w)]).unwrap().remove(0);
-    let gb = candle.gradient_abi(x, &[obj(&w)]).unwrap().remove(0);
+    let ga = tch.gradients(x, &[obj(&w)]).unwrap().remove(0);
+    let gb = candle.gradients(x, &[obj(&w)]).unwrap().remove(0);
     let e = rel_err(&ga.grad, &gb.grad);
     assert!(e < tol, "input gradients differ: relative error {e}");
 }
@@ -225,7 +227,7 @@ fn bad_options_inputs_and_devices_are_refused() {
 
     let m = load(&fixture("small_net.pt"), "");
     let bad = Tensor::zeros(vec![1, 1, 4, 4]);
-    let e = m.forward(&bad).into_result().unwrap_err();
+    let e = m.forward(&bad).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput);
     assert!(e.message.contains("N x 3 x H x W"), "{}", e.message);
 }
@@ -250,7 +252,7 @@ fn cuda_works_or_says_it_is_unavailable() {
         assert!(e < 1e-4, "cuda vs cpu: {e}");
         // The gradient on the GPU against torch's own float64 gradient.
         let w = Linear(npy("small_net_w.npy"));
-        let g = gpu.gradient_abi(&x, &[obj(&w)]).unwrap();
+        let g = gpu.gradients(&x, &[obj(&w)]).unwrap();
         let e = rel_err(&g[0].grad, &npy("small_net_grad.npy"));
         assert!(e < 1e-4, "cuda gradient vs torch float64: {e}");
     } else {

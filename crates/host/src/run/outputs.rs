@@ -8,11 +8,12 @@ use image::RgbImage;
 use srlens_core::{Attribution, ModelInfo, Tensor};
 use srlens_report::{
     completeness_gap, map_figures, pictures::tensor_to_rgb, render_report, summary_csv,
-    write_atomic, write_npy_atomic, MapPictures, MethodEntry, Pictures, ReportSummary, Window,
+    write_atomic, write_npy_atomic, MapPictures, MethodEntry, Pictures, Provenance, ReportSummary,
+    Window,
 };
 
 use super::image_input::InputImage;
-use crate::config::{LoadedConfig, Windows};
+use crate::config::{ImageMode, LoadedConfig, Windows};
 use crate::error::{Error, Result};
 use crate::plugins::LoadedPlugin;
 
@@ -161,46 +162,23 @@ impl<'a> RunContext<'a> {
             pictures: Pictures::in_dir(&label),
             map_file: Some(format!("{label}/attribution.npy")),
             warnings: a.warnings.iter().map(|w| w.to_string()).collect(),
-        };
-        // The completeness-gap and degenerate-map warnings are the report's to decide
-        // (MethodEntry::card_warnings); `entry.warnings` holds only other warnings.
-        let report = serde_json::json!({
-            "label": entry.label,
-            "method": entry.method,
-            "di": figures.di,
-            "degenerate": figures.degenerate,
-            "gini": figures.gini,
-            "pixels_50": figures.pixels_50,
-            "pixels_95": figures.pixels_95,
-            "radius_50": figures.radius_50,
-            "radius_95": figures.radius_95,
-            "objective": entry.objective,
-            "objective_input": a.objective_input,
-            "objective_baseline": baseline,
-            "attribution_sum": sum,
-            "completeness_gap": gap.map(|g| serde_json::json!({"absolute": g, "relative": rel})),
-            "seconds": m.seconds,
-            "backend": self.backend,
-            "model": {
-                "name": self.info.name.as_str(),
-                "path": self.model_path.as_ref().map(|p| p.display().to_string()),
-                "scale": self.info.scale,
-                "channels": self.info.channels,
-                "input_range": self.info.input_range,
-                "parameters": self.info.parameters,
+            provenance: Provenance {
+                model_path: self.model_path.as_ref().map(|p| p.display().to_string()),
+                channels: self.info.channels,
+                input_range: self.info.input_range,
+                parameters: self.info.parameters,
+                image_mode: match self.cfg.config.image.mode {
+                    ImageMode::Hr => "hr".into(),
+                    ImageMode::Lr => "lr".into(),
+                },
+                crop: self.cfg.config.image.crop,
+                window_label: self.cfg.config.window.label(m.window),
+                srlens_version: env!("CARGO_PKG_VERSION").to_string(),
+                srlens_core_version: srlens_core::VERSION.to_string(),
             },
-            "image": entry.image,
-            "image_mode": self.cfg.config.image.mode,
-            "lr_size": [w, h],
-            "window": self.cfg.config.window.all()[m.window],
-            "options": entry.params,
-            "plugins": entry.plugins,
-            "srlens_version": env!("CARGO_PKG_VERSION"),
-            "srlens_core_version": srlens_core::VERSION,
-            "warnings": entry.card_warnings(self.cfg.config.gap_warning),
-        });
+        };
         let report_path = dir.join("report.json");
-        let text = serde_json::to_string_pretty(&report).expect("JSON values serialise");
+        let text = entry.report_json(self.cfg.config.gap_warning);
         write_atomic(&report_path, text.as_bytes()).map_err(|e| out_err(&report_path, e))?;
         Ok(entry)
     }

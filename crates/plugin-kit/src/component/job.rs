@@ -89,11 +89,21 @@ impl<'a> Job<'a> {
 
     /// Every objective's value at `image` (`1 x C x H x W`): one forward pass.
     pub fn objective_values(&self, image: &Tensor) -> Result<Vec<f64>, PluginError> {
-        let sr = self.model().forward(image).into_result()?;
+        Ok(self
+            .batch_objective_values(image)?
+            .into_iter()
+            .map(|v| v.iter().sum())
+            .collect())
+    }
+
+    /// Every objective's value at each image of `batch` (`N x C x H x W`), as
+    /// `[objective][item]`: one forward pass for all objectives.
+    pub fn batch_objective_values(&self, batch: &Tensor) -> Result<Vec<Vec<f64>>, PluginError> {
+        let sr = self.model().forward(batch).into_result()?;
         checks::finite(&self.what, "the SR output", &sr.data)?;
         self.objectives()
             .iter()
-            .map(|o| Ok(o.value_and_grad(&sr).into_result()?.values.iter().sum()))
+            .map(|o| Ok(o.value_and_grad(&sr).into_result()?.values.to_vec()))
             .collect()
     }
 

@@ -117,7 +117,8 @@ pub struct MethodEntry {
     pub window: Window,
     /// Objective name (`gradient_energy` or `intensity`).
     pub objective: String,
-    /// DI, Gini and mass figures of the map.
+    /// DI, Gini and mass figures of the map (flattened into the record: `di`, `gini`...).
+    #[serde(flatten)]
     pub figures: MapFigures,
     /// Objective `D(F(x))` at the input.
     #[serde(default)]
@@ -156,6 +157,41 @@ pub struct MethodEntry {
     /// srlens 0.1 wrote) is not shown, and a repeated warning is shown once.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Everything else that determines the map: where the model and image came from.
+    #[serde(default)]
+    pub provenance: Provenance,
+}
+
+/// Where a map's inputs came from, so that any output can be traced to them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The model file (none for a backend's built-in model).
+    #[serde(default)]
+    pub model_path: Option<String>,
+    /// The model's channels.
+    #[serde(default)]
+    pub channels: u32,
+    /// The model's own value range.
+    #[serde(default)]
+    pub input_range: [f32; 2],
+    /// The model's parameter count.
+    #[serde(default)]
+    pub parameters: u64,
+    /// How the image was used: `hr` (downscaled by the scale) or `lr`.
+    #[serde(default)]
+    pub image_mode: String,
+    /// The crop of the image file, `[x, y, width, height]`, if any.
+    #[serde(default)]
+    pub crop: Option<[u32; 4]>,
+    /// The window's label (`None` for a single unlabelled window).
+    #[serde(default)]
+    pub window_label: Option<String>,
+    /// srlens's version.
+    #[serde(default)]
+    pub srlens_version: String,
+    /// The ABI version (srlens-core).
+    #[serde(default)]
+    pub srlens_core_version: String,
 }
 
 /// The card's warning for a [`degenerate`](MapFigures::degenerate) map.
@@ -178,6 +214,14 @@ impl MethodEntry {
                 threshold * 100.0
             )
         })
+    }
+
+    /// The record as a per-map `report.json` holds it: this entry with
+    /// [`warnings`](Self::warnings) replaced by every warning the card shows.
+    pub fn report_json(&self, gap_threshold: f64) -> String {
+        let mut record = self.clone();
+        record.warnings = self.card_warnings(gap_threshold);
+        serde_json::to_string_pretty(&record).expect("a record serialises")
     }
 
     /// Every warning the card shows, each once, in order: [`DEGENERATE_WARNING`] for a

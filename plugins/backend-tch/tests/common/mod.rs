@@ -3,10 +3,8 @@
 
 use std::path::PathBuf;
 
-use srlens_core::abi_stable::sabi_trait::TD_Opaque;
-use srlens_core::abi_stable::sabi_types::RRef;
 use srlens_core::abi_stable::std_types::RVec;
-use srlens_core::{Objective, ObjectiveRef, ObjectiveValue, Objective_TO, PluginResult, Tensor};
+use srlens_core::{Objective, ObjectiveBox, ObjectiveValue, PluginResult, Tensor};
 
 /// A file next to `gen_models.py`.
 pub fn fixture(name: &str) -> String {
@@ -91,6 +89,7 @@ impl Rng {
 }
 
 /// `sum(w * sr)` per batch item: its gradient is `w`.
+#[derive(Clone)]
 pub struct Linear(pub Tensor);
 
 impl Linear {
@@ -118,9 +117,9 @@ impl Objective for Linear {
     }
 }
 
-/// A borrowed objective for a gradient call.
-pub fn obj(o: &Linear) -> ObjectiveRef<'_> {
-    Objective_TO::from_ptr(RRef::new(o), TD_Opaque)
+/// The objective as a gradient call takes it.
+pub fn obj(o: &Linear) -> ObjectiveBox {
+    srlens_plugin_kit::testing::objective_box(o.clone())
 }
 
 /// `||a - b|| / ||b||`, after checking the shapes.
