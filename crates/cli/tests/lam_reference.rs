@@ -48,8 +48,7 @@ fn check_lam(model: &str, net: &TinyNet) {
     let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
     assert!(rel(report["objective_input"].as_f64().unwrap(), d_input) < 1e-5);
     assert!(rel(report["objective_baseline"].as_f64().unwrap(), d_baseline) < 1e-5);
-    let di = report["di"].as_f64().unwrap();
-    assert!(di.is_finite() && di > 0.0, "DI {di}");
+    common::check_figures(&dir.path().join("out/lam"));
 }
 
 #[test]

@@ -216,10 +216,7 @@ fn compare_methods_config_runs_every_method_on_a_real_network() {
             "{l}"
         );
         assert!(html.contains(&format!(">{l}<")), "report.html lacks {l}");
-        let di = common::read_json(&out.path().join(l).join("report.json"))["di"]
-            .as_f64()
-            .unwrap();
-        assert!(di.is_finite() && di > 0.0, "{l}: DI {di}");
+        common::check_figures(&out.path().join(l));
     }
     assert!(html.matches("data:image/png;base64,").count() >= 4 * labels.len());
 }

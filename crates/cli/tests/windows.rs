@@ -138,7 +138,7 @@ fn a_window_list_with_a_repeated_label_is_refused_at_its_line() {
     assert!(!o.status.success());
     let err = common::stderr_of(&o, dir.path());
     assert!(
-        err.contains("run.toml:23:9: two windows have the label `a`"),
+        err.contains("run.toml:18:1: two windows have the label `a`"),
         "{err}"
     );
     assert!(err.contains("label = \"a\""), "{err}");

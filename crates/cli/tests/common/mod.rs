@@ -265,3 +265,98 @@ pub fn config(model: &str, methods: &str) -> String {
          [image]\npath = \"lr.png\"\nmode = \"lr\"\n\n[window]\nx = 4\ny = 4\nsize = 6\n\n{methods}"
     )
 }
+
+/// Recomputes, in float64 from `attribution.npy` in `dir`, the figures of the spec's "What is
+/// reported for every map" (view, Gini, DI, pixels and radii holding 50 % and 95 % of the
+/// mass, around the window's centre in LR pixels) and asserts that `dir/report.json` holds
+/// them. Returns the DI.
+pub fn check_figures(dir: &Path) -> f64 {
+    let (shape, map) = read_npy(&dir.join("attribution.npy"));
+    let report = read_json(&dir.join("report.json"));
+    let (c, h, w) = (shape[0], shape[1], shape[2]);
+    let sums: Vec<f64> = (0..h * w)
+        .map(|p| {
+            (0..c)
+                .map(|ch| map[ch * h * w + p] as f64)
+                .sum::<f64>()
+                .abs()
+        })
+        .collect();
+    let max = sums.iter().cloned().fold(0.0, f64::max);
+    assert!(max > 0.0, "{}: the map is all zero", dir.display());
+    let view: Vec<f64> = sums.iter().map(|s| s / max).collect();
+    let mut sorted: Vec<f64> = view.iter().map(|v| v + 1e-7).collect();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len() as f64;
+    let gini = sorted
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (2.0 * (i as f64 + 1.0) - n - 1.0) * v)
+        .sum::<f64>()
+        / (n * sorted.iter().sum::<f64>());
+    let total: f64 = view.iter().sum();
+    let mut desc = view.clone();
+    desc.sort_by(|a, b| b.total_cmp(a));
+    let pixels = |frac: f64| {
+        let mut cum = 0.0;
+        desc.iter()
+            .position(|v| {
+                cum += v;
+                cum >= frac * total * (1.0 - 1e-12)
+            })
+            .map_or(desc.len(), |k| k + 1) as u64
+    };
+    let scale = report["scale"].as_f64().unwrap();
+    let win = &report["window"];
+    let half = win["size"].as_f64().unwrap() / 2.0;
+    let centre = (
+        (win["x0"].as_f64().unwrap() + half) / scale,
+        (win["y0"].as_f64().unwrap() + half) / scale,
+    );
+    let mut by_distance: Vec<(f64, f64)> = (0..h * w)
+        .map(|p| {
+            let (i, j) = ((p / w) as f64 + 0.5, (p % w) as f64 + 0.5);
+            ((j - centre.0).hypot(i - centre.1), view[p])
+        })
+        .collect();
+    by_distance.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let radius = |frac: f64| {
+        let mut cum = 0.0;
+        by_distance
+            .iter()
+            .find(|(_, m)| {
+                cum += m;
+                cum >= frac * total * (1.0 - 1e-12)
+            })
+            .map_or(0.0, |(d, _)| *d)
+    };
+    let close = |key: &str, want: f64| {
+        let got = report[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} in {report}"));
+        assert!(
+            // The report's view is float32: agreement to its rounding.
+            (got - want).abs() <= 1e-6 * want.abs().max(1.0),
+            "{}: {key} is {got} in report.json, {want} recomputed",
+            dir.display()
+        );
+    };
+    close("gini", gini);
+    close("di", (1.0 - gini) * 100.0);
+    close("radius_50", radius(0.5));
+    close("radius_95", radius(0.95));
+    assert_eq!(
+        report["pixels_50"].as_u64(),
+        Some(pixels(0.5)),
+        "{}",
+        dir.display()
+    );
+    assert_eq!(
+        report["pixels_95"].as_u64(),
+        Some(pixels(0.95)),
+        "{}",
+        dir.display()
+    );
+    assert_eq!(report["degenerate"], false);
+    (1.0 - gini) * 100.0
+}
