@@ -107,7 +107,10 @@ fn ig_on_a_linear_network_with_the_intensity_objective_is_exact() {
         .into_iter()
         .map(|v| v as f32)
         .collect();
-    b.initializer("w", srlens_onnx::TensorData::f32(vec![12, 3, 3, 3], w));
+    b.initializer(
+        "w",
+        srlens_onnx::TensorData::f32(vec![12, 3, 3, 3], w.clone()),
+    );
     let y = b.op(
         "Conv",
         &["input", "w"],
@@ -129,13 +132,58 @@ fn ig_on_a_linear_network_with_the_intensity_objective_is_exact() {
     std::fs::write(dir.path().join("run.toml"), text).unwrap();
     run_ok(dir.path(), &["run", "run.toml", "--quiet"]);
     let map = |l: &str| common::read_npy(&dir.path().join(format!("out/{l}/attribution.npy"))).1;
-    let (ig, ixg) = (map("ig"), map("input_x_gradient"));
-    for (a, b) in ig.iter().zip(&ixg) {
-        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");
+    // The closed form from the test's own weights: y[c, 2i+a, 2j+b] = conv[(2a+b)3+c, i, j]
+    // (DepthToSpace, DCR), conv[o, i, j] = sum w[o, ci, u, v] x[ci, i+u-1, j+v-1]; for the
+    // window (x 4..10, y 4..10) A = x * dD/dx exactly.
+    let x = lr_pixels(dir.path());
+    let mut grad = [0f64; 3 * 64];
+    for yy in 4..10 {
+        for xx in 4..10 {
+            let (i, a, j, bb) = (yy / 2, yy % 2, xx / 2, xx % 2);
+            for c in 0..3 {
+                let o = (2 * a + bb) * 3 + c;
+                for ci in 0..3 {
+                    for u in 0..3 {
+                        for v in 0..3 {
+                            let (p, q) = (i + u, j + v);
+                            if (1..9).contains(&p) && (1..9).contains(&q) {
+                                grad[ci * 64 + (p - 1) * 8 + (q - 1)] +=
+                                    w[((o * 3 + ci) * 3 + u) * 3 + v] as f64;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (name, got) in [
+        ("ig", map("ig")),
+        ("input_x_gradient", map("input_x_gradient")),
+    ] {
+        for k in 0..3 * 64 {
+            let want = x[k] * grad[k];
+            let g = got[k] as f64;
+            assert!(
+                (g - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                "{name} at {k}: {g} vs {want}"
+            );
+        }
     }
     let report = common::read_json(&dir.path().join("out/ig/report.json"));
     let gap = report["completeness_gap_rel"].as_f64().unwrap();
     assert!(gap < 1e-5, "relative gap {gap}");
+}
+
+/// `lr.png` of the workspace as `3 x 8 x 8` values in `[0, 1]`, in f64.
+fn lr_pixels(dir: &Path) -> Vec<f64> {
+    let img = image::open(dir.join("lr.png")).unwrap().to_rgb8();
+    let mut x = vec![0f64; 3 * 64];
+    for (q, p, px) in img.enumerate_pixels() {
+        for c in 0..3 {
+            x[c * 64 + p as usize * 8 + q as usize] = px[c] as f64 / 255.0;
+        }
+    }
+    x
 }
 
 fn repo_root() -> PathBuf {
@@ -171,6 +219,8 @@ fn compare_methods_config_runs_every_method_on_a_real_network() {
             "--quiet",
             "--out",
             o,
+            "--set",
+            "model.path=esrgan-slim-x4",
             "--set",
             "image.crop=[180, 60, 96, 96]",
             "--set",
@@ -217,6 +267,10 @@ fn compare_methods_config_runs_every_method_on_a_real_network() {
         );
         assert!(html.contains(&format!(">{l}<")), "report.html lacks {l}");
         common::check_figures(&out.path().join(l));
+        // A zoo name in `model.path` is recorded as the file it names.
+        let report = common::read_json(&out.path().join(l).join("report.json"));
+        let model = report["provenance"]["model_path"].as_str().unwrap();
+        assert!(model.ends_with("zoo/esrgan-slim-x4.onnx"), "{model}");
     }
     assert!(html.matches("data:image/png;base64,").count() >= 4 * labels.len());
 }

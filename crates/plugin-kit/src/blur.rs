@@ -18,9 +18,10 @@ pub fn gaussian_kernel(sigma: f64, size: usize) -> Vec<f64> {
     k
 }
 
-/// Checks a blur kernel's side for an `h x w` image: odd, and at most `2 max(h, w) - 1`
-/// (a wider kernel only wraps the reflect-101 borders around again, and would cost
-/// `side^2` per pixel). `what` names the component, `key` the option, in the error.
+/// Checks a blur kernel's side for an `h x w` image: odd, and at most `4 max(h, w) + 1`
+/// (a wider kernel only wraps around the reflect-101 borders yet again, and costs `side^2`
+/// per pixel: a side of 100001 is 80 GB of kernel). `what` names the component, `key` the
+/// option, in the error.
 pub fn check_kernel(
     what: &str,
     key: &str,
@@ -28,11 +29,11 @@ pub fn check_kernel(
     h: usize,
     w: usize,
 ) -> Result<(), PluginError> {
-    let max = (2 * h.max(w)).saturating_sub(1).max(1);
+    let max = 4 * h.max(w) + 1;
     if size.is_multiple_of(2) || size > max {
         return Err(crate::invalid_config(format!(
             "{what}: `{key}` must be an odd size of at most {max} for this {w} x {h} input \
-             (2 x its longer side - 1), got {size}"
+             (4 x its longer side + 1), got {size}"
         ))
         .with_key(key));
     }

@@ -20,8 +20,12 @@ pub fn parse_options<T: DeserializeOwned>(what: &str, json: &str) -> Result<T, P
         };
         // The path names the key whose value is wrong; for an unknown key it is the table.
         if let Some((unknown, accepted)) = unknown_field(&text) {
+            // serde_path_to_error's path already ends with the unknown key.
             let full = match key.as_str() {
                 "." => unknown,
+                path if path == unknown || path.ends_with(&format!(".{unknown}")) => {
+                    path.to_string()
+                }
                 table => format!("{table}.{unknown}"),
             };
             crate::invalid_config(format!("{what}: {text}"))

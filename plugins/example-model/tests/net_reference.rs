@@ -292,5 +292,5 @@ fn bad_files_options_and_devices_are_reported() {
     let model = load(&good, "", "cpu").unwrap();
     let e = model.forward(&Tensor::zeros(vec![1, 1, 4, 4])).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput);
-    assert!(e.message.contains("3 channels"), "{}", e.message);
+    assert!(e.message.contains("N x 3 x H x W"), "{}", e.message);
 }

@@ -631,7 +631,7 @@ fn bad_options_say_what_is_wrong() {
         .unwrap_err();
     assert_eq!(
         e.message.as_str(),
-        "path `line`: asked for points 2..4 of a path of 3"
+        "path `line`: points 2..4 of a path of 3 points do not exist"
     );
     let e = path_box("line", LinePath)
         .sample(&image(), RStr::from_str("{}"), RStr::from_str(""), 0, 0, 0)
@@ -639,6 +639,6 @@ fn bad_options_say_what_is_wrong() {
         .unwrap_err();
     assert_eq!(
         e.message.as_str(),
-        "path `line`: `steps` must be at least 1 (default 50), got 0"
+        "path `line`: a path needs at least 1 point (`steps` >= 1), got 0"
     );
 }

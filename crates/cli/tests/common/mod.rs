@@ -330,8 +330,9 @@ pub fn check_figures(dir: &Path) -> f64 {
             })
             .map_or(0.0, |(d, _)| *d)
     };
+    let figures = &report["figures"];
     let close = |key: &str, want: f64| {
-        let got = report[key]
+        let got = figures[key]
             .as_f64()
             .unwrap_or_else(|| panic!("{key} in {report}"));
         assert!(
@@ -346,17 +347,17 @@ pub fn check_figures(dir: &Path) -> f64 {
     close("radius_50", radius(0.5));
     close("radius_95", radius(0.95));
     assert_eq!(
-        report["pixels_50"].as_u64(),
+        figures["pixels_50"].as_u64(),
         Some(pixels(0.5)),
         "{}",
         dir.display()
     );
     assert_eq!(
-        report["pixels_95"].as_u64(),
+        figures["pixels_95"].as_u64(),
         Some(pixels(0.95)),
         "{}",
         dir.display()
     );
-    assert_eq!(report["degenerate"], false);
+    assert_eq!(figures["degenerate"], false);
     (1.0 - gini) * 100.0
 }

@@ -115,7 +115,14 @@ impl<P: PathFn> PathFunction for KitPath<P> {
         guard(|| {
             let (options, ctx) = self.parsed(image, options.as_str(), config_dir.as_str())?;
             let (steps, start, end) = (steps as usize, start as usize, end as usize);
-            if steps == 0 || start >= end || end > steps {
+            if steps == 0 {
+                return Err(invalid_input(format!(
+                    "{}: a path needs at least 1 point (`steps` >= 1), got 0",
+                    self.what
+                ))
+                .with_key("steps"));
+            }
+            if start >= end || end > steps {
                 return Err(invalid_input(format!(
                     "{}: points {start}..{end} of a path of {steps} points do not exist",
                     self.what

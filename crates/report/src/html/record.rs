@@ -117,8 +117,7 @@ pub struct MethodEntry {
     pub window: Window,
     /// Objective name (`gradient_energy` or `intensity`).
     pub objective: String,
-    /// DI, Gini and mass figures of the map (flattened into the record: `di`, `gini`...).
-    #[serde(flatten)]
+    /// DI, Gini and mass figures of the map.
     pub figures: MapFigures,
     /// Objective `D(F(x))` at the input.
     #[serde(default)]
