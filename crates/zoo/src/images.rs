@@ -176,6 +176,18 @@ pub fn max_difference(a: &RgbImage, b: &RgbImage) -> Result<u8> {
         .unwrap_or(0))
 }
 
+/// Super-resolves `img` with `model` (one forward pass on the whole image), rounded to 8 bits.
+pub fn upscale_with(model: &srlens_core::ModelBox, img: &RgbImage) -> Result<RgbImage> {
+    let sr = model.forward(&to_tensor(img)).into_result().map_err(|e| {
+        crate::Error::Plugin(format!(
+            "{}: forward failed: {}",
+            model.info().name,
+            e.message
+        ))
+    })?;
+    from_tensor(&sr)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,16 +215,4 @@ mod tests {
         assert_eq!(upscale(&lr, 3).dimensions(), (126, 126));
         assert!(downscale(&img, 7).is_err());
     }
-}
-
-/// Super-resolves `img` with `model` (one forward pass on the whole image), rounded to 8 bits.
-pub fn upscale_with(model: &srlens_core::ModelBox, img: &RgbImage) -> Result<RgbImage> {
-    let sr = model.forward(&to_tensor(img)).into_result().map_err(|e| {
-        crate::Error::Plugin(format!(
-            "{}: forward failed: {}",
-            model.info().name,
-            e.message
-        ))
-    })?;
-    from_tensor(&sr)
 }

@@ -613,7 +613,7 @@ fn bad_options_say_what_is_wrong() {
     let e = path_box("blur_line", BlurLinePath)
         .sample(
             &image(),
-            RStr::from_str(&r#"{"baseline": "black"}"#.to_string()),
+            RStr::from_str(r#"{"baseline": "black"}"#),
             RStr::from_str(""),
             3,
             0,

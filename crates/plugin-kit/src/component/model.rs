@@ -83,10 +83,7 @@ pub trait SrModelExt: SrModel {
             .map(|(grad, values)| {
                 checks::shape(&what, "the input gradient", &grad, &lr.dims())?;
                 checks::finite(&what, "the input gradient", &grad.data)?;
-                Ok(InputGradient {
-                    values: RVec::from(values),
-                    grad,
-                })
+                Ok(InputGradient { values, grad })
             })
             .collect()
     }
