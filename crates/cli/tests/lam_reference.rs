@@ -37,7 +37,7 @@ fn check_lam(model: &str, net: &TinyNet) {
     let x = lr_image(dir.path());
     let (expected, d_input, d_baseline) = reference::lam64(net, &x, 8, 8, (4, 4, 6), 1.2, steps, 9);
     let got: Vec<f64> = map.iter().map(|&v| v as f64).collect();
-    let err = reference::rel_error(&got, &expected);
+    let err = srlens_test_support::compare::rel_l2(&got, &expected);
     assert!(err < 1e-4, "relative error {err} against the float64 LAM");
     assert!(
         expected.iter().any(|v| v.abs() > 1e-6),

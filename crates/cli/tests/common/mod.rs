@@ -9,6 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use srlens_onnx::{builder::GraphBuilder, Attribute, TensorData};
+use srlens_test_support::binaries::{library_file, require_built};
+/// Reads an `attribution.npy` written by srlens: its shape and values.
+pub use srlens_test_support::npy::read_npy;
+/// The CLI's generator ([`TinyNet`]'s weights, the test pictures, linear nets' weights).
+pub use srlens_test_support::rng::Lcg;
 
 /// The `srlens` binary under test.
 pub fn srlens_bin() -> PathBuf {
@@ -26,14 +31,13 @@ pub fn target_dir() -> PathBuf {
 /// A built library of the workspace, e.g. `srlens_plugin_candle`; fails with the fix when
 /// it was not built (the tests never skip).
 pub fn built_library(name: &str) -> PathBuf {
-    let p = target_dir().join(format!("lib{name}.so"));
-    assert!(
-        p.is_file(),
-        "{} is missing: build every plugin first with `cargo build --workspace` \
-         (or run `cargo xtask test`)",
-        p.display()
-    );
-    p
+    let file = library_file(name);
+    require_built(
+        &target_dir(),
+        &[&file],
+        "build every plugin first with `cargo build --workspace` (or run `cargo xtask test`)",
+    )
+    .join(file)
 }
 
 /// The plugins every test loads: the default ones (other plugins built next to the binary,
@@ -107,32 +111,6 @@ fn normalise(s: &str, dir: &Path) -> String {
     let target = target_dir().canonicalize().unwrap_or_else(|_| target_dir());
     s.replace(&dir.display().to_string(), "[DIR]")
         .replace(&target.display().to_string(), "[TARGET]")
-}
-
-/// A deterministic pseudo-random sequence in `[-1, 1)` (an LCG: no dependency, same everywhere).
-pub struct Lcg(u64);
-
-impl Lcg {
-    /// Seeded.
-    pub fn new(seed: u64) -> Self {
-        Lcg(seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407))
-    }
-
-    /// The next value in `[-1, 1)`.
-    pub fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-    }
-
-    /// `n` values scaled by `s`.
-    pub fn vec(&mut self, n: usize, s: f64) -> Vec<f64> {
-        (0..n).map(|_| self.next() * s).collect()
-    }
 }
 
 /// A small SR network: conv 3x3 (3 -> 4, bias) + ReLU + conv 3x3 (4 -> 12) + DepthToSpace 2.
@@ -234,12 +212,6 @@ pub fn write_png(path: &Path, w: u32, h: u32, seed: u64) {
         image::Rgb(px)
     });
     img.save(path).expect("the PNG is written");
-}
-
-/// Reads an `attribution.npy` written by srlens.
-pub fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    srlens_report::npy::decode_npy(&bytes).expect("a float32 .npy")
 }
 
 /// Reads a JSON file.

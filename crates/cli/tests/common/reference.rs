@@ -1,10 +1,9 @@
 //! An independent float64 evaluation of the attribution spec for [`TinyNet`]: forward pass,
 //! gradient-energy objective, blur path, and the input gradient by central finite differences.
 
-use super::{TinyNet, HIDDEN};
+use srlens_test_support::blur64::{blur64, kernel64};
 
-/// `C x H x W` images in f64.
-pub type Image = Vec<f64>;
+use super::{TinyNet, HIDDEN};
 
 fn conv3x3(x: &[f64], cin: usize, h: usize, w: usize, wt: &[f64], b: &[f64]) -> Vec<f64> {
     let cout = b.len();
@@ -73,50 +72,6 @@ pub fn gradient_energy(y: &[f64], sh: usize, sw: usize, x0: usize, y0: usize, si
     d
 }
 
-fn reflect101(i: i64, n: i64) -> usize {
-    let mut i = i;
-    while i < 0 || i >= n {
-        i = if i < 0 { -i } else { 2 * (n - 1) - i };
-    }
-    i as usize
-}
-
-/// The spec's Gaussian kernel (`l x l`, sum 1).
-pub fn kernel(sigma: f64, l: usize) -> Vec<f64> {
-    let r = (l / 2) as i64;
-    let mut k = Vec::new();
-    for u in -r..=r {
-        for v in -r..=r {
-            k.push((-((u * u + v * v) as f64) / (2.0 * (sigma + 1e-5).powi(2))).exp());
-        }
-    }
-    let s: f64 = k.iter().sum();
-    k.into_iter().map(|v| v / s).collect()
-}
-
-/// Correlation of each plane with `k`, reflect-101 borders.
-pub fn blur(x: &[f64], h: usize, w: usize, k: &[f64], l: usize) -> Image {
-    let r = (l / 2) as i64;
-    let mut y = vec![0.0; x.len()];
-    for p in 0..x.len() / (h * w) {
-        for i in 0..h {
-            for j in 0..w {
-                let mut acc = 0.0;
-                for u in -r..=r {
-                    for v in -r..=r {
-                        let kk = k[((u + r) as usize) * l + (v + r) as usize];
-                        acc += kk
-                            * x[(p * h + reflect101(i as i64 + u, h as i64)) * w
-                                + reflect101(j as i64 + v, w as i64)];
-                    }
-                }
-                y[(p * h + i) * w + j] = acc;
-            }
-        }
-    }
-    y
-}
-
 /// `dD/dx` at `x` by central differences with step `eps`.
 pub fn fd_gradient(f: &dyn Fn(&[f64]) -> f64, x: &[f64], eps: f64) -> Vec<f64> {
     let mut g = vec![0.0; x.len()];
@@ -150,31 +105,24 @@ pub fn lam64(
     let s = |i: usize| sigma * (1.0 - i as f64 / steps as f64);
     let mut map = vec![0.0; x.len()];
     for i in 0..steps {
-        let (k1, k0) = (kernel(s(i + 1), l), kernel(s(i), l));
-        let p = blur(x, h, w, &k1, l);
-        let dk: Vec<f64> = k1
+        let (k1, k0) = (kernel64(s(i + 1), l), kernel64(s(i), l));
+        let p = blur64(x, 3, h, w, &k1);
+        let dk: Vec<Vec<f64>> = k1
             .iter()
             .zip(&k0)
-            .map(|(a, b)| (a - b) * steps as f64)
+            .map(|(a, b)| {
+                a.iter()
+                    .zip(b)
+                    .map(|(a, b)| (a - b) * steps as f64)
+                    .collect()
+            })
             .collect();
-        let d = blur(x, h, w, &dk, l);
+        let d = blur64(x, 3, h, w, &dk);
         let g = fd_gradient(&objective, &p, 1e-6);
         for k in 0..x.len() {
             map[k] += g[k] * d[k] / steps as f64;
         }
     }
-    let baseline = blur(x, h, w, &kernel(sigma, l), l);
+    let baseline = blur64(x, 3, h, w, &kernel64(sigma, l));
     (map, objective(x), objective(&baseline))
-}
-
-/// `||a - b|| / ||b||`.
-pub fn rel_error(a: &[f64], b: &[f64]) -> f64 {
-    let num: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).powi(2))
-        .sum::<f64>()
-        .sqrt();
-    let den: f64 = b.iter().map(|y| y * y).sum::<f64>().sqrt();
-    num / den
 }
