@@ -14,6 +14,7 @@ fn plugin_folder(dir: &Path) -> std::path::PathBuf {
         "srlens_plugin_smoothgrad",
         "srlens_fixture_panic",
         "srlens_fixture_other_abi",
+        "srlens_fixture_modified_core",
     ] {
         std::fs::copy(
             common::built_library(lib),

@@ -60,6 +60,10 @@ pub struct ComponentInfo {
     pub description: RString,
     /// For a backend: whether `model.path` must name a file (false for built-in weights).
     pub needs_model_file: bool,
+    /// Only in the test fixture `tests/fixtures/core-modified`: a layout change under a
+    /// compatible version number, which hosts must refuse by name.
+    #[cfg(srlens_layout_fixture)]
+    pub fixture_extra: u32,
 }
 
 impl ComponentInfo {

@@ -50,14 +50,35 @@ pub fn explain(path: &Path, e: &LibraryError) -> RefusedPlugin {
                      plugin against srlens-core {CORE_VERSION} (first mismatch: {mismatch}; \
                      `srlens plugins --verbose` shows abi_stable's whole layout report)"
                 ),
-                None => format!(
-                    "same version, different layout: it was built against an srlens-core \
-                     that calls itself {CORE_VERSION} but whose types differ from this \
-                     srlens's (a modified core, or a change that should have bumped the \
-                     version); first mismatch: {mismatch}; rebuild the plugin against the \
-                     released srlens-core {CORE_VERSION} (`srlens plugins --verbose` shows \
-                     abi_stable's whole layout report)"
-                ),
+                None => {
+                    let diff = layout_difference(&details);
+                    let (what, version) = match diff.found_version.as_deref() {
+                        Some(v) if v != CORE_VERSION => {
+                            ("different layout under a compatible version", v.to_string())
+                        }
+                        _ => ("same version, different layout", CORE_VERSION.to_string()),
+                    };
+                    let culprit = match (&diff.type_name, diff.fields.is_empty()) {
+                        (Some(t), false) => format!(
+                            "`{t}` differs in field(s) {}; ",
+                            diff.fields
+                                .iter()
+                                .map(|f| format!("`{f}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        (Some(t), true) => format!("`{t}` differs; "),
+                        _ => String::new(),
+                    };
+                    format!(
+                        "{what}: it was built against an srlens-core that calls itself \
+                         {version} but whose types differ from this srlens's (srlens-core \
+                         {CORE_VERSION}; a modified core, or a change that should have been a \
+                         major version): {culprit}first mismatch: {mismatch}; rebuild the \
+                         plugin against the released srlens-core {CORE_VERSION} (`srlens \
+                         plugins --verbose` shows abi_stable's whole layout report)"
+                    )
+                }
             }
         }
         LibraryError::ParseVersionError(v) => format!("its version string is not valid: {v}"),
@@ -105,4 +126,85 @@ fn first_mismatch(details: &str) -> (String, Option<String>) {
         s.push_str(&format!(", expected `{e}`, found `{f}`"));
     }
     (s, found)
+}
+
+/// What abi_stable's layout report says differs: the type, the fields that only one side
+/// has, and the srlens-core version the plugin's side calls itself.
+#[derive(Debug, Default, PartialEq)]
+struct LayoutDifference {
+    type_name: Option<String>,
+    fields: Vec<String>,
+    found_version: Option<String>,
+}
+
+/// Reads the last "Layout of expected type" and "Layout of found type" blocks before the
+/// first `Error:` line of abi_stable's report.
+fn layout_difference(details: &str) -> LayoutDifference {
+    let lines: Vec<&str> = details.lines().map(str::trim).collect();
+    let end = lines
+        .iter()
+        .position(|l| l.starts_with("Error:"))
+        .unwrap_or(lines.len());
+    let block = |header: &str| -> Option<&[&str]> {
+        let start = lines[..end].iter().rposition(|l| *l == header)?;
+        let stop = lines[start + 1..end]
+            .iter()
+            .position(|l| l.starts_with("Layout of "))
+            .map_or(end, |k| start + 1 + k);
+        Some(&lines[start + 1..stop])
+    };
+    let value = |block: &[&str], key: &str| -> Option<String> {
+        block
+            .iter()
+            .find_map(|l| l.strip_prefix(key))
+            .map(str::to_string)
+    };
+    let fields = |block: &[&str]| -> Vec<String> {
+        block
+            .iter()
+            .filter_map(|l| l.strip_prefix("field_name:"))
+            .map(str::to_string)
+            .collect()
+    };
+    let (Some(expected), Some(found)) = (
+        block("Layout of expected type:"),
+        block("Layout of found type:"),
+    ) else {
+        return LayoutDifference::default();
+    };
+    let (fe, ff) = (fields(expected), fields(found));
+    let mut differing: Vec<String> = ff.iter().filter(|f| !fe.contains(f)).cloned().collect();
+    differing.extend(fe.iter().filter(|f| !ff.contains(f)).cloned());
+    let found_version = found.iter().find_map(|l| {
+        l.strip_prefix("package:'srlens-core' version:'")
+            .and_then(|v| v.split('\'').next())
+            .map(str::to_string)
+    });
+    LayoutDifference {
+        type_name: value(found, "type:"),
+        fields: differing,
+        found_version,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_layout_difference_names_the_type_and_the_extra_field() {
+        let report = "Layout of expected type:\n--- Type Layout ---\ntype:ComponentInfo\n\
+            package:'srlens-core' version:'1.0.0'\nfield_name:kind\nfield_name:name\n\
+            Layout of found type:\n--- Type Layout ---\ntype:ComponentInfo\n\
+            package:'srlens-core' version:'1.0.1'\nfield_name:kind\nfield_name:name\n\
+            field_name:extra\nError:too many fields\nExpected:\n2\nFound:\n3\n";
+        assert_eq!(
+            layout_difference(report),
+            LayoutDifference {
+                type_name: Some("ComponentInfo".into()),
+                fields: vec!["extra".into()],
+                found_version: Some("1.0.1".into()),
+            }
+        );
+    }
 }
