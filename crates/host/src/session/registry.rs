@@ -10,12 +10,21 @@ use crate::error::Error;
 
 /// A host error as seen by the plugin that asked.
 fn to_plugin_error(e: Error) -> PluginError {
-    let kind = match e {
-        Error::Config(_) | Error::Plugin(_) => ErrorKind::InvalidConfig,
-        Error::Input(_) => ErrorKind::InvalidInput,
-        _ => ErrorKind::Backend,
-    };
-    PluginError::new(kind, e.to_string())
+    match e {
+        // An option error of the component asked for is an option error of the caller's,
+        // under the same key (LAM's `kernel` is its blur path's `kernel`).
+        Error::Option { key, message } => {
+            PluginError::new(ErrorKind::InvalidConfig, message).with_key(key)
+        }
+        e => {
+            let kind = match e {
+                Error::Config(_) | Error::Plugin(_) => ErrorKind::InvalidConfig,
+                Error::Input(_) => ErrorKind::InvalidInput,
+                _ => ErrorKind::Backend,
+            };
+            PluginError::new(kind, e.to_string())
+        }
+    }
 }
 
 impl Registry for Session<'_> {

@@ -1,0 +1,96 @@
+//! Inputs that used to give a wrong result with exit 0 or a crash (issue 9): a model whose
+//! output is NaN, a blur kernel of 100001, VarGrad of one sample.
+
+mod common;
+
+use std::path::Path;
+
+use srlens_onnx::{builder::GraphBuilder, Attribute, TensorData};
+
+/// A x2 model whose output is `sqrt(x - 2)`: NaN for every input in `[0, 1]`.
+fn write_nan_model(path: &Path) {
+    let mut b = GraphBuilder::new("nan");
+    b.input("input", &[1, 3, 8, 8]);
+    let two = b.constant(TensorData::f32(vec![1], vec![2.0]));
+    let d = b.op("Sub", &["input", &two], &[]);
+    let s = b.op("Sqrt", &[&d], &[]);
+    let scales = b.constant(TensorData::f32(vec![4], vec![1.0, 1.0, 2.0, 2.0]));
+    let y = b.op(
+        "Resize",
+        &[&s, "", &scales],
+        &[("mode", Attribute::String("nearest".into()))],
+    );
+    b.output(&y, &[1, 3, 16, 16]);
+    b.metadata("srlens.scale", "2");
+    srlens_onnx::write_file(&b.build().unwrap(), path).unwrap();
+}
+
+fn run(dir: &Path, config: &str) -> (Option<i32>, String) {
+    std::fs::write(dir.join("run.toml"), config).unwrap();
+    let o = common::srlens(dir, &["run", "run.toml", "--quiet"]);
+    (o.status.code(), common::stderr_of(&o, dir))
+}
+
+#[test]
+fn a_model_whose_output_is_nan_is_an_error_naming_the_model() {
+    let dir = common::workspace();
+    write_nan_model(&dir.path().join("nan.onnx"));
+    let (code, err) = run(
+        dir.path(),
+        &common::config("nan.onnx", "[[method]]\nname = \"lam\"\n"),
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("model `nan`: the SR output holds 768 non-finite value(s) of 768"),
+        "{err}"
+    );
+    assert!(err.contains("(non-finite values)"), "{err}");
+    assert!(!dir.path().join("out").exists(), "nothing is written");
+}
+
+#[test]
+fn a_huge_blur_kernel_is_refused_before_any_allocation() {
+    let dir = common::workspace();
+    let (code, err) = run(
+        dir.path(),
+        &common::config("tiny.onnx", "[[method]]\nname = \"lam\"\nkernel = 100001\n"),
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("`kernel` must be an odd size of at most 33 for this 8 x 8 input"),
+        "{err}"
+    );
+    assert!(
+        err.contains("kernel = 100001"),
+        "the config line is quoted: {err}"
+    );
+}
+
+#[test]
+fn vargrad_of_one_sample_warns_that_its_map_is_zero() {
+    let dir = common::workspace();
+    let (code, err) = run(
+        dir.path(),
+        &common::config("tiny.onnx", "[[method]]\nname = \"vargrad\"\nsamples = 1\n"),
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let report = common::read_json(&dir.path().join("out/vargrad/report.json"));
+    let warnings: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("vargrad with samples = 1")),
+        "{warnings:?}"
+    );
+    assert_eq!(report["figures"]["degenerate"], true);
+    let html = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
+    assert!(
+        html.contains("DI undefined"),
+        "the report shows DI as undefined"
+    );
+}
