@@ -3,25 +3,17 @@
 use abi_stable::std_types::RVec;
 use srlens_core::{ErrorKind, Objective, ObjectiveValue, PluginError, PluginResult, Tensor};
 
+pub use srlens_report::Window;
+
 use crate::config::{ObjectiveKind, WindowConfig};
 
-/// A square window of the SR output, in SR pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    /// Left column.
-    pub x: u32,
-    /// Top row.
-    pub y: u32,
-    /// Side.
-    pub size: u32,
-}
-
-impl From<&WindowConfig> for Window {
-    fn from(w: &WindowConfig) -> Self {
+impl WindowConfig {
+    /// The window as the objectives and the report see it.
+    pub fn window(&self) -> Window {
         Window {
-            x: w.x,
-            y: w.y,
-            size: w.size,
+            x0: self.x as usize,
+            y0: self.y as usize,
+            size: self.size as usize,
         }
     }
 }
@@ -59,8 +51,7 @@ impl WindowObjective {
             ));
         }
         let (n, c, h, w) = (d[0], d[1], d[2], d[3]);
-        let Window { x, y, size } = self.window;
-        let (x0, y0, s) = (x as usize, y as usize, size as usize);
+        let Window { x0, y0, size: s } = self.window;
         let mut values = vec![0f64; n];
         let mut grad = vec![0f64; sr.len()];
         let y_ = &sr.data;
@@ -121,8 +112,8 @@ mod tests {
         let o = WindowObjective {
             kind,
             window: Window {
-                x: 2,
-                y: 3,
+                x0: 2,
+                y0: 3,
                 size: 5,
             },
         };
@@ -159,8 +150,8 @@ mod tests {
         let o = WindowObjective {
             kind: ObjectiveKind::GradientEnergy,
             window: Window {
-                x: 0,
-                y: 0,
+                x0: 0,
+                y0: 0,
                 size: 4,
             },
         };
@@ -176,8 +167,8 @@ mod tests {
         let o = WindowObjective {
             kind: ObjectiveKind::GradientEnergy,
             window: Window {
-                x: 0,
-                y: 0,
+                x0: 0,
+                y0: 0,
                 size: 3,
             },
         };

@@ -17,7 +17,7 @@ use srlens_core::{
     ComponentKind, LoadRequest, ModelBox, ModelInfo, ObjectiveBox, Progress, Tensor,
 };
 
-use crate::config::{self, LoadedConfig};
+use crate::config::{self, LoadedConfig, WindowConfig};
 use crate::error::{Error, Result};
 use crate::objective::{Window, WindowObjective};
 use crate::plugins::{call_error, LoadedPlugin, PluginDirs, PluginHost};
@@ -119,7 +119,7 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
     let input = image_input::load(&image_path, &c.image, info.scale)?;
     let x = input.tensor();
     let (lh, lw) = (x.shape[2] as u32, x.shape[3] as u32);
-    let windows: Vec<Window> = c.window.all().iter().map(Window::from).collect();
+    let windows: Vec<Window> = c.window.all().iter().map(WindowConfig::window).collect();
     for (i, w) in windows.iter().enumerate() {
         check_window(&cfg, i, w, &info, lw, lh)?;
     }
@@ -337,7 +337,7 @@ fn check_window(
     lh: u32,
 ) -> Result<()> {
     let (sw, sh) = (lw as u64 * info.scale as u64, lh as u64 * info.scale as u64);
-    let (x, y, size) = (w.x as u64, w.y as u64, w.size as u64);
+    let (x, y, size) = (w.x0 as u64, w.y0 as u64, w.size as u64);
     if x + size <= sw && y + size <= sh {
         return Ok(());
     }
@@ -354,7 +354,7 @@ fn check_window(
         &format!(
             "the window x = {}, y = {}, size = {} does not fit inside the SR output, which is \
              {sw} x {sh} pixels ({lw} x {lh} LR pixels x scale {}); {advice}",
-            w.x, w.y, w.size, info.scale
+            w.x0, w.y0, w.size, info.scale
         ),
     )))
 }

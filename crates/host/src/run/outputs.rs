@@ -13,7 +13,7 @@ use srlens_report::{
 };
 
 use super::image_input::InputImage;
-use crate::config::{ImageMode, LoadedConfig, Windows};
+use crate::config::{ImageMode, LoadedConfig, WindowConfig, Windows};
 use crate::error::{Error, Result};
 use crate::plugins::LoadedPlugin;
 
@@ -85,11 +85,7 @@ impl<'a> RunContext<'a> {
                 .window
                 .all()
                 .iter()
-                .map(|w| Window {
-                    x0: w.x as usize,
-                    y0: w.y as usize,
-                    size: w.size as usize,
-                })
+                .map(WindowConfig::window)
                 .collect(),
         })
     }
