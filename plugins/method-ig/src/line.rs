@@ -104,6 +104,24 @@ impl Line {
         m
     }
 
+    /// Points `range` of `steps` from the baseline to the image of a path function's `ctx`
+    /// (baseline file names relative to the config's folder).
+    pub fn sample_for(
+        &self,
+        ctx: &PathContext<'_>,
+        steps: usize,
+        range: Range<usize>,
+    ) -> Result<PathSamples, PluginError> {
+        self.sample(
+            ctx.what,
+            ctx.image,
+            |name| ctx.resolve_file(name),
+            steps,
+            range.start,
+            range.end,
+        )
+    }
+
     /// Points `start..end` of `steps` from the baseline to `image` (`1 x C x H x W`);
     /// `resolve` turns a baseline image's name into a path.
     pub fn sample(
@@ -168,14 +186,7 @@ impl PathFn for LinePath {
         steps: usize,
         range: Range<usize>,
     ) -> Result<PathSamples, PluginError> {
-        options.resolve(ctx.what)?.sample(
-            ctx.what,
-            ctx.image,
-            |name| ctx.resolve_file(name),
-            steps,
-            range.start,
-            range.end,
-        )
+        options.resolve(ctx.what)?.sample_for(ctx, steps, range)
     }
 }
 
@@ -197,13 +208,6 @@ impl PathFn for BlurLinePath {
         steps: usize,
         range: Range<usize>,
     ) -> Result<PathSamples, PluginError> {
-        options.resolve(ctx.what)?.sample(
-            ctx.what,
-            ctx.image,
-            |name| ctx.resolve_file(name),
-            steps,
-            range.start,
-            range.end,
-        )
+        options.resolve(ctx.what)?.sample_for(ctx, steps, range)
     }
 }
