@@ -6,13 +6,12 @@
 mod common;
 
 use common::{ints, Rng, G};
-use srlens_core::abi_stable::std_types::{RSlice, RSome, RString, RVec};
-use srlens_core::{
-    BackendBox, ErrorKind, LoadRequest, ModelBox, Objective, ObjectiveValue, PluginResult, Tensor,
-};
+use srlens_core::abi_stable::std_types::{RSlice, RSome, RString};
+use srlens_core::{BackendBox, ErrorKind, LoadRequest, ModelBox, Tensor};
 use srlens_onnx::{Attribute, Graph};
 use srlens_plugin_candle::CandleBackend;
 use srlens_plugin_kit::{component::backend_box, testing::objective_box};
+use srlens_test_support::objective::Linear;
 
 /// The backend as the host sees it: through the ABI, with the kit's checks.
 fn backend() -> BackendBox {
@@ -292,27 +291,6 @@ fn option_overrides_the_metadata_range() {
     assert_close(&y.data, &net.naive(&xa).v, 2e-5, "overridden range");
 }
 
-/// `sum(r * sr)` per batch item, for a fixed `r`.
-struct Weighted {
-    r: Vec<f32>,
-}
-
-impl Objective for Weighted {
-    fn value_and_grad(&self, sr: &Tensor) -> PluginResult<ObjectiveValue> {
-        let n = sr.dims()[0];
-        let per = sr.data.len() / n;
-        let values: RVec<f64> = (0..n)
-            .map(|b| {
-                (b * per..(b + 1) * per)
-                    .map(|i| self.r[i] as f64 * sr.data[i] as f64)
-                    .sum()
-            })
-            .collect();
-        let grad = Tensor::new(sr.dims(), self.r.clone()).unwrap();
-        PluginResult::ROk(ObjectiveValue { values, grad })
-    }
-}
-
 #[test]
 fn input_gradient_matches_finite_differences() {
     for (net, file, range) in [
@@ -327,8 +305,8 @@ fn input_gradient_matches_finite_differences() {
         let r1 = rng.vec32(y0.v.len(), -1.0, 1.0);
         let r2 = rng.vec32(y0.v.len(), -1.0, 1.0);
         let objs = [
-            objective_box(Weighted { r: r1.clone() }),
-            objective_box(Weighted { r: r2.clone() }),
+            objective_box(Linear(Tensor::new(y0.s.to_vec(), r1.clone()).unwrap())),
+            objective_box(Linear(Tensor::new(y0.s.to_vec(), r2.clone()).unwrap())),
         ];
         let grads = model.gradient(&xt, RSlice::from_slice(&objs)).unwrap();
         assert_eq!(grads.len(), 2);

@@ -7,44 +7,8 @@ use candle_core::{DType, Device, Tensor, Var};
 use srlens_onnx::{Attribute, Dim, Graph, Node, TensorData, ValueInfo};
 use srlens_plugin_candle::Interpreter;
 
-/// A small deterministic generator (SplitMix64).
-pub struct Rng(pub u64);
-
-impl Rng {
-    /// The next value in `[0, 1)`.
-    pub fn uniform(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// `n` values in `[lo, hi)`.
-    pub fn vec(&mut self, n: usize, lo: f64, hi: f64) -> Vec<f64> {
-        (0..n).map(|_| lo + (hi - lo) * self.uniform()).collect()
-    }
-
-    /// `n` values with magnitude in `[0.05, 1)` and a random sign (away from kinks at 0).
-    pub fn signed(&mut self, n: usize) -> Vec<f64> {
-        (0..n)
-            .map(|_| {
-                let m = 0.05 + 0.95 * self.uniform();
-                if self.uniform() < 0.5 {
-                    -m
-                } else {
-                    m
-                }
-            })
-            .collect()
-    }
-
-    /// `n` values as `f32`.
-    pub fn vec32(&mut self, n: usize, lo: f64, hi: f64) -> Vec<f32> {
-        self.vec(n, lo, hi).into_iter().map(|v| v as f32).collect()
-    }
-}
+/// The backends' generator (SplitMix64): `Rng(seed)`.
+pub use srlens_test_support::rng::SplitMix64 as Rng;
 
 /// A graph under construction.
 pub struct G {
