@@ -10,24 +10,22 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use srlens_test_support::binaries::{library_file, profile_dir, require_built};
+use srlens_test_support::compare::rel_l2;
+use srlens_test_support::npy::read_npy;
+
 fn target_debug() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let dir = target.join("debug");
-    for f in [
-        "srlens",
-        "libsrlens_plugin_lam.so",
-        "libsrlens_plugin_candle.so",
-        "libsrlens_plugin_tch.so",
-    ] {
-        assert!(
-            dir.join(f).is_file(),
-            "{} is missing: build the workspace first (`cargo xtask test` does)",
-            dir.join(f).display()
-        );
-    }
-    dir
+    let libs = [
+        "srlens_plugin_lam",
+        "srlens_plugin_candle",
+        "srlens_plugin_tch",
+    ]
+    .map(library_file);
+    require_built(
+        &profile_dir("debug"),
+        &["srlens", &libs[0], &libs[1], &libs[2]],
+        "build the workspace first (`cargo xtask test` does)",
+    )
 }
 
 /// A deterministic `w x h` picture with edges.
@@ -67,20 +65,11 @@ fn lam(
         "{label}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let read = |f: &str| std::fs::read(dir.join(format!("out-{label}/lam/{f}"))).unwrap();
-    let (shape, map) = srlens_report::npy::decode_npy(&read("attribution.npy")).unwrap();
+    let out = dir.join(format!("out-{label}/lam"));
+    let (shape, map) = read_npy(&out.join("attribution.npy"));
     assert_eq!(shape.len(), 3);
-    (map, serde_json::from_slice(&read("report.json")).unwrap())
-}
-
-fn rel_l2(a: &[f32], b: &[f32]) -> f64 {
-    let num: f64 = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
-        .sum();
-    let den: f64 = b.iter().map(|y| (*y as f64).powi(2)).sum();
-    (num / den).sqrt()
+    let report = std::fs::read(out.join("report.json")).unwrap();
+    (map, serde_json::from_slice(&report).unwrap())
 }
 
 fn check(tch_model: &str, onnx_model: &str, options: &str) {

@@ -13,10 +13,8 @@ fn library() -> PathBuf {
     // target/<profile>/deps/<this test> -> target/<profile>/libsrlens_plugin_tch.so
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    dir.join(format!(
-        "{}srlens_plugin_tch{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
+    dir.join(srlens_test_support::binaries::library_file(
+        "srlens_plugin_tch",
     ))
 }
 
