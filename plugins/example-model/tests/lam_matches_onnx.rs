@@ -13,6 +13,9 @@ use std::process::Command;
 
 use common::onnx_export::export;
 use srlens_plugin_example_model::Fsrcnn;
+use srlens_test_support::binaries::{library_file, profile_dir, require_built};
+use srlens_test_support::compare::rel_l2;
+use srlens_test_support::npy::read_npy;
 
 const PACKAGES: [&str; 4] = [
     "srlens",
@@ -20,10 +23,6 @@ const PACKAGES: [&str; 4] = [
     "srlens-plugin-candle",
     "srlens-plugin-example-model",
 ];
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// Builds the binaries and plugins (debug) and returns the folder they are in.
 fn build() -> PathBuf {
@@ -40,23 +39,17 @@ fn build() -> PathBuf {
         status.success(),
         "{cmd:?} failed ({status}): the test needs srlens and these plugins built"
     );
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
-    let dir = target.join("debug");
-    for f in [
-        "srlens",
-        "libsrlens_plugin_lam.so",
-        "libsrlens_plugin_candle.so",
-        "libsrlens_plugin_example_model.so",
-    ] {
-        assert!(
-            dir.join(f).is_file(),
-            "{} is missing after the build: build it with `cargo build -p ...` ({PACKAGES:?})",
-            dir.join(f).display()
-        );
-    }
-    dir
+    let libs = [
+        "srlens_plugin_lam",
+        "srlens_plugin_candle",
+        "srlens_plugin_example_model",
+    ]
+    .map(library_file);
+    require_built(
+        &profile_dir("debug"),
+        &["srlens", &libs[0], &libs[1], &libs[2]],
+        &format!("the build did not write it; build it with `cargo build -p ...` ({PACKAGES:?})"),
+    )
 }
 
 /// A 64 x 64 RGB test picture: smooth shading, a disc and stripes (edges for LAM to find).
@@ -88,41 +81,6 @@ fn config(dir: &Path, label: &str, backend: &str, model: &Path) -> PathBuf {
     let path = dir.join(format!("{label}.toml"));
     std::fs::write(&path, text).unwrap();
     path
-}
-
-/// Reads a float32 `.npy` file: its shape and values.
-fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(
-        &bytes[..6],
-        b"\x93NUMPY",
-        "{} is not a .npy file",
-        path.display()
-    );
-    let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    let header = std::str::from_utf8(&bytes[10..10 + len]).unwrap();
-    assert!(
-        header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"),
-        "{header}"
-    );
-    let shape = header
-        .split("'shape': (")
-        .nth(1)
-        .unwrap()
-        .split(')')
-        .next()
-        .unwrap();
-    let shape: Vec<usize> = shape
-        .split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim().parse().unwrap())
-        .collect();
-    let data: Vec<f32> = bytes[10 + len..]
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    assert_eq!(data.len(), shape.iter().product::<usize>());
-    (shape, data)
 }
 
 #[test]
@@ -173,20 +131,8 @@ fn lam_of_the_plugin_matches_lam_of_its_onnx_export_on_candle() {
     assert_eq!(sa, &vec![3, 16, 16]);
     assert_eq!(sa, sb);
     let norm = b.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
-    let diff = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
-        .sum::<f64>()
-        .sqrt();
-    eprintln!(
-        "relative L2 difference {:.3e} (|map| = {norm:.4e})",
-        diff / norm
-    );
     assert!(norm > 1e-6, "the LAM map is zero");
-    assert!(
-        diff / norm < 1e-4,
-        "relative difference {} (|map| = {norm})",
-        diff / norm
-    );
+    let err = rel_l2(a, b);
+    eprintln!("relative L2 difference {err:.3e} (|map| = {norm:.4e})");
+    assert!(err < 1e-4, "relative difference {err} (|map| = {norm})");
 }

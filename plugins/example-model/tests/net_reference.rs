@@ -9,21 +9,14 @@ use srlens_core::{ErrorKind, LoadRequest, ModelBox, Tensor};
 use srlens_plugin_example_model::ExampleBackend;
 use srlens_plugin_kit::component::backend_box;
 use srlens_plugin_kit::testing::{objective_box, Intensity};
+use srlens_test_support::rng::Lcg;
 
 /// `(in, out, k)` of a small x2 network.
 const LAYERS: [(usize, usize, usize); 4] = [(3, 5, 3), (5, 4, 1), (4, 4, 3), (4, 12, 3)];
 
-/// Deterministic values in `[-amp, amp)`.
+/// Deterministic values in `[-amp, amp)`: the LCG started at `seed` itself.
 fn values(seed: u64, n: usize, amp: f64) -> Vec<f64> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) * amp
-        })
-        .collect()
+    Lcg::from_state(seed).vec(n, amp)
 }
 
 /// A layer in f64: weight `out x in x k x k`, bias, PReLU slopes.
