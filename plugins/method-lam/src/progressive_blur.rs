@@ -133,6 +133,7 @@ pub fn sample(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use srlens_test_support::blur64::{blur64, kernel64};
 
     fn image() -> Tensor {
         let (c, h, w) = (3, 7, 6);
@@ -166,67 +167,11 @@ mod tests {
         }
     }
 
-    /// The spec's kernel for `s`, side `l`, in `f64`, written independently of plugin-kit:
-    /// `exp(-(u^2+v^2) / (2 (s + 1e-5)^2))` normalised to sum 1, `[u + l/2][v + l/2]`.
-    fn kernel64(s: f64, l: usize) -> Vec<Vec<f64>> {
-        let r = (l / 2) as i64;
-        let d = 2.0 * (s + 1e-5).powi(2);
-        let raw: Vec<Vec<f64>> = (-r..=r)
-            .map(|u| {
-                (-r..=r)
-                    .map(|v| (-((u * u + v * v) as f64) / d).exp())
-                    .collect()
-            })
-            .collect();
-        let total: f64 = raw.iter().flatten().sum();
-        raw.iter()
-            .map(|row| row.iter().map(|k| k / total).collect())
-            .collect()
-    }
-
-    /// `dcb|abcd|cba`, by walking: reflect at `-1` and at `n`, excluding the edge pixel.
-    fn reflect_101(mut i: i64, n: i64) -> usize {
-        if n == 1 {
-            return 0;
-        }
-        while i < 0 || i >= n {
-            if i < 0 {
-                i = -i;
-            }
-            if i >= n {
-                i = 2 * (n - 1) - i;
-            }
-        }
-        i as usize
-    }
-
-    /// Correlation of each channel of `x` (`C x H x W`) with `k` (`l x l`), reflect-101
-    /// borders, in `f64`.
-    fn blur64(x: &[f32], c: usize, h: usize, w: usize, k: &[Vec<f64>]) -> Vec<f64> {
-        let r = (k.len() / 2) as i64;
-        let mut out = vec![0.0; c * h * w];
-        for ch in 0..c {
-            for i in 0..h {
-                for j in 0..w {
-                    let mut acc = 0.0;
-                    for (ku, row) in k.iter().enumerate() {
-                        for (kv, kval) in row.iter().enumerate() {
-                            let si = reflect_101(i as i64 + ku as i64 - r, h as i64);
-                            let sj = reflect_101(j as i64 + kv as i64 - r, w as i64);
-                            acc += kval * x[(ch * h + si) * w + sj] as f64;
-                        }
-                    }
-                    out[(ch * h + i) * w + j] = acc;
-                }
-            }
-        }
-        out
-    }
-
     #[test]
     fn a_middle_point_and_its_derivative_match_an_independent_f64_blur() {
         let x = image();
         let (c, h, w) = (x.dims()[1], x.dims()[2], x.dims()[3]);
+        let x64: Vec<f64> = x.data.iter().map(|&v| v as f64).collect();
         let per = x.len();
         for (sigma, kernel, steps) in [(1.2, 9, 10), (2.0, 7, 11), (0.8, 5, 4), (3.0, 11, 7)] {
             let o = BlurPathOptions { sigma, kernel };
@@ -237,7 +182,7 @@ mod tests {
                     kernel64(sigma_at(i + 1), kernel),
                     kernel64(sigma_at(i), kernel),
                 );
-                let point = blur64(&x.data, c, h, w, &k_next);
+                let point = blur64(&x64, c, h, w, &k_next);
                 let dk: Vec<Vec<f64>> = k_next
                     .iter()
                     .zip(&k_this)
@@ -248,7 +193,7 @@ mod tests {
                             .collect()
                     })
                     .collect();
-                let derivative = blur64(&x.data, c, h, w, &dk);
+                let derivative = blur64(&x64, c, h, w, &dk);
                 let scale = derivative.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
                 for j in 0..per {
                     let (p, d) = (
@@ -267,7 +212,7 @@ mod tests {
                     );
                 }
             }
-            let baseline = blur64(&x.data, c, h, w, &kernel64(sigma, kernel));
+            let baseline = blur64(&x64, c, h, w, &kernel64(sigma, kernel));
             for (b, want) in s.baseline.data.iter().zip(&baseline) {
                 assert!((*b as f64 - want).abs() < 1e-6, "baseline {b} vs {want}");
             }

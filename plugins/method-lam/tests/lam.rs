@@ -8,6 +8,8 @@ use serde_json::json;
 use srlens_core::Tensor;
 use srlens_plugin_kit::testing::*;
 use srlens_plugin_lam::{Lam, ProgressiveBlurPath};
+use srlens_test_support::blur64::{blur64, kernel64};
+use srlens_test_support::compare::rel_l2;
 
 const DIMS: Dims = [2, 5, 6];
 const SCALE: usize = 2;
@@ -46,57 +48,10 @@ fn weights() -> Vec<f64> {
         .collect()
 }
 
-/// The spec's kernel in `f64`: `exp(-(u^2+v^2) / (2 (s + 1e-5)^2))` normalised, `[u][v]`.
-fn kernel64(s: f64, l: usize) -> Vec<Vec<f64>> {
-    let r = (l / 2) as i64;
-    let d = 2.0 * (s + 1e-5).powi(2);
-    let raw: Vec<Vec<f64>> = (-r..=r)
-        .map(|u| {
-            (-r..=r)
-                .map(|v| (-((u * u + v * v) as f64) / d).exp())
-                .collect()
-        })
-        .collect();
-    let total: f64 = raw.iter().flatten().sum();
-    raw.iter()
-        .map(|row| row.iter().map(|k| k / total).collect())
-        .collect()
-}
-
-/// Reflect-101 (`dcb|abcd|cba`) by walking the reflections.
-fn reflect_101(mut i: i64, n: i64) -> usize {
-    while i < 0 || i >= n {
-        if i < 0 {
-            i = -i;
-        }
-        if i >= n {
-            i = 2 * (n - 1) - i;
-        }
-    }
-    i as usize
-}
-
-/// Correlation of each channel of `x` (`C x H x W`, f64) with `k`, reflect-101 borders.
-fn blur64(x: &[f64], k: &[Vec<f64>]) -> Vec<f64> {
+/// The spec's blur of each channel of `x` (`C x H x W`, f64) with `k`, reflect-101 borders.
+fn blur(x: &[f64], k: &[Vec<f64>]) -> Vec<f64> {
     let [c, h, w] = DIMS;
-    let r = (k.len() / 2) as i64;
-    let mut out = vec![0.0; x.len()];
-    for ch in 0..c {
-        for i in 0..h {
-            for j in 0..w {
-                let mut acc = 0.0;
-                for (ku, row) in k.iter().enumerate() {
-                    for (kv, kval) in row.iter().enumerate() {
-                        let si = reflect_101(i as i64 + ku as i64 - r, h as i64);
-                        let sj = reflect_101(j as i64 + kv as i64 - r, w as i64);
-                        acc += kval * x[(ch * h + si) * w + sj];
-                    }
-                }
-                out[(ch * h + i) * w + j] = acc;
-            }
-        }
-    }
-    out
+    blur64(x, c, h, w, k)
 }
 
 /// The spec's LAM map, the objective at `x` and at the baseline, in `f64`, for a model given
@@ -116,7 +71,7 @@ fn lam64(
             kernel64(sigma_at(i + 1), kernel),
             kernel64(sigma_at(i), kernel),
         );
-        let p = blur64(&x, &k_next);
+        let p = blur(&x, &k_next);
         let dk: Vec<Vec<f64>> = k_next
             .iter()
             .zip(&k_this)
@@ -127,24 +82,13 @@ fn lam64(
                     .collect()
             })
             .collect();
-        let di = blur64(&x, &dk);
+        let di = blur(&x, &dk);
         for ((m, g), dv) in map.iter_mut().zip(grad(&p)).zip(&di) {
             *m += g * dv / steps as f64;
         }
     }
-    let baseline = blur64(&x, &kernel64(sigma, kernel));
+    let baseline = blur(&x, &kernel64(sigma, kernel));
     (map, d(&x), d(&baseline))
-}
-
-/// `||got - want|| / ||want||`.
-fn rel_l2(got: &[f32], want: &[f64]) -> f64 {
-    let num: f64 = got
-        .iter()
-        .zip(want)
-        .map(|(&g, w)| (g as f64 - w).powi(2))
-        .sum();
-    let den: f64 = want.iter().map(|w| w * w).sum();
-    (num / den).sqrt()
 }
 
 fn check(model: FnModel, want: (Vec<f64>, f64, f64), what: &str) {
