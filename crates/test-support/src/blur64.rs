@@ -19,6 +19,30 @@ pub fn kernel64(s: f64, l: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// The kernels of step `i` of the spec's progressive-blur path of `steps` steps from `sigma`
+/// (side `l`): that of the point `p_i`, `k_{sigma_{i+1}}`, and that of its derivative `d_i`,
+/// `(k_{sigma_{i+1}} - k_{sigma_i}) steps`, where `sigma_i = sigma (1 - i / steps)`.
+pub fn path_kernels64(
+    sigma: f64,
+    l: usize,
+    i: usize,
+    steps: usize,
+) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let sigma_at = |i: usize| sigma * (1.0 - i as f64 / steps as f64);
+    let (k_next, k_this) = (kernel64(sigma_at(i + 1), l), kernel64(sigma_at(i), l));
+    let dk = k_next
+        .iter()
+        .zip(&k_this)
+        .map(|(a, b)| {
+            a.iter()
+                .zip(b)
+                .map(|(a, b)| (a - b) * steps as f64)
+                .collect()
+        })
+        .collect();
+    (k_next, dk)
+}
+
 /// Reflect-101 (`dcb|abcd|cba`) of index `i` into `0..n`, by walking: reflect at `-1` and at
 /// `n`, excluding the edge pixel (a single pixel reflects onto itself).
 pub fn reflect_101(mut i: i64, n: i64) -> usize {
@@ -78,5 +102,9 @@ mod tests {
         assert!((s - 1.0).abs() < 1e-12);
         let y = blur64(&[0.25; 2 * 3 * 4], 2, 3, 4, &k);
         assert!(y.iter().all(|v| (v - 0.25).abs() < 1e-12));
+        // The last point is the unblurred image; derivatives of a normalised kernel sum to 0.
+        let (k_last, dk) = path_kernels64(1.3, 5, 3, 4);
+        assert!((k_last[2][2] - 1.0).abs() < 1e-12);
+        assert!(dk.iter().flatten().sum::<f64>().abs() < 1e-12);
     }
 }

@@ -133,7 +133,7 @@ pub fn sample(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use srlens_test_support::blur64::{blur64, kernel64};
+    use srlens_test_support::blur64::{blur64, kernel64, path_kernels64};
 
     fn image() -> Tensor {
         let (c, h, w) = (3, 7, 6);
@@ -176,23 +176,9 @@ mod tests {
         for (sigma, kernel, steps) in [(1.2, 9, 10), (2.0, 7, 11), (0.8, 5, 4), (3.0, 11, 7)] {
             let o = BlurPathOptions { sigma, kernel };
             let s = sample(&x, &o, steps, 0, steps).unwrap();
-            let sigma_at = |i: usize| sigma * (1.0 - i as f64 / steps as f64);
             for i in [steps / 2, 1, steps - 2] {
-                let (k_next, k_this) = (
-                    kernel64(sigma_at(i + 1), kernel),
-                    kernel64(sigma_at(i), kernel),
-                );
+                let (k_next, dk) = path_kernels64(sigma, kernel, i, steps);
                 let point = blur64(&x64, c, h, w, &k_next);
-                let dk: Vec<Vec<f64>> = k_next
-                    .iter()
-                    .zip(&k_this)
-                    .map(|(a, b)| {
-                        a.iter()
-                            .zip(b)
-                            .map(|(a, b)| (a - b) * steps as f64)
-                            .collect()
-                    })
-                    .collect();
                 let derivative = blur64(&x64, c, h, w, &dk);
                 let scale = derivative.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
                 for j in 0..per {

@@ -8,7 +8,7 @@ use serde_json::json;
 use srlens_core::Tensor;
 use srlens_plugin_kit::testing::*;
 use srlens_plugin_lam::{Lam, ProgressiveBlurPath};
-use srlens_test_support::blur64::{blur64, kernel64};
+use srlens_test_support::blur64::{blur64, kernel64, path_kernels64};
 use srlens_test_support::compare::rel_l2;
 
 const DIMS: Dims = [2, 5, 6];
@@ -64,24 +64,10 @@ fn lam64(
     grad: impl Fn(&[f64]) -> Vec<f64>,
 ) -> (Vec<f64>, f64, f64) {
     let x: Vec<f64> = image().data.iter().map(|&v| v as f64).collect();
-    let sigma_at = |i: usize| sigma * (1.0 - i as f64 / steps as f64);
     let mut map = vec![0.0; N_IN];
     for i in 0..steps {
-        let (k_next, k_this) = (
-            kernel64(sigma_at(i + 1), kernel),
-            kernel64(sigma_at(i), kernel),
-        );
+        let (k_next, dk) = path_kernels64(sigma, kernel, i, steps);
         let p = blur(&x, &k_next);
-        let dk: Vec<Vec<f64>> = k_next
-            .iter()
-            .zip(&k_this)
-            .map(|(a, b)| {
-                a.iter()
-                    .zip(b)
-                    .map(|(a, b)| (a - b) * steps as f64)
-                    .collect()
-            })
-            .collect();
         let di = blur(&x, &dk);
         for ((m, g), dv) in map.iter_mut().zip(grad(&p)).zip(&di) {
             *m += g * dv / steps as f64;

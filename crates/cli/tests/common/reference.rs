@@ -1,7 +1,7 @@
 //! An independent float64 evaluation of the attribution spec for [`TinyNet`]: forward pass,
 //! gradient-energy objective, blur path, and the input gradient by central finite differences.
 
-use srlens_test_support::blur64::{blur64, kernel64};
+use srlens_test_support::blur64::{blur64, kernel64, path_kernels64};
 
 use super::{TinyNet, HIDDEN};
 
@@ -102,21 +102,10 @@ pub fn lam64(
 ) -> (Vec<f64>, f64, f64) {
     let objective =
         |p: &[f64]| gradient_energy(&net.forward64(p, h, w), 2 * h, 2 * w, win.0, win.1, win.2);
-    let s = |i: usize| sigma * (1.0 - i as f64 / steps as f64);
     let mut map = vec![0.0; x.len()];
     for i in 0..steps {
-        let (k1, k0) = (kernel64(s(i + 1), l), kernel64(s(i), l));
+        let (k1, dk) = path_kernels64(sigma, l, i, steps);
         let p = blur64(x, 3, h, w, &k1);
-        let dk: Vec<Vec<f64>> = k1
-            .iter()
-            .zip(&k0)
-            .map(|(a, b)| {
-                a.iter()
-                    .zip(b)
-                    .map(|(a, b)| (a - b) * steps as f64)
-                    .collect()
-            })
-            .collect();
         let d = blur64(x, 3, h, w, &dk);
         let g = fd_gradient(&objective, &p, 1e-6);
         for k in 0..x.len() {
