@@ -100,13 +100,7 @@ fn lam_along_the_line_path_is_integrated_gradients() {
 #[test]
 fn a_map_of_the_wrong_rank_is_an_error_naming_the_plugin() {
     let dir = common::workspace();
-    let plugins = dir.path().join("plugins");
-    std::fs::create_dir(&plugins).unwrap();
-    std::fs::copy(
-        common::built_library("srlens_fixture_panic"),
-        plugins.join("libsrlens_fixture_panic.so"),
-    )
-    .unwrap();
+    common::plugins_folder(dir.path(), &["srlens_fixture_panic"]);
     write(
         dir.path(),
         "run.toml",

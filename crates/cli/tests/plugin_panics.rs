@@ -7,13 +7,7 @@ mod common;
 use std::path::Path;
 
 fn panicky_plugin(dir: &Path) {
-    let plugins = dir.join("plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
-    std::fs::copy(
-        common::built_library("srlens_fixture_panic"),
-        plugins.join("libsrlens_fixture_panic.so"),
-    )
-    .unwrap();
+    common::plugins_folder(dir, &["srlens_fixture_panic"]);
 }
 
 fn run_err(dir: &Path, config: &str) -> String {

@@ -5,23 +5,18 @@ mod common;
 use std::path::Path;
 
 fn plugin_folder(dir: &Path) -> std::path::PathBuf {
-    let plugins = dir.join("plugins");
-    std::fs::create_dir(&plugins).unwrap();
-    for lib in [
-        "srlens_plugin_candle",
-        "srlens_plugin_lam",
-        "srlens_plugin_ig",
-        "srlens_plugin_smoothgrad",
-        "srlens_fixture_panic",
-        "srlens_fixture_other_abi",
-        "srlens_fixture_modified_core",
-    ] {
-        std::fs::copy(
-            common::built_library(lib),
-            plugins.join(format!("lib{lib}.so")),
-        )
-        .unwrap();
-    }
+    let plugins = common::plugins_folder(
+        dir,
+        &[
+            "srlens_plugin_candle",
+            "srlens_plugin_lam",
+            "srlens_plugin_ig",
+            "srlens_plugin_smoothgrad",
+            "srlens_fixture_panic",
+            "srlens_fixture_other_abi",
+            "srlens_fixture_modified_core",
+        ],
+    );
     std::fs::write(plugins.join("libnotes.so"), "not a library").unwrap();
     plugins
 }

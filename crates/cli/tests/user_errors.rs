@@ -160,13 +160,7 @@ fn bad_override() {
 #[test]
 fn plugin_that_panics_leaves_earlier_results_intact() {
     let dir = common::workspace();
-    let plugins = dir.path().join("plugins");
-    std::fs::create_dir(&plugins).unwrap();
-    std::fs::copy(
-        common::built_library("srlens_fixture_panic"),
-        plugins.join("libsrlens_fixture_panic.so"),
-    )
-    .unwrap();
+    common::plugins_folder(dir.path(), &["srlens_fixture_panic"]);
     // `gradient` is provided by the fixture too: `plugin` says which one is meant.
     let methods =
         "[[method]]\nname = \"gradient\"\nplugin = \"ig\"\n\n[[method]]\nname = \"explode\"\n";

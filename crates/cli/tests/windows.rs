@@ -7,13 +7,7 @@ use std::path::Path;
 
 /// A folder `plugins` holding the counting fixture backend.
 fn counting_plugin(dir: &Path) {
-    let plugins = dir.join("plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
-    std::fs::copy(
-        common::built_library("srlens_fixture_counting"),
-        plugins.join("libsrlens_fixture_counting.so"),
-    )
-    .unwrap();
+    common::plugins_folder(dir, &["srlens_fixture_counting"]);
 }
 
 const WINDOWS: [(u32, u32, u32); 3] = [(2, 2, 6), (8, 4, 5), (1, 10, 4)];

@@ -333,3 +333,15 @@ pub fn check_figures(dir: &Path) -> f64 {
     assert_eq!(figures["degenerate"], false);
     (1.0 - gini) * 100.0
 }
+
+/// The folder `dir/plugins` holding copies of the built workspace libraries `libs` (e.g.
+/// `srlens_fixture_panic`), for `--plugin-dir plugins`.
+pub fn plugins_folder(dir: &Path, libs: &[&str]) -> PathBuf {
+    let plugins = dir.join("plugins");
+    std::fs::create_dir_all(&plugins).expect("the plugin folder");
+    for lib in libs {
+        std::fs::copy(built_library(lib), plugins.join(format!("lib{lib}.so")))
+            .expect("the library is copied");
+    }
+    plugins
+}
