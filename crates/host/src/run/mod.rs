@@ -123,25 +123,23 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
     for (i, w) in windows.iter().enumerate() {
         check_window(&cfg, i, w, &info, lw, lh)?;
     }
-    let objectives = || -> Vec<ObjectiveBox> {
-        windows
-            .iter()
-            .map(|&window| {
-                WindowObjective {
-                    kind: c.objective,
-                    window,
-                }
-                .boxed()
-            })
-            .collect()
-    };
+    let objectives: Vec<ObjectiveBox> = windows
+        .iter()
+        .map(|&window| {
+            WindowObjective {
+                kind: c.objective,
+                window,
+            }
+            .boxed()
+        })
+        .collect();
+    let mut session = Session::new(&host, &model, objectives, 1, config_dir);
 
     // Every method's options (and those of the methods and paths it calls) before any
     // model call: a bad option on the last method stops the run before the first one.
-    let probe = Session::new(&host, &model, objectives(), 1, config_dir.clone());
     for (index, m) in c.methods.iter().enumerate() {
         let options = toml_to_json(&m.options).to_string();
-        probe
+        session
             .check(&m.name, m.plugin.as_deref(), &options, &x)
             .map_err(|e| locate_option_error(&cfg, index, e))?;
     }
@@ -152,9 +150,9 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
         .map_err(|e| call_error(backend_plugin, "running model", &info.name, e))?;
     check_sr(&sr, &info, lw, lh, &model_name, backend_plugin)?;
 
-    let batch = choose_batch(&cfg, &model, &objectives(), &x, &info, observer)
+    let batch = choose_batch(&cfg, &model, session.objectives(), &x, &info, observer)
         .map_err(|e| call_error(backend_plugin, "running model", &info.name, e))?;
-    let session = Session::new(&host, &model, objectives(), batch, config_dir);
+    session.set_batch_size(batch);
     let ctx = RunContext::new(
         &cfg,
         &out,

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 
 use abi_stable::{sabi_trait::TD_Opaque, sabi_types::RRef, std_types::RStr};
 use srlens_core::{
-    Attribution, ComponentKind, Job_TO, MethodBox, ModelBox, ObjectiveBox, PathBox, PathSamples,
-    PluginError, Tensor,
+    Attribution, Job_TO, MethodBox, ModelBox, ObjectiveBox, PathBox, PathSamples, PluginError,
+    Tensor,
 };
 use srlens_plugin_kit::component::checks;
 
@@ -207,9 +207,14 @@ impl<'h> Session<'h> {
         result
     }
 
-    /// Whether `name` names a loaded method (for messages).
-    pub fn has_method(&self, name: &str) -> bool {
-        !self.host.providers(ComponentKind::Method, name).is_empty()
+    /// The objectives every job carries, one per window.
+    pub fn objectives(&self) -> &[ObjectiveBox] {
+        &self.objectives
+    }
+
+    /// Model calls of at most `batch_size` images from now on (at least 1).
+    pub fn set_batch_size(&mut self, batch_size: u32) {
+        self.batch_size = batch_size.max(1);
     }
 }
 
