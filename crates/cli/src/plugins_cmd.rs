@@ -7,6 +7,13 @@ use srlens_host::PluginHost;
 /// The listing, as text.
 pub fn render(host: &PluginHost, verbose: bool) -> String {
     let mut s = String::new();
+    for d in &host.missing_dirs {
+        let _ = writeln!(
+            s,
+            "missing {} (a plugin folder that does not exist)",
+            d.display()
+        );
+    }
     if host.loaded.is_empty() && host.refused.is_empty() {
         s.push_str(
             "No plugin files found. Build them with `cargo build --workspace`, or point \

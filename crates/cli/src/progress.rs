@@ -7,9 +7,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use srlens_core::Progress;
 use srlens_host::{Observer, ProgressSink};
 
-/// The terminal observer of a run: bars and notes on stderr, none when `quiet`.
+/// The terminal observer of a run: bars and notes on stderr, none when `quiet`; warnings
+/// always.
 pub struct Terminal {
-    /// No progress bars and no notes.
+    /// No progress bars and no notes (warnings are still shown).
     pub quiet: bool,
 }
 
@@ -22,6 +23,10 @@ impl Observer for Terminal {
         if !self.quiet {
             eprintln!("{what:>12} {text}");
         }
+    }
+
+    fn warning(&self, text: &str) {
+        eprintln!("     warning {text}");
     }
 }
 

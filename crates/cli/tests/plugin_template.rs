@@ -12,14 +12,30 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Builds the template in a copy under `dir`; returns the folder holding the plugin file.
+/// Builds the template in a copy under `dir`, renamed as its README tells a third party to
+/// (`srlens_plugin_template` -> `my_sr_plugin`); returns the folder holding the
+/// plugin file.
 fn build_template(dir: &Path) -> PathBuf {
     let copy = dir.join("my-plugin");
     std::fs::create_dir_all(copy.join("src")).unwrap();
     std::fs::create_dir_all(copy.join(".cargo")).unwrap();
-    for f in ["Cargo.toml", "src/lib.rs"] {
-        std::fs::copy(repo().join("templates/plugin").join(f), copy.join(f)).unwrap();
-    }
+    std::fs::copy(
+        repo().join("templates/plugin/src/lib.rs"),
+        copy.join("src/lib.rs"),
+    )
+    .unwrap();
+    let manifest = std::fs::read_to_string(repo().join("templates/plugin/Cargo.toml")).unwrap();
+    let renamed = manifest.replace(
+        "name = \"srlens_plugin_template\"",
+        "name = \"my_sr_plugin\"",
+    );
+    assert_ne!(
+        renamed, manifest,
+        "the template's Cargo.toml names its library"
+    );
+    std::fs::write(copy.join("Cargo.toml"), renamed).unwrap();
+    // The workspace's lock file: the same dependency versions as srlens's own build.
+    std::fs::copy(repo().join("Cargo.lock"), copy.join("Cargo.lock")).unwrap();
     let root = repo().canonicalize().unwrap();
     std::fs::write(
         copy.join(".cargo/config.toml"),
@@ -30,9 +46,11 @@ fn build_template(dir: &Path) -> PathBuf {
         ),
     )
     .unwrap();
-    // Its own target folder (the workspace's is locked by the running `cargo test`), kept
-    // between runs so that only the first build compiles the dependencies.
-    let target = common::target_dir().join("../plugin-template");
+    // The workspace's target folder (Cargo does not lock it while tests run): with the same
+    // profiles and versions, the dependencies srlens built are reused, not compiled again.
+    // The renamed library is not named `*srlens_plugin_*`, so the `srlens` next to it never
+    // loads it on its own.
+    let target = common::target_dir().join("..");
     let out = Command::new(option_env!("CARGO").unwrap_or("cargo"))
         .current_dir(&copy)
         .args(["build", "--quiet"])
@@ -45,11 +63,11 @@ fn build_template(dir: &Path) -> PathBuf {
         "the template does not build out of the tree:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let lib = target.join("debug/libsrlens_plugin_template.so");
+    let lib = common::target_dir().join("libmy_sr_plugin.so");
     assert!(lib.is_file(), "{} was not built", lib.display());
     let plugins = dir.join("plugins");
     std::fs::create_dir_all(&plugins).unwrap();
-    std::fs::copy(&lib, plugins.join("libsrlens_plugin_template.so")).unwrap();
+    std::fs::copy(&lib, plugins.join("libmy_sr_plugin.so")).unwrap();
     plugins
 }
 

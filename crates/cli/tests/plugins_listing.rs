@@ -126,4 +126,14 @@ fn duplicate_names_need_the_plugin_key() {
     let bad = run("[[method]]\nname = \"lam\"\nsteps = 2\n");
     assert!(!bad.status.success());
     insta::assert_snapshot!(common::stderr_of(&bad, dir.path()));
+    // Both are called `lam`: the name does not tell them apart, their files do.
+    let by_name = run("[[method]]\nname = \"lam\"\nplugin = \"lam\"\nsteps = 2\n");
+    assert!(!by_name.status.success());
+    let by_file =
+        run("[[method]]\nname = \"lam\"\nplugin = \"libsrlens_plugin_lam_copy.so\"\nsteps = 2\n");
+    assert!(
+        by_file.status.success(),
+        "{}",
+        common::stderr_of(&by_file, dir.path())
+    );
 }

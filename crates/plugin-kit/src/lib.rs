@@ -16,6 +16,7 @@ pub mod component;
 mod export;
 pub mod guard;
 pub mod integrate;
+pub mod limits;
 pub mod options;
 pub mod random;
 pub mod testing;

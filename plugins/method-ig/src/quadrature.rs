@@ -50,6 +50,7 @@ impl Quadrature {
             ))
             .with_key("steps"));
         }
+        srlens_plugin_kit::limits::check_at_most(what, "steps", n)?;
         if self == Quadrature::RiemannTrapezoid && n < 2 {
             return Err(invalid_config(format!(
                 "{what}: quadrature `riemann_trapezoid` needs `steps` >= 2, got {n}"

@@ -52,7 +52,7 @@ impl LamOptions {
                     .with_key("steps"),
             );
         }
-        Ok(())
+        srlens_plugin_kit::limits::check_at_most("method `lam`", "steps", self.steps)
     }
 
     fn is_blur_path(&self) -> bool {

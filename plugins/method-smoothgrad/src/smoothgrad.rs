@@ -71,6 +71,7 @@ impl SmoothGradOptions {
             ))
             .with_key("samples"));
         }
+        srlens_plugin_kit::limits::check_at_most(what, "samples", self.samples)?;
         if !(self.noise.is_finite() && self.noise >= 0.0) {
             return Err(invalid_config(format!(
                 "{what}: `noise` must be a finite number >= 0 (a fraction of the input's \

@@ -76,14 +76,7 @@ pub fn default_plugin_dir() -> PathBuf {
 /// Runs `srlens` with `args` in `dir`, with only the default plugins (and `--plugin-dir`s
 /// given in `args`).
 pub fn srlens(dir: &Path, args: &[&str]) -> Output {
-    let plugins = default_plugin_dir();
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend([
-        "--no-default-plugins",
-        "--plugin-dir",
-        plugins.to_str().expect("UTF-8"),
-    ]);
-    srlens_raw(dir, &all)
+    srlens_command(dir, args).output().expect("srlens runs")
 }
 
 /// Runs `srlens` with exactly `args` in `dir`.
@@ -95,6 +88,37 @@ pub fn srlens_raw(dir: &Path, args: &[&str]) -> Output {
         .env_remove("RUST_BACKTRACE")
         .output()
         .expect("srlens runs")
+}
+
+/// The `srlens` command of [`srlens`] (default plugins only), to spawn.
+pub fn srlens_command(dir: &Path, args: &[&str]) -> Command {
+    let plugins = default_plugin_dir();
+    let mut c = Command::new(srlens_bin());
+    c.current_dir(dir)
+        .args(args)
+        .args(["--no-default-plugins", "--plugin-dir"])
+        .arg(plugins)
+        .env_remove("SRLENS_PLUGIN_PATH")
+        .env_remove("RUST_BACKTRACE");
+    c
+}
+
+/// Every file under `dir` (relative path -> bytes): to compare a folder before and after.
+pub fn files_under(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_path_buf();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
 }
 
 /// Stderr as text, with `dir` replaced by `[DIR]` and the target folder by `[TARGET]`.

@@ -23,6 +23,9 @@ pub struct LoadedConfig {
     pub path: PathBuf,
     /// The text that was parsed (after overrides), for locating keys in later errors.
     pub text: String,
+    /// The `--set key=value` overrides as the user wrote them: an error about one of their
+    /// keys quotes the override, not a line the file does not hold.
+    pub overrides: Vec<String>,
 }
 
 impl LoadedConfig {
@@ -46,6 +49,9 @@ impl LoadedConfig {
     /// `message` about the dotted `key`, rendered at the key's place in the config (the one
     /// renderer of config errors: `file:line:column`, the line, a caret).
     pub fn error_at(&self, key: &str, message: &str) -> String {
+        if let Some(o) = overrides::for_key(&self.overrides, key) {
+            return format!("--set `{o}`: {message}");
+        }
         diagnostic::render_at(
             &self.path,
             &self.text,
@@ -88,13 +94,22 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<LoadedConfig> {
         path: path.to_path_buf(),
         source,
     })?;
-    let text = overrides::apply(path, &text, overrides)?;
-    let config: Config =
-        toml::from_str(&text).map_err(|e| Error::Config(diagnostic::render(path, &text, &e)))?;
+    let original = text;
+    let text = overrides::apply(path, &original, overrides)?;
+    let config: Config = toml::from_str(&text).map_err(|e| {
+        let culprit = e
+            .span()
+            .and_then(|span| overrides::for_span(&original, &text, overrides, span.start));
+        Error::Config(match culprit {
+            Some(o) => format!("--set `{o}`: {}", e.message().trim_end()),
+            None => diagnostic::render(path, &text, &e),
+        })
+    })?;
     let loaded = LoadedConfig {
         config,
         path: path.to_path_buf(),
         text,
+        overrides: overrides.to_vec(),
     };
     let problems = loaded.config.check();
     if !problems.is_empty() {

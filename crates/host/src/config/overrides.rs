@@ -29,6 +29,43 @@ pub fn apply(path: &Path, text: &str, overrides: &[String]) -> Result<String> {
     Ok(doc.to_string())
 }
 
+/// The dotted key of an override (`model.threads` of `model.threads=8`).
+fn key_of(o: &str) -> &str {
+    o.split_once('=').map_or(o, |(k, _)| k).trim()
+}
+
+/// The override that set `key`, a key inside it or a table holding it (the last one given
+/// wins, as when they are applied).
+pub fn for_key<'a>(overrides: &'a [String], key: &str) -> Option<&'a str> {
+    overrides.iter().rev().map(String::as_str).find(|o| {
+        let k = key_of(o);
+        k == key || key.starts_with(&format!("{k}.")) || k.starts_with(&format!("{key}."))
+    })
+}
+
+/// The override that wrote the line of `text` (the config after overrides) holding byte
+/// `offset`, when `original` (the file) has no such line: the last override with a part of its
+/// key on that line, or else the last override.
+pub fn for_span<'a>(
+    original: &str,
+    text: &str,
+    overrides: &'a [String],
+    offset: usize,
+) -> Option<&'a str> {
+    let start = text[..offset.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line = text[start..].lines().next().unwrap_or("");
+    if overrides.is_empty() || original.lines().any(|l| l == line) {
+        return None;
+    }
+    let mut latest_first = overrides.iter().rev().map(String::as_str);
+    latest_first
+        .clone()
+        .find(|o| key_of(o).split('.').any(|part| line.contains(part)))
+        .or_else(|| latest_first.next())
+}
+
 fn parse_value(raw: &str) -> Value {
     raw.parse::<Value>().unwrap_or_else(|_| Value::from(raw))
 }

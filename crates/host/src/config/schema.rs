@@ -250,6 +250,37 @@ fn usable_label(label: &str) -> bool {
         && label != ".."
 }
 
+/// Reports every NaN or infinite number in a component's `options` (under `key`): options
+/// reach plugins as JSON, which has neither.
+fn non_finite_options(options: &toml::Table, key: &str, bad: &mut impl FnMut(String, String)) {
+    fn walk(v: &toml::Value, key: &str, bad: &mut impl FnMut(String, String)) {
+        match v {
+            toml::Value::Float(f) if !f.is_finite() => bad(
+                key.to_string(),
+                format!(
+                    "`{}` = {f}: options must be finite numbers (NaN and infinity are not \
+                     accepted by any component)",
+                    key.rsplit('.').next().unwrap_or(key)
+                ),
+            ),
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    walk(v, &format!("{key}.{k}"), bad);
+                }
+            }
+            toml::Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    walk(v, &format!("{key}.{i}"), bad);
+                }
+            }
+            _ => {}
+        }
+    }
+    for (k, v) in options {
+        walk(v, &format!("{key}.{k}"), bad);
+    }
+}
+
 impl Config {
     /// Checks what serde cannot: values in range, labels unique and usable as folder names.
     /// Returns every problem found, each with its key.
@@ -303,6 +334,10 @@ impl Config {
                     );
                 }
             }
+        }
+        non_finite_options(&self.model.options, "model.options", &mut bad);
+        for (i, m) in self.methods.iter().enumerate() {
+            non_finite_options(&m.options, &format!("method.{i}"), &mut bad);
         }
         let mut seen = std::collections::HashSet::new();
         for (i, m) in self.methods.iter().enumerate() {

@@ -50,6 +50,15 @@ fn libraries_in(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// The explicit folders (`--plugin-dir`, SRLENS_PLUGIN_PATH) that are not folders.
+pub fn missing_dirs(dirs: &PluginDirs) -> Vec<PathBuf> {
+    dirs.explicit
+        .iter()
+        .filter(|d| !d.is_dir())
+        .cloned()
+        .collect()
+}
+
 /// Every plugin file to try, without repeats (by canonical path).
 pub fn plugin_files(dirs: &PluginDirs) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = dirs.explicit.iter().flat_map(|d| libraries_in(d)).collect();

@@ -45,6 +45,8 @@ pub struct PluginHost {
     pub loaded: Vec<LoadedPlugin>,
     /// The files that were refused.
     pub refused: Vec<RefusedPlugin>,
+    /// The plugin folders asked for (`--plugin-dir`, SRLENS_PLUGIN_PATH) that do not exist.
+    pub missing_dirs: Vec<PathBuf>,
 }
 
 impl PluginHost {
@@ -53,6 +55,7 @@ impl PluginHost {
         let mut host = PluginHost {
             loaded: Vec::new(),
             refused: Vec::new(),
+            missing_dirs: discovery::missing_dirs(dirs),
         };
         for path in plugin_files(dirs) {
             match load_file(&path) {
@@ -99,7 +102,7 @@ impl PluginHost {
         let all = self.providers(kind, name);
         let kind_s = kind.as_str();
         let candidates: Vec<&LoadedPlugin> = match plugin {
-            Some(p) => all.iter().copied().filter(|l| l.name == p).collect(),
+            Some(p) => all.iter().copied().filter(|l| l.is_called(p)).collect(),
             None => all.clone(),
         };
         match candidates.as_slice() {
@@ -108,12 +111,22 @@ impl PluginHost {
                 let loaded = self.names(kind);
                 let mut msg = format!(
                     "unknown {kind_s} `{name}`; the loaded plugins provide: {}.",
-                    if loaded.is_empty() { "none".to_string() } else { loaded.join(", ") }
+                    if loaded.is_empty() {
+                        "none".to_string()
+                    } else {
+                        loaded.join(", ")
+                    }
                 );
                 if !self.refused.is_empty() {
                     msg.push_str(&format!(
                         " {} plugin file(s) were refused; `srlens plugins` says why.",
                         self.refused.len()
+                    ));
+                }
+                for d in &self.missing_dirs {
+                    msg.push_str(&format!(
+                        " The plugin folder {} does not exist.",
+                        d.display()
                     ));
                 }
                 if self.loaded.is_empty() {
@@ -124,13 +137,26 @@ impl PluginHost {
             [] => Err(Error::Plugin(format!(
                 "no plugin called `{}` provides the {kind_s} `{name}`; it is provided by: {}",
                 plugin.unwrap_or_default(),
-                all.iter().map(|p| format!("`{}` ({})", p.name, p.path.display())).collect::<Vec<_>>().join(", ")
+                all.iter()
+                    .map(|p| format!("`{}` ({})", p.name, p.path.display()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
-            many => Err(Error::Plugin(format!(
-                "the {kind_s} `{name}` is provided by {} plugins: {}; say which with `plugin = \"NAME\"` in its config table",
-                many.len(),
-                many.iter().map(|p| format!("`{}` ({})", p.name, p.path.display())).collect::<Vec<_>>().join(", ")
-            ))),
+            many => {
+                let same_name = many
+                    .iter()
+                    .any(|a| many.iter().filter(|b| b.name == a.name).count() > 1);
+                let how = if same_name {
+                    "`plugin = \"FILE\"` (the library's file name or path: plugins of the same name are told apart by their files)"
+                } else {
+                    "`plugin = \"NAME\"`"
+                };
+                Err(Error::Plugin(format!(
+                    "the {kind_s} `{name}` is provided by {} plugins: {}; say which with {how} in its config table",
+                    many.len(),
+                    many.iter().map(|p| format!("`{}` {} ({})", p.name, p.version, p.path.display())).collect::<Vec<_>>().join(", ")
+                )))
+            }
         }
     }
 
@@ -165,9 +191,9 @@ impl PluginHost {
         Ok((m.map_err(|e| call_error(p, "creating method", name, e))?, p))
     }
 
-    /// Creates the path function `name`.
-    pub fn path(&self, name: &str) -> Result<(PathBox, &LoadedPlugin)> {
-        let p = self.resolve(ComponentKind::Path, name, None)?;
+    /// Creates the path function `name` (of the plugin called `plugin`, when given).
+    pub fn path(&self, name: &str, plugin: Option<&str>) -> Result<(PathBox, &LoadedPlugin)> {
+        let p = self.resolve(ComponentKind::Path, name, plugin)?;
         let f = (p.module.new_path())(RStr::from_str(name)).into_result();
         Ok((f.map_err(|e| call_error(p, "creating path", name, e))?, p))
     }
@@ -193,6 +219,12 @@ pub fn call_error(p: &LoadedPlugin, doing: &str, what: &str, e: PluginError) -> 
 }
 
 impl LoadedPlugin {
+    /// Whether `plugin` (a config's `plugin = "..."`) names this plugin: its name, its
+    /// library's file name or a path ending in its file.
+    pub fn is_called(&self, plugin: &str) -> bool {
+        self.name == plugin || (!plugin.is_empty() && self.path.ends_with(plugin))
+    }
+
     /// Whether the plugin provides the `kind` component `name`.
     pub fn provides(&self, kind: ComponentKind, name: &str) -> bool {
         self.components

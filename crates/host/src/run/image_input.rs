@@ -67,10 +67,25 @@ pub fn load(path: &Path, cfg: &ImageConfig, scale: u32) -> Result<InputImage> {
 fn read(path: &Path) -> Result<DynamicImage> {
     let bytes = std::fs::read(path)
         .map_err(|e| Error::Input(format!("cannot read the image {}: {e}", path.display())))?;
-    image::load_from_memory(&bytes).map_err(|e| {
-        Error::Input(format!(
+    let reader = || image::ImageReader::new(std::io::Cursor::new(&bytes)).with_guessed_format();
+    let decoded = reader()
+        .map_err(image::ImageError::IoError)
+        .and_then(|r| r.decode());
+    decoded.map_err(|e| match e {
+        image::ImageError::Limits(limit) => {
+            let size = reader()
+                .ok()
+                .and_then(|r| r.into_dimensions().ok())
+                .map_or(String::new(), |(w, h)| format!(" ({w} x {h} pixels)"));
+            Error::Input(format!(
+                "{}{size} is too large to decode ({limit}); crop or downscale it with an \
+                 image tool first",
+                path.display()
+            ))
+        }
+        e => Error::Input(format!(
             "{} is not an image this build can read ({e}); use a PNG or JPEG file",
             path.display()
-        ))
+        )),
     })
 }

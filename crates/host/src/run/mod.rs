@@ -1,9 +1,11 @@
 //! `srlens run` as a library: load the plugins, the model and the image, check every method
 //! before any model call, run each method once for all windows, write the outputs.
 
+mod findings;
 mod image_input;
 mod memory;
 mod outputs;
+mod publish;
 mod zoo_name;
 
 pub use image_input::InputImage;
@@ -23,6 +25,7 @@ use crate::objective::{Window, WindowObjective};
 use crate::plugins::{call_error, LoadedPlugin, PluginDirs, PluginHost};
 use crate::session::Session;
 use outputs::{MethodOutput, RunContext};
+use publish::Staging;
 
 /// The options of a run that are not in the config.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +52,9 @@ pub trait Observer {
     fn progress(&self, label: &str) -> Arc<dyn ProgressSink>;
     /// A line for the user, e.g. `("batch size", "4 (...)")` or `("wrote", "lam: 3.1 s")`.
     fn note(&self, what: &str, text: &str);
+    /// Something the user must not miss about a result (a degenerate map, a large
+    /// completeness gap), shown even where notes are not.
+    fn warning(&self, text: &str);
 }
 
 /// An [`Observer`] that shows nothing.
@@ -70,6 +76,7 @@ impl Observer for Silent {
         Arc::new(NoProgress)
     }
     fn note(&self, _: &str, _: &str) {}
+    fn warning(&self, _: &str) {}
 }
 
 /// Runs the config; returns the folder the report was written to.
@@ -80,6 +87,12 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
         None => cfg.resolve(&cfg.config.out),
     };
     let host = PluginHost::load(&args.plugin_dirs);
+    for d in &host.missing_dirs {
+        observer.warning(&format!(
+            "the plugin folder {} does not exist (--plugin-dir or SRLENS_PLUGIN_PATH)",
+            d.display()
+        ));
+    }
 
     // Everything that can be checked is checked before anything is computed or written.
     let c = &cfg.config;
@@ -87,6 +100,7 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
     for m in &c.methods {
         host.resolve(ComponentKind::Method, &m.name, m.plugin.as_deref())?;
     }
+    check_threads(&cfg)?;
     let model_path = model_file(&cfg, &host, backend_plugin)?;
     let image_path = cfg.resolve(&c.image.path);
     if !image_path.is_file() {
@@ -110,6 +124,8 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
     let model_name = model_path
         .as_ref()
         .map_or_else(|| c.model.backend.clone(), |p| p.display().to_string());
+    // From here on the run writes only into its staging folder, published whole at the end.
+    let staging = Staging::begin(&out)?;
     let model = backend
         .load(&request)
         .into_result()
@@ -155,7 +171,7 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
     session.set_batch_size(batch);
     let ctx = RunContext::new(
         &cfg,
-        &out,
+        staging.dir(),
         &info,
         model_path.as_deref(),
         backend_plugin,
@@ -177,16 +193,20 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
         let attributions = result.map_err(|e| locate_option_error(&cfg, index, e))?;
         let seconds = started.elapsed().as_secs_f64();
         let method = session.method(&m.name, m.plugin.as_deref())?;
-        let plugin = host.loaded.iter().find(|p| p.name == method.1);
+        let plugin = session.plugin(&method.1);
         for (w, attribution) in attributions.iter().enumerate() {
-            entries.push(ctx.write_method(&MethodOutput {
+            let entry = ctx.write_method(&MethodOutput {
                 label: &label,
                 window: w,
                 method: &m.name,
                 plugin: plugin.map(|p| (p.name.as_str(), p.version.as_str())),
                 attribution,
                 seconds,
-            })?);
+            })?;
+            for warning in entry.card_warnings(c.gap_warning) {
+                observer.warning(&format!("{}: {warning}", entry.label));
+            }
+            entries.push(entry);
         }
         observer.note(
             "wrote",
@@ -194,6 +214,7 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
         );
     }
     ctx.write_summary(entries)?;
+    staging.publish()?;
     Ok(out)
 }
 
@@ -268,6 +289,23 @@ fn choose_batch(
         );
     }
     Ok(batch)
+}
+
+/// `model.threads` is at most the machine's logical CPUs (more only oversubscribes them:
+/// 100000 threads never finish).
+fn check_threads(cfg: &LoadedConfig) -> Result<()> {
+    let threads = cfg.config.model.threads;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads as usize <= cpus {
+        return Ok(());
+    }
+    Err(Error::Config(cfg.error_at(
+        "model.threads",
+        &format!(
+            "model.threads = {threads} is more than this machine's {cpus} logical CPU(s): choose \
+             1 to {cpus}, or 0 for the backend's default"
+        ),
+    )))
 }
 
 /// The model's own facts: a scale of at least 1, channels, and the config's `model.scale`.

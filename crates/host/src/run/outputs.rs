@@ -42,6 +42,8 @@ pub struct RunContext<'a> {
     backend: String,
     backend_plugin: (String, String),
     image: PathBuf,
+    image_sha256: String,
+    model_sha256: Option<String>,
     lr: RgbImage,
     sr: RgbImage,
     windows: Vec<Window>,
@@ -68,6 +70,15 @@ impl<'a> RunContext<'a> {
         sr: &Tensor,
     ) -> Result<Self> {
         std::fs::create_dir_all(out).map_err(|e| out_err(out, e))?;
+        let hash = |p: &Path| {
+            srlens_zoo::hash::sha256_file(p)
+                .map_err(|e| Error::Input(format!("cannot hash {}: {e}", p.display())))
+        };
+        let image_sha256 = hash(image)?;
+        let model_sha256 = match model_path {
+            Some(p) if p.is_file() => Some(hash(p)?),
+            _ => None,
+        };
         let d = sr.dims();
         let sr_rgb = tensor_to_rgb(&sr.data, d[1], d[2], d[3]).map_err(|e| out_err(out, e))?;
         Ok(RunContext {
@@ -78,6 +89,8 @@ impl<'a> RunContext<'a> {
             backend: cfg.config.model.backend.clone(),
             backend_plugin: (backend_plugin.name.clone(), backend_plugin.version.clone()),
             image: image.to_path_buf(),
+            image_sha256,
+            model_sha256,
             lr: input.lr.clone(),
             sr: sr_rgb,
             windows: cfg
@@ -106,12 +119,13 @@ impl<'a> RunContext<'a> {
         let d = a.map.dims();
         let (c, h, w) = (d[0], d[1], d[2]);
         let scale = self.info.scale as usize;
-        let figures = map_figures(&a.map.data, c, h, w, window.centre_lr(scale)).map_err(|e| {
-            Error::PluginCall(format!(
-                "method `{}` returned a map that cannot be reported: {e}",
-                m.method
-            ))
-        })?;
+        let mut figures =
+            map_figures(&a.map.data, c, h, w, window.centre_lr(scale)).map_err(|e| {
+                Error::PluginCall(format!(
+                    "method `{}` returned a map that cannot be reported: {e}",
+                    m.method
+                ))
+            })?;
         let view = srlens_report::view(&a.map.data, c, h, w).map_err(|e| out_err(&dir, e))?;
         let pictures = MapPictures::render(&view, h, w, &self.lr, &self.sr, window, 0.5)
             .map_err(|e| out_err(&dir, e))?;
@@ -119,6 +133,8 @@ impl<'a> RunContext<'a> {
             .map_err(|e| out_err(&dir, e))?;
         pictures.write_all(&dir).map_err(|e| out_err(&dir, e))?;
 
+        let findings = super::findings::inspect(a);
+        figures.degenerate |= findings.degenerate;
         let sum: f64 = a.map.data.iter().map(|&v| v as f64).sum();
         let baseline: Option<f64> = a.objective_baseline.into_option();
         let (gap, rel) = match baseline {
@@ -157,9 +173,19 @@ impl<'a> RunContext<'a> {
             plugins,
             pictures: Pictures::in_dir(&label),
             map_file: Some(format!("{label}/attribution.npy")),
-            warnings: a.warnings.iter().map(|w| w.to_string()).collect(),
+            warnings: findings
+                .warnings
+                .into_iter()
+                .chain(a.warnings.iter().map(|w| w.to_string()))
+                .collect(),
             provenance: Provenance {
                 model_path: self.model_path.as_ref().map(|p| p.display().to_string()),
+                model_sha256: self.model_sha256.clone(),
+                model_options: super::toml_to_json(&self.cfg.config.model.options),
+                device: self.cfg.config.model.device.clone(),
+                threads: self.cfg.config.model.threads,
+                precision: "float32".into(),
+                image_sha256: self.image_sha256.clone(),
                 channels: self.info.channels,
                 input_range: self.info.input_range,
                 parameters: self.info.parameters,

@@ -8,12 +8,13 @@ mod registry;
 pub use progress::SharedProgress;
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use abi_stable::{sabi_trait::TD_Opaque, sabi_types::RRef, std_types::RStr};
 use srlens_core::{
-    Attribution, Job_TO, MethodBox, ModelBox, ObjectiveBox, PathBox, PathSamples, PluginError,
-    Tensor,
+    Attribution, ComponentKind, Job_TO, MethodBox, ModelBox, ObjectiveBox, PathBox, PathSamples,
+    PluginError, Tensor,
 };
 use srlens_plugin_kit::component::checks;
 
@@ -24,8 +25,8 @@ use job::HostJob;
 /// How deep methods may call methods (SmoothGrad over LAM is 2).
 const MAX_DEPTH: usize = 8;
 
-/// A component created once per session, with the name of the plugin that provides it.
-type Cached<T> = Arc<(T, String)>;
+/// A component created once per session, with the file of the plugin that provides it.
+type Cached<T> = Arc<(T, PathBuf)>;
 
 /// The shared state of the methods of one run.
 pub struct Session<'h> {
@@ -39,6 +40,9 @@ pub struct Session<'h> {
     methods: Mutex<HashMap<String, Cached<MethodBox>>>,
     paths: Mutex<HashMap<String, Cached<PathBox>>>,
     depth: Mutex<usize>,
+    /// The plugin files of the methods running now, innermost last: a name that several
+    /// plugins provide, asked for by a method, is taken from the method's own plugin.
+    callers: Mutex<Vec<PathBuf>>,
 }
 
 impl<'h> Session<'h> {
@@ -61,37 +65,52 @@ impl<'h> Session<'h> {
             methods: Mutex::new(HashMap::new()),
             paths: Mutex::new(HashMap::new()),
             depth: Mutex::new(0),
+            callers: Mutex::new(Vec::new()),
         }
     }
 
     /// Creates (once) the method `name` from the plugin that provides it.
     pub fn method(&self, name: &str, plugin: Option<&str>) -> Result<Cached<MethodBox>> {
+        let preferred = self.preferred(ComponentKind::Method, name);
+        let plugin = plugin.or(preferred.as_deref());
         let key = format!("{name}\u{0}{}", plugin.unwrap_or(""));
         if let Some(m) = lock(&self.methods).get(&key) {
             return Ok(m.clone());
         }
         let (m, p) = self.host.method(name, plugin)?;
-        let m = Arc::new((m, p.name.clone()));
+        let m = Arc::new((m, p.path.clone()));
         lock(&self.methods).insert(key, m.clone());
         Ok(m)
     }
 
     fn path(&self, name: &str) -> Result<Cached<PathBox>> {
-        if let Some(p) = lock(&self.paths).get(name) {
+        let plugin = self.preferred(ComponentKind::Path, name);
+        let key = format!("{name}\u{0}{}", plugin.as_deref().unwrap_or(""));
+        if let Some(p) = lock(&self.paths).get(&key) {
             return Ok(p.clone());
         }
-        let (f, p) = self.host.path(name)?;
-        let f = Arc::new((f, p.name.clone()));
-        lock(&self.paths).insert(name.to_string(), f.clone());
+        let (f, p) = self.host.path(name, plugin.as_deref())?;
+        let f = Arc::new((f, p.path.clone()));
+        lock(&self.paths).insert(key, f.clone());
         Ok(f)
     }
 
-    fn plugin(&self, name: &str) -> Option<&LoadedPlugin> {
-        self.host.loaded.iter().find(|p| p.name == name)
+    /// The running method's plugin file, when several plugins provide the `kind` `name` and
+    /// that plugin is one of them.
+    fn preferred(&self, kind: ComponentKind, name: &str) -> Option<String> {
+        let caller = lock(&self.callers).last().cloned()?;
+        let providers = self.host.providers(kind, name);
+        (providers.len() > 1 && providers.iter().any(|p| p.path == caller))
+            .then(|| caller.to_string_lossy().into_owned())
     }
 
-    /// An error from the plugin called `plugin`, doing `doing` on `what`.
-    fn plugin_error(&self, plugin: &str, doing: &str, what: &str, e: PluginError) -> Error {
+    /// The loaded plugin whose file is `path`.
+    pub fn plugin(&self, path: &Path) -> Option<&LoadedPlugin> {
+        self.host.loaded.iter().find(|p| p.path == path)
+    }
+
+    /// An error from the plugin in the file `plugin`, doing `doing` on `what`.
+    fn plugin_error(&self, plugin: &Path, doing: &str, what: &str, e: PluginError) -> Error {
         match self.plugin(plugin) {
             Some(p) => call_error(p, doing, what, e),
             None => Error::PluginCall(e.message.to_string()),
@@ -107,7 +126,7 @@ impl<'h> Session<'h> {
         image: &Tensor,
     ) -> Result<()> {
         let method = self.method(name, plugin)?;
-        self.nested(name, || {
+        self.nested(name, &method.1, || {
             let job = HostJob::new(self, image, options);
             method
                 .0
@@ -129,7 +148,7 @@ impl<'h> Session<'h> {
         image: &Tensor,
     ) -> Result<Vec<Attribution>> {
         let method = self.method(name, plugin)?;
-        self.nested(name, || {
+        self.nested(name, &method.1, || {
             let job = HostJob::new(self, image, options);
             let out = method
                 .0
@@ -191,8 +210,9 @@ impl<'h> Session<'h> {
             .map_err(|e| self.plugin_error(&path.1, "checking the options of path", name, e))
     }
 
-    /// Runs `f` one level deeper, refusing methods nested past [`MAX_DEPTH`].
-    fn nested<T>(&self, name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    /// Runs `f` (the method `name` of the plugin file `plugin`) one level deeper, refusing
+    /// methods nested past [`MAX_DEPTH`].
+    fn nested<T>(&self, name: &str, plugin: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
         {
             let mut depth = lock(&self.depth);
             if *depth >= MAX_DEPTH {
@@ -202,7 +222,9 @@ impl<'h> Session<'h> {
             }
             *depth += 1;
         }
+        lock(&self.callers).push(plugin.to_path_buf());
         let result = f();
+        lock(&self.callers).pop();
         *lock(&self.depth) -= 1;
         result
     }

@@ -167,6 +167,24 @@ pub struct Provenance {
     /// The model file (none for a backend's built-in model).
     #[serde(default)]
     pub model_path: Option<String>,
+    /// The sha256 of the model file's bytes (none for a built-in model).
+    #[serde(default)]
+    pub model_sha256: Option<String>,
+    /// The backend's options as the config gave them (`model.options`).
+    #[serde(default)]
+    pub model_options: serde_json::Value,
+    /// The device the model ran on (`model.device`).
+    #[serde(default)]
+    pub device: String,
+    /// The backend's threads (`model.threads`; 0: its default).
+    #[serde(default)]
+    pub threads: u32,
+    /// The numbers the map was computed in (`float32`).
+    #[serde(default)]
+    pub precision: String,
+    /// The sha256 of the image file's bytes.
+    #[serde(default)]
+    pub image_sha256: String,
     /// The model's channels.
     #[serde(default)]
     pub channels: u32,
@@ -194,8 +212,8 @@ pub struct Provenance {
 }
 
 /// The card's warning for a [`degenerate`](MapFigures::degenerate) map.
-pub const DEGENERATE_WARNING: &str = "The map is all zero (degenerate): DI undefined, and the \
-     Gini and mass figures describe nothing. Check the window and the objective.";
+pub const DEGENERATE_WARNING: &str = "The map is zero or near zero (degenerate): DI undefined, \
+     and the Gini and mass figures describe nothing. Check the window and the objective.";
 
 impl MethodEntry {
     /// Whether the relative completeness gap exceeds `threshold` (false when unknown).
