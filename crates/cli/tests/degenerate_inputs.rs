@@ -45,6 +45,11 @@ fn a_model_whose_output_is_nan_is_an_error_naming_the_model() {
         "{err}"
     );
     assert!(err.contains("(non-finite values)"), "{err}");
+    // The Candle backend names the node that made them: the Sqrt of a negative number.
+    assert!(
+        err.contains("the first node to produce them is `Sqrt_3` (Sqrt)"),
+        "{err}"
+    );
     assert!(!dir.path().join("out").exists(), "nothing is written");
 }
 

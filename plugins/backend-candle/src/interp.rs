@@ -92,6 +92,34 @@ impl Interpreter {
     /// Runs the graph on `inputs` (one per [`Interpreter::input_names`]; float inputs are
     /// converted to the interpreter's type) and returns the graph outputs in order.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
+        self.run_inspecting(inputs, &mut |_, _| Ok(()))
+    }
+
+    /// The first node (in graph order) whose float outputs hold a NaN or an infinity while
+    /// running on `inputs`, with its operator: `None` when every value is finite.
+    pub fn first_non_finite(&self, inputs: &[Tensor]) -> Result<Option<(String, String)>> {
+        let mut first = None;
+        self.run_inspecting(inputs, &mut |node, outs| {
+            if first.is_none() {
+                for t in outs.iter().filter(|t| t.dtype().is_float()) {
+                    let values = t.flatten_all()?.to_dtype(DType::F64)?.to_vec1::<f64>()?;
+                    if values.iter().any(|v| !v.is_finite()) {
+                        first = Some((node.name.clone(), node.op_type.clone()));
+                        break;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        Ok(first)
+    }
+
+    /// [`run`](Self::run), calling `inspect` with each node and its outputs.
+    fn run_inspecting(
+        &self,
+        inputs: &[Tensor],
+        inspect: &mut dyn FnMut(&srlens_onnx::Node, &[Tensor]) -> Result<()>,
+    ) -> Result<Vec<Tensor>> {
         let names = self.input_names();
         if names.len() != inputs.len() {
             return Err(Error::Input(format!(
@@ -150,6 +178,7 @@ impl Interpreter {
                 },
             })?;
             drop(args);
+            inspect(node, &outs)?;
             for name in &node.inputs {
                 if self.last_use.get(name) == Some(&i) {
                     env.remove(name);

@@ -6,6 +6,7 @@ use candle_core::{DType, Tensor, Var};
 use srlens_core::abi_stable::std_types::{ROption, RString};
 use srlens_core::{ModelInfo, PluginError};
 use srlens_onnx::{Dim, Graph};
+use srlens_plugin_kit::component::checks;
 use srlens_plugin_kit::{Cotangents, SrModel};
 
 use crate::convert::{from_abi, to_abi, DEVICE};
@@ -218,15 +219,20 @@ impl CandleModel {
         }
     }
 
-    /// The scaled forward pass on a candle tensor in `[0, 1]` (differentiable).
-    pub fn run(&self, x: &Tensor) -> Result<Tensor> {
+    /// `x` in `[0, 1]` mapped to the model's own input range.
+    fn scaled_input(&self, x: &Tensor) -> Result<Tensor> {
         let [lo, hi] = self.range;
         let (lo, span) = (lo as f64, (hi - lo) as f64);
-        let scaled = if span == 1.0 && lo == 0.0 {
+        Ok(if span == 1.0 && lo == 0.0 {
             x.clone()
         } else {
             x.affine(span, lo)?
-        };
+        })
+    }
+
+    /// The scaled forward pass on a candle tensor in `[0, 1]` (differentiable).
+    pub fn run(&self, x: &Tensor) -> Result<Tensor> {
+        let scaled = self.scaled_input(x)?;
         let y = self
             .interp
             .run(std::slice::from_ref(&scaled))?
@@ -257,11 +263,29 @@ impl CandleModel {
         from_abi(lr, DType::F32)
     }
 
-    /// Super-resolves an LR batch (ABI tensors in `[0, 1]`).
-    pub fn forward_abi(&self, lr: &srlens_core::Tensor) -> Result<srlens_core::Tensor> {
+    /// Super-resolves an LR batch (ABI tensors in `[0, 1]`). An output with NaN or infinite
+    /// values is a [`ErrorKind::NonFinite`](srlens_core::ErrorKind::NonFinite) error naming
+    /// the first node that produced them.
+    pub fn forward_abi(
+        &self,
+        lr: &srlens_core::Tensor,
+    ) -> std::result::Result<srlens_core::Tensor, PluginError> {
         self.install(|| {
             let x = self.check_input(lr)?;
-            to_abi(&self.run(&x)?)
+            let sr = to_abi(&self.run(&x)?)?;
+            let what = format!("model `{}`", self.info.name);
+            if let Err(mut e) = checks::finite(&what, "the SR output", &sr.data) {
+                let scaled = self.scaled_input(&x)?;
+                if let Some((node, op)) = self.interp.first_non_finite(&[scaled])? {
+                    e.message = format!(
+                        "{}; the first node to produce them is `{node}` ({op})",
+                        e.message
+                    )
+                    .into();
+                }
+                return Err(e);
+            }
+            Ok(sr)
         })
     }
 
@@ -310,7 +334,7 @@ impl SrModel for CandleModel {
         &self,
         lr: &srlens_core::Tensor,
     ) -> std::result::Result<srlens_core::Tensor, PluginError> {
-        self.forward_abi(lr).map_err(PluginError::from)
+        self.forward_abi(lr)
     }
 
     fn vjp(
