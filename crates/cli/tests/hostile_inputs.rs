@@ -108,6 +108,15 @@ fn cases() -> Vec<Case> {
             Error(&["`samples` = 100001", "choose 1 to 100000"]),
         ),
         case(
+            "an infinite gap threshold",
+            LAM,
+            &["--set", "gap_warning=-inf"],
+            Error(&[
+                "--set `gap_warning=-inf`",
+                "`gap_warning` = -inf must be a finite number",
+            ]),
+        ),
+        case(
             "a zero batch",
             LAM,
             &["--set", "batch_size=0"],

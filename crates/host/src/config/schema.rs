@@ -300,6 +300,15 @@ impl Config {
                 "`batch_size` must be at least 1 (default 4)".into(),
             );
         }
+        if !(self.gap_warning.is_finite() && self.gap_warning >= 0.0) {
+            bad(
+                "gap_warning".into(),
+                format!(
+                    "`gap_warning` = {} must be a finite number >= 0 (a fraction; default 0.1)",
+                    self.gap_warning
+                ),
+            );
+        }
         if self.memory_budget_mb == 0 {
             bad(
                 "memory_budget_mb".into(),
