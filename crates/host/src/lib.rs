@@ -3,10 +3,12 @@
 //!
 //! Data flows one way: [`config`] (the TOML file, checked and located) -> [`plugins`]
 //! (discovery, loading, refusals) -> [`session`] (the registry methods call through, with a
-//! check of everything plugins return) with the [`objective`]s -> [`run`] (the config-to-job
+//! check of everything plugins return) with the [`objective`]s and the model [`crop`]ped to
+//! the windows' receptive field -> [`run`] (the config-to-job
 //! step and the outputs).
 
 pub mod config;
+pub mod crop;
 pub mod error;
 pub mod objective;
 pub mod plugins;

@@ -7,6 +7,7 @@ pub mod error;
 pub mod io;
 pub mod ir;
 mod model_pb;
+pub mod receptive;
 mod tensor_pb;
 pub mod tfjs;
 
@@ -14,3 +15,4 @@ pub use check::validate;
 pub use error::{Error, Result};
 pub use io::{read_bytes, read_file, read_tensor_pb, to_bytes, write_file, write_tensor_pb};
 pub use ir::{Attribute, Dim, Graph, Node, TensorData, TensorValues, ValueInfo};
+pub use receptive::{receptive_field, ReceptiveField};

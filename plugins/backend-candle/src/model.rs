@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use candle_core::{DType, Tensor, Var};
-use srlens_core::abi_stable::std_types::{ROption, RString};
+use srlens_core::abi_stable::std_types::RString;
 use srlens_core::{ModelInfo, PluginError};
 use srlens_onnx::{Dim, Graph};
 use srlens_plugin_kit::component::checks;
@@ -138,6 +138,16 @@ impl CandleModel {
         };
         let parameters = graph.parameter_count();
         let meta_scale = graph.metadata.get("srlens.scale").cloned();
+        // How far an output pixel sees, from the operators (the host crops to it).
+        let receptive = srlens_onnx::receptive_field(&graph);
+        let metadata = match &receptive {
+            Ok(rf) => {
+                serde_json::json!({ "receptive_field": { "radius": rf.radius, "from": "onnx graph" } })
+            }
+            Err(why) => {
+                serde_json::json!({ "receptive_field": null, "receptive_field_unbounded": why })
+            }
+        };
         let interp = Interpreter::new(graph, DType::F32)?;
         let inputs = interp.input_names();
         if inputs.len() != 1 || interp.graph().outputs.is_empty() {
@@ -176,8 +186,8 @@ impl CandleModel {
                 channels: channels as u32,
                 input_range: range,
                 parameters,
-                receptive_field: ROption::RNone,
-                metadata: RString::from("{}"),
+                receptive_field: receptive.as_ref().ok().map(|rf| rf.radius).into(),
+                metadata: RString::from(metadata.to_string()),
             },
             range,
             output_range,

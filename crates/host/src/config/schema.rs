@@ -21,6 +21,11 @@ pub struct Config {
     /// Relative completeness gap above which the report says "use more steps" (default 0.1).
     #[serde(default = "default_gap_warning")]
     pub gap_warning: f64,
+    /// Run the model's gradients on the part of the image that can reach the windows, when
+    /// the backend bounds its receptive field (the numbers do not change); `false` runs the
+    /// whole image.
+    #[serde(default = "default_true")]
+    pub crop_to_receptive_field: bool,
     /// The network to explain.
     pub model: ModelConfig,
     /// The image.
@@ -45,6 +50,10 @@ fn default_batch_size() -> u32 {
 fn default_memory_budget() -> u64 {
     4096
 }
+fn default_true() -> bool {
+    true
+}
+
 fn default_gap_warning() -> f64 {
     0.1
 }

@@ -18,10 +18,12 @@ use abi_stable::std_types::{RSlice, RString};
 use srlens_core::{
     ComponentKind, LoadRequest, ModelBox, ModelInfo, ObjectiveBox, Progress, Tensor,
 };
+use srlens_report::ReceptiveCrop;
 
 use crate::config::{self, LoadedConfig, WindowConfig};
+use crate::crop::{CropBox, CropState, CroppedModel};
 use crate::error::{Error, Result};
-use crate::objective::{Window, WindowObjective};
+use crate::objective::Window;
 use crate::plugins::{call_error, LoadedPlugin, PluginDirs, PluginHost};
 use crate::session::Session;
 use outputs::{MethodOutput, RunContext};
@@ -139,17 +141,19 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
     for (i, w) in windows.iter().enumerate() {
         check_window(&cfg, i, w, &info, lw, lh)?;
     }
-    let objectives: Vec<ObjectiveBox> = windows
-        .iter()
-        .map(|&window| {
-            WindowObjective {
-                kind: c.objective,
-                window,
-            }
-            .boxed()
-        })
-        .collect();
-    let mut session = Session::new(&host, &model, objectives, 1, config_dir);
+    let (crop, receptive) = plan_crop(&cfg, &info, &windows, lw as usize, lh as usize);
+    observer.note("crop", &receptive.note);
+    let state = Arc::new(CropState::new(
+        c.objective,
+        &windows,
+        info.scale as usize,
+        crop,
+        lw as usize,
+        lh as usize,
+    ));
+    let model = Arc::new(model);
+    let cropped_model = CroppedModel::boxed(model.clone(), state.clone());
+    let mut session = Session::new(&host, &cropped_model, state, 1, config_dir);
 
     // Every method's options (and those of the methods and paths it calls) before any
     // model call: a bad option on the last method stops the run before the first one.
@@ -166,8 +170,15 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
         .map_err(|e| call_error(backend_plugin, "running model", &info.name, e))?;
     check_sr(&sr, &info, lw, lh, &model_name, backend_plugin)?;
 
-    let batch = choose_batch(&cfg, &model, session.objectives(), &x, &info, observer)
-        .map_err(|e| call_error(backend_plugin, "running model", &info.name, e))?;
+    let batch = choose_batch(
+        &cfg,
+        &cropped_model,
+        session.objectives(),
+        &x,
+        &info,
+        observer,
+    )
+    .map_err(|e| call_error(backend_plugin, "running model", &info.name, e))?;
     session.set_batch_size(batch);
     let ctx = RunContext::new(
         &cfg,
@@ -178,6 +189,7 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
         &image_path,
         &input,
         &sr,
+        receptive,
     )?;
     let mut entries = Vec::new();
     for (index, m) in c.methods.iter().enumerate() {
@@ -216,6 +228,54 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
     ctx.write_summary(entries)?;
     staging.publish()?;
     Ok(out)
+}
+
+/// The LR box the model's gradients run on (none: the whole image), and what report.json
+/// says about it.
+fn plan_crop(
+    cfg: &LoadedConfig,
+    info: &ModelInfo,
+    windows: &[Window],
+    lw: usize,
+    lh: usize,
+) -> (Option<CropBox>, ReceptiveCrop) {
+    let radius = info.receptive_field.into_option();
+    let unbounded = || {
+        serde_json::from_str::<serde_json::Value>(&info.metadata)
+            .ok()
+            .and_then(|m| m["receptive_field_unbounded"].as_str().map(String::from))
+            .unwrap_or_else(|| "the backend does not bound it".into())
+    };
+    let (crop, note) = match radius {
+        _ if !cfg.config.crop_to_receptive_field => (
+            None,
+            "off (crop_to_receptive_field = false): the whole image".to_string(),
+        ),
+        None => (
+            None,
+            format!("none: the receptive field is not bounded ({})", unbounded()),
+        ),
+        Some(r) => match CropBox::for_windows(windows, info.scale as usize, r as usize, lw, lh) {
+            Some(b) => (
+                Some(b),
+                format!(
+                    "gradients on the {} x {} LR pixels at ({}, {}) that can reach the windows \
+                     (receptive-field radius {r}) of the {lw} x {lh} image",
+                    b.width, b.height, b.x, b.y
+                ),
+            ),
+            None => (
+                None,
+                format!("none: the windows' receptive field (radius {r}) covers the whole image"),
+            ),
+        },
+    };
+    let report = ReceptiveCrop {
+        radius,
+        crop: crop.map(|b| b.as_array()),
+        note,
+    };
+    (crop, report)
 }
 
 /// A method's progress sink seen as a plain [`Progress`].

@@ -8,8 +8,8 @@ use image::RgbImage;
 use srlens_core::{Attribution, ModelInfo, Tensor};
 use srlens_report::{
     completeness_gap, map_figures, pictures::tensor_to_rgb, render_report, summary_csv,
-    write_atomic, write_npy_atomic, MapPictures, MethodEntry, Pictures, Provenance, ReportSummary,
-    Window,
+    write_atomic, write_npy_atomic, MapPictures, MethodEntry, Pictures, Provenance, ReceptiveCrop,
+    ReportSummary, Window,
 };
 
 use super::image_input::InputImage;
@@ -44,6 +44,7 @@ pub struct RunContext<'a> {
     image: PathBuf,
     image_sha256: String,
     model_sha256: Option<String>,
+    receptive: ReceptiveCrop,
     lr: RgbImage,
     sr: RgbImage,
     windows: Vec<Window>,
@@ -68,6 +69,7 @@ impl<'a> RunContext<'a> {
         image: &Path,
         input: &InputImage,
         sr: &Tensor,
+        receptive: ReceptiveCrop,
     ) -> Result<Self> {
         std::fs::create_dir_all(out).map_err(|e| out_err(out, e))?;
         let hash = |p: &Path| {
@@ -91,6 +93,7 @@ impl<'a> RunContext<'a> {
             image: image.to_path_buf(),
             image_sha256,
             model_sha256,
+            receptive,
             lr: input.lr.clone(),
             sr: sr_rgb,
             windows: cfg
@@ -186,6 +189,7 @@ impl<'a> RunContext<'a> {
                 threads: self.cfg.config.model.threads,
                 precision: "float32".into(),
                 image_sha256: self.image_sha256.clone(),
+                receptive_field: self.receptive.clone(),
                 channels: self.info.channels,
                 input_range: self.info.input_range,
                 parameters: self.info.parameters,

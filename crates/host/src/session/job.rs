@@ -37,7 +37,7 @@ impl Job for HostJob<'_> {
         self.session.model
     }
     fn objectives(&self) -> RSlice<'_, ObjectiveBox> {
-        RSlice::from_slice(&self.session.objectives)
+        RSlice::from_slice(self.session.objectives())
     }
     fn registry(&self) -> RegistryRef<'_> {
         Registry_TO::from_ptr(RRef::new(self.session), TD_Opaque)

@@ -18,6 +18,7 @@ use srlens_core::{
 };
 use srlens_plugin_kit::component::checks;
 
+use crate::crop::CropState;
 use crate::error::{Error, Result};
 use crate::plugins::{call_error, LoadedPlugin, PluginHost};
 use job::HostJob;
@@ -32,7 +33,7 @@ type Cached<T> = Arc<(T, PathBuf)>;
 pub struct Session<'h> {
     host: &'h PluginHost,
     model: &'h ModelBox,
-    objectives: Vec<ObjectiveBox>,
+    objectives: Arc<CropState>,
     batch_size: u32,
     config_dir: String,
     /// The progress sink of the method running now.
@@ -46,12 +47,13 @@ pub struct Session<'h> {
 }
 
 impl<'h> Session<'h> {
-    /// A session over `model` explaining `objectives` (one map per objective), with model
-    /// calls of at most `batch_size` images and option file names relative to `config_dir`.
+    /// A session over `model` explaining the objectives of `objectives` (one map per
+    /// objective), with model calls of at most `batch_size` images and option file names
+    /// relative to `config_dir`.
     pub fn new(
         host: &'h PluginHost,
         model: &'h ModelBox,
-        objectives: Vec<ObjectiveBox>,
+        objectives: Arc<CropState>,
         batch_size: u32,
         config_dir: String,
     ) -> Self {
@@ -158,7 +160,7 @@ impl<'h> Session<'h> {
                     checks::attributions(
                         &format!("method `{name}`"),
                         image,
-                        self.objectives.len(),
+                        self.objectives().len(),
                         &out,
                     )?;
                     Ok(out)
@@ -231,7 +233,7 @@ impl<'h> Session<'h> {
 
     /// The objectives every job carries, one per window.
     pub fn objectives(&self) -> &[ObjectiveBox] {
-        &self.objectives
+        &self.objectives.objectives
     }
 
     /// Model calls of at most `batch_size` images from now on (at least 1).

@@ -185,6 +185,9 @@ pub struct Provenance {
     /// The sha256 of the image file's bytes.
     #[serde(default)]
     pub image_sha256: String,
+    /// Whether the model's gradients ran on a crop of the image (its receptive field).
+    #[serde(default)]
+    pub receptive_field: ReceptiveCrop,
     /// The model's channels.
     #[serde(default)]
     pub channels: u32,
@@ -209,6 +212,21 @@ pub struct Provenance {
     /// The ABI version (srlens-core).
     #[serde(default)]
     pub srlens_core_version: String,
+}
+
+/// Receptive-field cropping: the gradients of a network whose output pixels see a bounded
+/// neighbourhood run on the LR box that reaches the windows, with the same numbers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReceptiveCrop {
+    /// The receptive-field radius the backend reported (LR pixels), if any.
+    #[serde(default)]
+    pub radius: Option<u32>,
+    /// The LR box `[x, y, width, height]` the gradients ran on (none: the whole image).
+    #[serde(default)]
+    pub crop: Option<[usize; 4]>,
+    /// How the box was chosen, or why there is none.
+    #[serde(default)]
+    pub note: String,
 }
 
 /// The card's warning for a [`degenerate`](MapFigures::degenerate) map.
