@@ -105,7 +105,66 @@ impl TchModel {
             kind,
         };
         model.info.scale = model.probe_scale(path, options.scale)?;
+        let (radius, metadata) = match model.probe_receptive_field()? {
+            Ok(r) => (
+                ROption::RSome(r),
+                serde_json::json!({ "receptive_field": { "radius": r, "from": "NaN probe" } }),
+            ),
+            Err(why) => (
+                ROption::RNone,
+                serde_json::json!({ "receptive_field": null, "receptive_field_unbounded": why }),
+            ),
+        };
+        model.info.receptive_field = radius;
+        model.info.metadata = RString::from(metadata.to_string());
         Ok(model)
+    }
+
+    /// How far an output pixel sees, by a NaN probe: one NaN LR pixel in the middle of a zero
+    /// image, and the farthest SR pixel the NaN reaches (every arithmetic dependence carries
+    /// a NaN, so the bound is safe; a transform that mixes a tile only widens it). The probe
+    /// grows from 64 to 256 pixels while the NaN reaches its border; reaching the border of
+    /// the largest one (a global operation) gives no bound.
+    fn probe_receptive_field(&self) -> Result<std::result::Result<u32, String>> {
+        let c = self.info.channels as i64;
+        let s = self.info.scale as i64;
+        let _no_grad = tch::no_grad_guard();
+        for n in [64i64, 128, 256] {
+            let x = Tensor::f_zeros([1, c, n, n], (Kind::Float, Device::Cpu))?;
+            let _ = x
+                .f_narrow(2, n / 2, 1)?
+                .f_narrow(3, n / 2, 1)?
+                .f_fill_(f64::NAN)?;
+            let y = match self.run(&x) {
+                Ok(y) => y,
+                Err(e) => return Ok(Err(format!("the NaN probe failed: {e}"))),
+            };
+            // Rows and columns of the SR output holding a NaN.
+            let nan = y.f_isnan()?.f_any_dim(1, false)?.f_squeeze_dim(0)?;
+            let rows: Vec<bool> =
+                Vec::try_from(nan.f_any_dim(1, false)?.f_to_device(Device::Cpu)?)?;
+            let cols: Vec<bool> =
+                Vec::try_from(nan.f_any_dim(0, false)?.f_to_device(Device::Cpu)?)?;
+            let reach = |v: &[bool]| -> Option<f64> {
+                let far = v
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &b)| b)
+                    .map(|(i, _)| (i as f64 / s as f64 - (n / 2) as f64).abs())
+                    .fold(0.0f64, f64::max);
+                let touches = v.first() == Some(&true) || v.last() == Some(&true);
+                (!touches).then_some(far)
+            };
+            if !rows.iter().any(|&b| b) {
+                return Ok(Err("the NaN probe reached no output pixel".into()));
+            }
+            if let (Some(a), Some(b)) = (reach(&rows), reach(&cols)) {
+                return Ok(Ok(a.max(b).ceil() as u32 + 1));
+            }
+        }
+        Ok(Err(
+            "an output pixel sees more than 128 LR pixels away (a global operation?)".into(),
+        ))
     }
 
     /// Runs a `1 x C x 16 x 16` probe: checks that the output is `N x C x sH x sW` and returns
