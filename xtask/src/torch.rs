@@ -174,22 +174,3 @@ pub fn setup() -> Result<()> {
     ensure_venv()?;
     convert_zoo()
 }
-
-/// `cargo xtask bench-tch [slim medium thick] [--side N] [--steps N] [--batch N] [--threads N]`: LAM on the
-/// TorchScript zoo against `steps` batch-1 forward + input-gradient passes (the tch backend's
-/// `bench_lam` example, built with the same environment as the tests).
-pub fn bench(args: &[String]) -> Result<()> {
-    setup()?;
-    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.current_dir(paths::root());
-    run(cargo_env(&mut cargo)
-        .args([
-            "run",
-            "-p",
-            "srlens-plugin-tch",
-            "--example",
-            "bench_lam",
-            "--",
-        ])
-        .args(args))
-}

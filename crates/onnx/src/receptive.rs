@@ -32,12 +32,47 @@ enum Value {
 /// The receptive field of `graph`'s first output with respect to its first input, or the
 /// reason it has none (a global operator, an unknown one, sizes from shapes).
 pub fn receptive_field(graph: &Graph) -> Result<ReceptiveField, String> {
+    let output = graph.outputs.first().ok_or("the graph has no output")?;
+    let values = walk(graph)?;
+    match values.get(output.name.as_str()) {
+        Some(Value::Local { reach, .. }) => Ok(ReceptiveField {
+            // A small slack for the floating-point sums of pitches.
+            radius: (reach - 1e-9).ceil().max(0.0) as u32,
+        }),
+        Some(Value::Constant) => Err("the output does not depend on the input".into()),
+        None => Err(format!("the output `{}` is never produced", output.name)),
+    }
+}
+
+/// The floating-point operations of the graph's convolutions for one `h x w` input image
+/// (a multiply and an add per weight and output pixel), where the graph is local (see
+/// [`receptive_field`]); a gradient into the input costs about as much again.
+pub fn conv_flops(graph: &Graph, h: usize, w: usize) -> Result<f64, String> {
+    let values = walk(graph)?;
+    let mut flops = 0.0;
+    for node in graph.nodes.iter().filter(|n| n.op_type == "Conv") {
+        let Some(Value::Local { pitch, .. }) =
+            node.outputs.first().and_then(|o| values.get(o.as_str()))
+        else {
+            continue;
+        };
+        let weight = graph
+            .initializers
+            .get(&node.inputs[1])
+            .ok_or_else(|| format!("node `{}`: weights that are not an initializer", node.name))?;
+        let per_pixel: i64 = weight.dims.iter().product();
+        flops += 2.0 * per_pixel as f64 * (h as f64 / pitch) * (w as f64 / pitch);
+    }
+    Ok(flops)
+}
+
+/// Every value's [`Value`], or why one cannot be bounded.
+fn walk(graph: &Graph) -> Result<HashMap<&str, Value>, String> {
     let input = graph
         .inputs
         .iter()
         .find(|v| !graph.initializers.contains_key(&v.name))
         .ok_or("the graph has no input")?;
-    let output = graph.outputs.first().ok_or("the graph has no output")?;
     let mut values: HashMap<&str, Value> = HashMap::new();
     values.insert(
         &input.name,
@@ -87,14 +122,7 @@ pub fn receptive_field(graph: &Graph) -> Result<ReceptiveField, String> {
             values.insert(o, out);
         }
     }
-    match values.get(output.name.as_str()) {
-        Some(Value::Local { reach, .. }) => Ok(ReceptiveField {
-            // A small slack for the floating-point sums of pitches.
-            radius: (reach - 1e-9).ceil().max(0.0) as u32,
-        }),
-        Some(Value::Constant) => Err("the output does not depend on the input".into()),
-        None => Err(format!("the output `{}` is never produced", output.name)),
-    }
+    Ok(values)
 }
 
 /// The value a node computes from non-constant inputs.
@@ -295,6 +323,20 @@ mod tests {
         let g = b.build().unwrap();
         // 1 + 4 (5 x 5 dilated by 2) + 1 (nearest) + 0.5 = 6.5 -> 7.
         assert_eq!(receptive_field(&g), Ok(ReceptiveField { radius: 7 }));
+    }
+
+    #[test]
+    fn convolution_flops_follow_the_grid() {
+        let mut b = GraphBuilder::new("flops");
+        b.input("x", &[1, 2, 8, 8]);
+        let h = conv(&mut b, "x", 3, 1, "w1");
+        let scales = b.constant(TensorData::f32(vec![4], vec![1.0, 1.0, 2.0, 2.0]));
+        let up = b.op("Resize", &[&h, "", &scales], &[]);
+        let y = conv(&mut b, &up, 3, 1, "w2");
+        b.output(&y, &[1, 2, 16, 16]);
+        let g = b.build().unwrap();
+        // 2 x (2 x 2 x 3 x 3) per pixel, on 8 x 8 and then on 16 x 16 pixels.
+        assert_eq!(conv_flops(&g, 8, 8), Ok(72.0 * 64.0 + 72.0 * 256.0));
     }
 
     #[test]

@@ -1,0 +1,442 @@
+//! `cargo xtask bench`: LAM (50 steps) of the esrgan x4 zoo on every backend built, against the
+//! ORIGINAL algorithm (the LAM demo's, `xtask/bench/original_lam.py` in the venv's torch: one
+//! path step at a time, parameters requiring grad, `backward()`) measured in the same run, so
+//! that the ratios survive a noisy machine. Writes `docs/benchmarks.json` and
+//! `docs/benchmarks.md`.
+//!
+//! `cargo xtask bench [--runs N] [--nets slim,medium,thick] [--sizes 64,128] [--backends
+//! candle,tch] [--no-sweeps]`
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+use crate::{paths, run, torch, Result};
+
+/// What to measure.
+struct Plan {
+    runs: usize,
+    nets: Vec<String>,
+    sizes: Vec<usize>,
+    backends: Vec<String>,
+    sweeps: bool,
+}
+
+/// A cell's measurements stop after this many seconds (the first run always completes).
+const CELL_BUDGET_S: f64 = 150.0;
+
+fn list(args: &[String], name: &str, default: &[&str]) -> Vec<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(|v| v.split(',').map(str::to_string).collect())
+        .unwrap_or_else(|| default.iter().map(|s| s.to_string()).collect())
+}
+
+fn parse(args: &[String]) -> Result<Plan> {
+    let sizes = list(args, "--sizes", &["64", "128"])
+        .iter()
+        .map(|s| {
+            s.parse()
+                .map_err(|_| format!("--sizes: `{s}` is not a number"))
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    if let Some(s) = sizes.iter().find(|&&s| !(16..=256).contains(&s)) {
+        return Err(format!(
+            "--sizes: {s} is outside 16..=256 (the photo is 451 x 300)"
+        ));
+    }
+    let runs = list(args, "--runs", &["3"])[0]
+        .parse()
+        .map_err(|_| "--runs takes a number".to_string())?;
+    Ok(Plan {
+        runs,
+        nets: list(args, "--nets", &["slim", "medium", "thick"]),
+        sizes,
+        backends: list(args, "--backends", &["candle", "tch"]),
+        sweeps: !args.iter().any(|a| a == "--no-sweeps"),
+    })
+}
+
+/// The middle value (the mean of the two middle ones for an even count).
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
+}
+
+/// Runs `cmd`, returning its stdout and its peak resident memory (MiB).
+fn run_measured(cmd: &mut Command) -> Result<(String, f64)> {
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    let pid = child.id() as libc::pid_t;
+    let output = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut child = child;
+        let (mut out, mut err) = (String::new(), String::new());
+        let _ = child.stdout.take().map(|mut s| s.read_to_string(&mut out));
+        let _ = child.stderr.take().map(|mut s| s.read_to_string(&mut err));
+        (out, err, child)
+    });
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let (out, err, child) = output.join().map_err(|_| "a reader thread failed")?;
+    std::mem::forget(child); // already reaped by wait4
+    if waited != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err(format!("{cmd:?} failed:\n{err}"));
+    }
+    Ok((out, usage.ru_maxrss as f64 / 1024.0))
+}
+
+/// One cell of the table: seconds per map (median), peak memory, GFLOP/s.
+#[derive(Debug, Clone)]
+struct Cell {
+    seconds: Vec<f64>,
+    peak_mib: f64,
+    gflops: Option<f64>,
+    crop: Value,
+}
+
+impl Cell {
+    fn json(&self) -> Value {
+        json!({
+            "seconds": self.seconds,
+            "median_s": median(&self.seconds),
+            "peak_mib": self.peak_mib,
+            "gflop_per_s": self.gflops,
+            "crop": self.crop,
+        })
+    }
+}
+
+/// Repeats `one` up to `runs` times within [`CELL_BUDGET_S`].
+fn repeat(runs: usize, mut one: impl FnMut() -> Result<Cell>) -> Result<Cell> {
+    let start = Instant::now();
+    let mut cell = one()?;
+    while cell.seconds.len() < runs && start.elapsed().as_secs_f64() < CELL_BUDGET_S {
+        let next = one()?;
+        cell.seconds.extend(next.seconds);
+        cell.peak_mib = cell.peak_mib.max(next.peak_mib);
+    }
+    let s = median(&cell.seconds);
+    cell.gflops = cell.gflops.map(|flops| flops / s / 1e9);
+    Ok(cell)
+}
+
+/// The bench's inputs: an `n x n` LR crop of the photo (PNG for srlens, raw f32 for Python).
+fn input(dir: &Path, n: usize) -> Result<(PathBuf, PathBuf, [usize; 2])> {
+    let photo = paths::root().join("data/images/chelsea.png");
+    let img = image::open(&photo)
+        .map_err(|e| format!("{}: {e} (run `cargo xtask setup`)", photo.display()))?
+        .to_rgb8();
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let (x0, y0) = ((w - n) / 2, (h - n) / 2);
+    let crop = image::imageops::crop_imm(&img, x0 as u32, y0 as u32, n as u32, n as u32).to_image();
+    let png = dir.join(format!("lr{n}.png"));
+    crop.save(&png)
+        .map_err(|e| format!("{}: {e}", png.display()))?;
+    let mut raw = Vec::with_capacity(3 * n * n * 4);
+    for c in 0..3 {
+        for y in 0..n {
+            for x in 0..n {
+                let v = crop.get_pixel(x as u32, y as u32)[c] as f32 / 255.0;
+                raw.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+    }
+    let f32s = dir.join(format!("lr{n}.f32"));
+    std::fs::write(&f32s, raw).map_err(|e| format!("{}: {e}", f32s.display()))?;
+    Ok((png, f32s, [x0, y0]))
+}
+
+/// The window: 16 SR pixels at the middle of the x4 output.
+fn window(n: usize) -> [usize; 3] {
+    [2 * n - 8, 2 * n - 8, 16]
+}
+
+/// The zoo's input range for the TorchScript twin (the ONNX files carry it as metadata).
+fn input_range(net: &str) -> f64 {
+    if net == "thick" {
+        1.0
+    } else {
+        255.0
+    }
+}
+
+fn original(net: &str, n: usize, steps: usize, f32s: &Path, runs: usize) -> Result<Cell> {
+    let [x, y, size] = window(n);
+    let model = paths::root().join(format!("zoo/esrgan-{net}-x4.pt"));
+    repeat(runs, || {
+        let mut cmd = Command::new(torch::venv_python());
+        cmd.arg(paths::root().join("xtask/bench/original_lam.py"))
+            .arg(&model)
+            .arg(f32s)
+            .arg(n.to_string())
+            .args([
+                "--window",
+                &x.to_string(),
+                &y.to_string(),
+                &size.to_string(),
+            ])
+            .args(["--steps", &steps.to_string(), "--runs", "1"])
+            .args(["--range", &input_range(net).to_string()]);
+        let (out, peak) = run_measured(&mut cmd)?;
+        let v: Value = serde_json::from_str(out.trim())
+            .map_err(|e| format!("original_lam.py printed no JSON ({e}): {out}"))?;
+        let seconds = v["seconds"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default();
+        Ok(Cell {
+            seconds,
+            peak_mib: peak,
+            gflops: None,
+            crop: Value::Null,
+        })
+    })
+}
+
+fn srlens(
+    dir: &Path,
+    backend: &str,
+    net: &str,
+    n: usize,
+    steps: usize,
+    png: &Path,
+    runs: usize,
+) -> Result<Cell> {
+    let [x, y, size] = window(n);
+    let ext = if backend == "tch" { "pt" } else { "onnx" };
+    let model = paths::root().join(format!("zoo/esrgan-{net}-x4.{ext}"));
+    let options = if backend == "tch" {
+        format!("options = {{ input_range = [0, {}] }}\n", input_range(net))
+    } else {
+        String::new()
+    };
+    let out = dir.join(format!("out-{backend}-{net}-{n}-{steps}"));
+    let config = dir.join(format!("{backend}-{net}-{n}-{steps}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "out = \"{}\"\n\n[model]\nbackend = \"{backend}\"\npath = \"{}\"\n{options}\n\
+             [image]\npath = \"{}\"\nmode = \"lr\"\n\n[window]\nx = {x}\ny = {y}\nsize = {size}\n\n\
+             [[method]]\nname = \"lam\"\nsteps = {steps}\n",
+            out.display(),
+            model.display(),
+            png.display()
+        ),
+    )
+    .map_err(|e| format!("{}: {e}", config.display()))?;
+    let graph = srlens_onnx::read_file(&paths::root().join(format!("zoo/esrgan-{net}-x4.onnx")))
+        .map_err(|e| e.to_string())?;
+    repeat(runs, || {
+        let bin = paths::root().join("target/debug/srlens");
+        let mut cmd = Command::new(&bin);
+        cmd.args(["run", config.to_str().unwrap_or_default(), "--quiet"]);
+        let (_, peak) = run_measured(&mut cmd)?;
+        let report: Value = serde_json::from_slice(
+            &std::fs::read(out.join("lam/report.json")).map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| e.to_string())?;
+        let crop = report["provenance"]["receptive_field"]["crop"].clone();
+        let (h, w) = match crop.as_array() {
+            Some(b) => (
+                b[3].as_u64().unwrap_or(0) as usize,
+                b[2].as_u64().unwrap_or(0) as usize,
+            ),
+            None => (n, n),
+        };
+        // One forward and one input gradient (about the forward's cost) per step.
+        let flops = srlens_onnx::conv_flops(&graph, h, w)
+            .ok()
+            .map(|f| 2.0 * f * steps as f64);
+        Ok(Cell {
+            seconds: vec![report["seconds"].as_f64().unwrap_or(f64::NAN)],
+            peak_mib: peak,
+            gflops: flops,
+            crop,
+        })
+    })
+}
+
+/// The machine, in words: the CPU model and its logical CPUs.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{model}, {cpus} logical CPUs, no GPU")
+}
+
+pub fn main(args: &[String]) -> Result<()> {
+    let plan = parse(args)?;
+    crate::zoo::prepare(&["esrgan-slim", "esrgan-medium", "esrgan-thick"])?;
+    crate::fetch::photos()?;
+    torch::setup()?;
+    let mut build = crate::cargo();
+    torch::cargo_env(&mut build).args(["build", "-p", "srlens", "-p", "srlens-plugin-lam"]);
+    for b in &plan.backends {
+        build.args(["-p", &format!("srlens-plugin-{b}")]);
+    }
+    run(&mut build)?;
+    let dir = paths::root().join("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+
+    let mut rows = Vec::new();
+    for &n in &plan.sizes {
+        let (png, f32s, _) = input(&dir, n)?;
+        for net in &plan.nets {
+            eprintln!("xtask: bench esrgan-{net}-x4 {n} x {n}: original");
+            let orig = original(net, n, 50, &f32s, plan.runs)?;
+            let mut row = json!({
+                "net": format!("esrgan-{net}-x4"), "lr": n, "steps": 50,
+                "original": orig.json(),
+            });
+            for b in &plan.backends {
+                eprintln!("xtask: bench esrgan-{net}-x4 {n} x {n}: {b}");
+                let cell = srlens(&dir, b, net, n, 50, &png, plan.runs)?;
+                let mut j = cell.json();
+                j["ratio"] = json!(median(&cell.seconds) / median(&orig.seconds));
+                row[b.as_str()] = j;
+            }
+            rows.push(row);
+        }
+    }
+    let mut sweeps = json!({});
+    if plan.sweeps {
+        let b = plan
+            .backends
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "candle".into());
+        let mut by_size = Vec::new();
+        for n in [32usize, 64, 128, 256] {
+            let (png, _, _) = input(&dir, n)?;
+            eprintln!("xtask: bench sweep esrgan-slim-x4 {n} x {n} on {b}");
+            by_size
+                .push(json!({"lr": n, "cell": srlens(&dir, &b, "slim", n, 50, &png, 1)?.json()}));
+        }
+        let (png, _, _) = input(&dir, 64)?;
+        let mut by_steps = Vec::new();
+        for steps in [10usize, 25, 50, 100] {
+            eprintln!("xtask: bench sweep esrgan-slim-x4 {steps} steps on {b}");
+            by_steps.push(json!({"steps": steps, "cell": srlens(&dir, &b, "slim", 64, steps, &png, 1)?.json()}));
+        }
+        sweeps = json!({"backend": b, "net": "esrgan-slim-x4", "by_lr_size": by_size, "by_steps": by_steps});
+    }
+    let result = json!({
+        "machine": machine(),
+        "date": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        "profile": "dev (dependencies and the numeric plugins at opt-level 3; see Cargo.toml)",
+        "rows": rows,
+        "sweeps": sweeps,
+    });
+    let docs = paths::root().join("docs");
+    let text = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
+    std::fs::write(docs.join("benchmarks.json"), text).map_err(|e| e.to_string())?;
+    let md = markdown(&result, &plan.backends);
+    std::fs::write(docs.join("benchmarks.md"), &md).map_err(|e| e.to_string())?;
+    println!("{md}");
+    Ok(())
+}
+
+fn markdown(r: &Value, backends: &[String]) -> String {
+    let mut s = String::new();
+    s.push_str("# Benchmarks\n\nWritten by `cargo xtask bench` (do not edit by hand).\n\n");
+    s.push_str(&format!(
+        "Machine: {}. Date: {}. Build: {}.\n\n",
+        r["machine"].as_str().unwrap_or(""),
+        r["date"].as_str().unwrap_or(""),
+        r["profile"].as_str().unwrap_or("")
+    ));
+    s.push_str(
+        "LAM, 50 steps, one 16-pixel window at the middle of the x4 output, on a crop of the \
+         `chelsea` photo. Seconds per map are medians (the method's own time in report.json); \
+         **original** is the LAM demo's algorithm in the same run (`xtask/bench/original_lam.py`: \
+         one path step at a time, parameters requiring grad, `backward()`), and each backend's \
+         ratio is to it. GFLOP/s counts the convolutions of the forward pass and the input \
+         gradient on the pixels actually run (the receptive-field crop). Peak memory is the \
+         process's maximum resident set.\n\n",
+    );
+    let mut head = "| network | LR | original s |".to_string();
+    let mut rule = "|---|---|---|".to_string();
+    for b in backends {
+        head.push_str(&format!(
+            " {b} s (ratio) | {b} GFLOP/s | {b} peak MiB | {b} crop |"
+        ));
+        rule.push_str("---|---|---|---|");
+    }
+    s.push_str(&format!("{head}\n{rule}\n"));
+    for row in r["rows"].as_array().into_iter().flatten() {
+        let o = &row["original"];
+        let mut line = format!(
+            "| {} | {} x {} | {:.2} |",
+            row["net"].as_str().unwrap_or(""),
+            row["lr"],
+            row["lr"],
+            o["median_s"].as_f64().unwrap_or(f64::NAN)
+        );
+        for b in backends {
+            let c = &row[b.as_str()];
+            line.push_str(&format!(
+                " {:.2} ({:.2}x) | {} | {:.0} | {} |",
+                c["median_s"].as_f64().unwrap_or(f64::NAN),
+                c["ratio"].as_f64().unwrap_or(f64::NAN),
+                c["gflop_per_s"]
+                    .as_f64()
+                    .map_or("-".into(), |g| format!("{g:.1}")),
+                c["peak_mib"].as_f64().unwrap_or(f64::NAN),
+                c["crop"]
+                    .as_array()
+                    .map_or("none".into(), |b| format!("{} x {}", b[2], b[3])),
+            ));
+        }
+        s.push_str(&line);
+        s.push('\n');
+    }
+    let sw = &r["sweeps"];
+    if sw.get("by_lr_size").is_some() {
+        s.push_str(&format!(
+            "\n## {} on {}: time against LR size (50 steps) and against steps (64 x 64)\n\n\
+             | LR | s | crop |\n|---|---|---|\n",
+            sw["net"].as_str().unwrap_or(""),
+            sw["backend"].as_str().unwrap_or("")
+        ));
+        for e in sw["by_lr_size"].as_array().into_iter().flatten() {
+            s.push_str(&format!(
+                "| {0} x {0} | {1:.2} | {2} |\n",
+                e["lr"],
+                e["cell"]["median_s"].as_f64().unwrap_or(f64::NAN),
+                e["cell"]["crop"]
+                    .as_array()
+                    .map_or("none".into(), |b| format!("{} x {}", b[2], b[3]))
+            ));
+        }
+        s.push_str("\n| steps | s |\n|---|---|\n");
+        for e in sw["by_steps"].as_array().into_iter().flatten() {
+            s.push_str(&format!(
+                "| {} | {:.2} |\n",
+                e["steps"],
+                e["cell"]["median_s"].as_f64().unwrap_or(f64::NAN)
+            ));
+        }
+    }
+    s
+}
