@@ -51,6 +51,15 @@ impl Staging {
     /// Takes the lock on `out`, checks that `out` is absent, empty or an earlier run's, removes
     /// what interrupted runs left beside it and creates an empty staging folder.
     pub fn begin(out: &Path) -> Result<Self> {
+        // A link to a folder (a scratch space) is followed: the run replaces the folder.
+        let followed;
+        let out = match std::fs::symlink_metadata(out) {
+            Ok(m) if m.file_type().is_symlink() && out.is_dir() => {
+                followed = std::fs::canonicalize(out).map_err(|e| io_err(out, e))?;
+                followed.as_path()
+            }
+            _ => out,
+        };
         let (parent, name) = split(out)?;
         std::fs::create_dir_all(&parent).map_err(|e| io_err(&parent, e))?;
         let lock_path = parent.join(format!(".{name}.srlens-lock"));
@@ -257,6 +266,24 @@ mod tests {
             e.contains(&format!("pid {}", std::process::id())) && e.contains("--out"),
             "{e}"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_to_a_folder_is_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let scratch = dir.path().join("scratch");
+        std::fs::create_dir(&scratch).unwrap();
+        let link = dir.path().join("out");
+        std::os::unix::fs::symlink(&scratch, &link).unwrap();
+        let run = Staging::begin(&link).unwrap();
+        std::fs::write(run.dir().join("a.txt"), "a").unwrap();
+        run.publish().unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(link.join("a.txt")).unwrap(), "a");
     }
 
     #[test]
