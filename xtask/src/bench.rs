@@ -107,6 +107,8 @@ struct Cell {
     peak_mib: f64,
     gflops: Option<f64>,
     crop: Value,
+    /// Images per model call the run chose.
+    batch: usize,
 }
 
 impl Cell {
@@ -204,6 +206,7 @@ fn original(net: &str, n: usize, steps: usize, f32s: &Path, runs: usize) -> Resu
             peak_mib: peak,
             gflops: None,
             crop: Value::Null,
+            batch: 1,
         })
     })
 }
@@ -267,8 +270,68 @@ fn srlens(
             peak_mib: peak,
             gflops: flops,
             crop,
+            batch: report["provenance"]["batch_size"].as_u64().unwrap_or(1) as usize,
         })
     })
+}
+
+/// The seconds of one model call (a forward and the input gradient of the window's
+/// objective) on `batch` copies of the LR input (the crop `crop` of the `n x n` image, when
+/// given), in this process through the plugin: the floor a map of `steps` points cannot beat
+/// is `ceil(steps / batch)` of them.
+fn pass_seconds(backend: &str, net: &str, png: &Path, crop: &Value, batch: usize) -> Result<f64> {
+    use srlens_core::abi_stable::std_types::RSlice;
+    let lib = paths::root().join(format!("target/debug/libsrlens_plugin_{backend}.so"));
+    let plugin = srlens_host::plugins::load_file(&lib).map_err(|r| r.reason)?;
+    let ext = if backend == "tch" { "pt" } else { "onnx" };
+    let options = if backend == "tch" {
+        format!("{{\"input_range\": [0, {}]}}", input_range(net))
+    } else {
+        "{}".into()
+    };
+    let file = paths::root().join(format!("zoo/esrgan-{net}-x4.{ext}"));
+    let model = plugin
+        .load_model(backend, Some(&file), &options)
+        .map_err(|e| e.to_string())?;
+    let img = image::open(png).map_err(|e| e.to_string())?.to_rgb8();
+    let n = img.width() as usize;
+    let (mut x0, mut y0, mut w, mut h) = (0, 0, n, img.height() as usize);
+    if let Some(b) = crop.as_array() {
+        let v: Vec<usize> = b.iter().map(|v| v.as_u64().unwrap_or(0) as usize).collect();
+        (x0, y0, w, h) = (v[0], v[1], v[2], v[3]);
+    }
+    let mut data = Vec::with_capacity(batch * 3 * w * h);
+    for _ in 0..batch {
+        for c in 0..3 {
+            for y in y0..y0 + h {
+                for x in x0..x0 + w {
+                    data.push(img.get_pixel(x as u32, y as u32)[c] as f32 / 255.0);
+                }
+            }
+        }
+    }
+    let x = srlens_core::Tensor::new(vec![batch, 3, h, w], data).ok_or("a batch's shape")?;
+    let [wx, wy, size] = window(n);
+    let objectives = [srlens_host::objective::WindowObjective {
+        kind: srlens_host::config::ObjectiveKind::GradientEnergy,
+        window: srlens_host::objective::Window {
+            x0: wx - 4 * x0,
+            y0: wy - 4 * y0,
+            size,
+        },
+    }
+    .boxed()];
+    let mut times = Vec::new();
+    for _ in 0..4 {
+        let start = Instant::now();
+        model
+            .gradient(&x, RSlice::from_slice(&objectives))
+            .into_result()
+            .map_err(|e| e.message.to_string())?;
+        times.push(start.elapsed().as_secs_f64());
+    }
+    // The first call warms caches up.
+    Ok(median(&times[1..]))
 }
 
 /// The machine, in words: the CPU model and its logical CPUs.
@@ -314,6 +377,12 @@ pub fn main(args: &[String]) -> Result<()> {
                 let cell = srlens(&dir, b, net, n, 50, &png, plan.runs)?;
                 let mut j = cell.json();
                 j["ratio"] = json!(median(&cell.seconds) / median(&orig.seconds));
+                let batch = cell.batch.max(1);
+                let pass = pass_seconds(b, net, &png, &cell.crop, batch)?;
+                let floor = 50usize.div_ceil(batch) as f64 * pass;
+                j["batch"] = json!(batch);
+                j["pass_s"] = json!(pass);
+                j["overhead"] = json!(median(&cell.seconds) / floor);
                 row[b.as_str()] = j;
             }
             rows.push(row);
@@ -373,15 +442,17 @@ fn markdown(r: &Value, backends: &[String]) -> String {
          one path step at a time, parameters requiring grad, `backward()`), and each backend's \
          ratio is to it. GFLOP/s counts the convolutions of the forward pass and the input \
          gradient on the pixels actually run (the receptive-field crop). Peak memory is the \
-         process's maximum resident set.\n\n",
+         process's maximum resident set. Overhead is the map's time over `ceil(50 / batch)` \
+         model calls (forward and input gradient at the run's batch size, timed alone through \
+         the plugin): what the method adds to the model's own work.\n\n",
     );
     let mut head = "| network | LR | original s |".to_string();
     let mut rule = "|---|---|---|".to_string();
     for b in backends {
         head.push_str(&format!(
-            " {b} s (ratio) | {b} GFLOP/s | {b} peak MiB | {b} crop |"
+            " {b} s (ratio) | {b} GFLOP/s | {b} peak MiB | {b} crop | {b} overhead |"
         ));
-        rule.push_str("---|---|---|---|");
+        rule.push_str("---|---|---|---|---|");
     }
     s.push_str(&format!("{head}\n{rule}\n"));
     for row in r["rows"].as_array().into_iter().flatten() {
@@ -396,7 +467,7 @@ fn markdown(r: &Value, backends: &[String]) -> String {
         for b in backends {
             let c = &row[b.as_str()];
             line.push_str(&format!(
-                " {:.2} ({:.2}x) | {} | {:.0} | {} |",
+                " {:.2} ({:.2}x) | {} | {:.0} | {} | {:.2}x (batch {}) |",
                 c["median_s"].as_f64().unwrap_or(f64::NAN),
                 c["ratio"].as_f64().unwrap_or(f64::NAN),
                 c["gflop_per_s"]
@@ -406,6 +477,8 @@ fn markdown(r: &Value, backends: &[String]) -> String {
                 c["crop"]
                     .as_array()
                     .map_or("none".into(), |b| format!("{} x {}", b[2], b[3])),
+                c["overhead"].as_f64().unwrap_or(f64::NAN),
+                c["batch"],
             ));
         }
         s.push_str(&line);

@@ -214,6 +214,7 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
                 plugin: plugin.map(|p| (p.name.as_str(), p.version.as_str())),
                 attribution,
                 seconds,
+                batch_size: batch,
             })?;
             for warning in entry.card_warnings(c.gap_warning) {
                 observer.warning(&format!("{}: {warning}", entry.label));

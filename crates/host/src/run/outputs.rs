@@ -31,6 +31,8 @@ pub struct MethodOutput<'a> {
     pub attribution: &'a Attribution,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// Images per model call.
+    pub batch_size: u32,
 }
 
 /// What every method of a run shares.
@@ -190,6 +192,7 @@ impl<'a> RunContext<'a> {
                 precision: "float32".into(),
                 image_sha256: self.image_sha256.clone(),
                 receptive_field: self.receptive.clone(),
+                batch_size: m.batch_size,
                 channels: self.info.channels,
                 input_range: self.info.input_range,
                 parameters: self.info.parameters,

@@ -185,6 +185,9 @@ pub struct Provenance {
     /// The sha256 of the image file's bytes.
     #[serde(default)]
     pub image_sha256: String,
+    /// Images per model call (the config's `batch_size`, lowered to fit the memory budget).
+    #[serde(default)]
+    pub batch_size: u32,
     /// Whether the model's gradients ran on a crop of the image (its receptive field).
     #[serde(default)]
     pub receptive_field: ReceptiveCrop,
