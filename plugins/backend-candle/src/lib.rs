@@ -6,7 +6,9 @@
 //!   Every node is checked at load time, so an unsupported operator is reported before any
 //!   work, with the node's name.
 //! - Convolutions use a custom op ([`conv`]) whose backward pass computes the input gradient
-//!   only (weights are constants: no weight gradients are ever computed).
+//!   only (weights are constants: no weight gradients are ever computed). In f32 with
+//!   stride 1 both passes run [`conv_f32`]'s kernels (direct AVX2, or im2col + gemm) on the
+//!   model's thread pool.
 //!
 //! Options (JSON): `input_range = [lo, hi]` overrides the file's `srlens.input_range` metadata
 //! (default `[0, 1]`). Threads: a `threads > 0` load request runs the model's work in a rayon
@@ -14,6 +16,7 @@
 
 pub mod backend;
 pub mod conv;
+pub mod conv_f32;
 pub mod convert;
 pub mod error;
 pub mod interp;

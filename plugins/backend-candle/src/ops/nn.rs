@@ -6,7 +6,7 @@ use candle_core::Tensor;
 use srlens_onnx::Node;
 
 use super::{axis, opt, req, NodeCtx};
-use crate::conv::{conv2d, dilate, pad_or_crop, ConvKernel};
+use crate::conv::{conv2d, conv2d_bias, dilate, pad_or_crop, ConvKernel};
 use crate::convert::{floats, ints, DEVICE};
 use crate::error::{Error, Result};
 
@@ -226,6 +226,10 @@ pub fn conv(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
         let x = pad_or_crop(x, 2, p[0], p[2])?;
         (pad_or_crop(&x, 3, p[1], p[3])?, 0)
     };
+    if ks.len() == 1 && sh == sw {
+        // The bias is added inside the convolution.
+        return Ok(conv2d_bias(&x, &ks[0], opt(inputs, 2), pad, s, d)?);
+    }
     let y = if ks.len() == 1 {
         conv2d(&x, &ks[0], pad, s, d)?
     } else {
@@ -308,17 +312,16 @@ pub fn conv_transpose(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Te
     let ekw = (d * (kw - 1)) as isize;
     let xd = pad_or_crop(&xd, 2, ekh - p[0], ekh - p[2] + oph as isize)?;
     let xd = pad_or_crop(&xd, 3, ekw - p[1], ekw - p[3] + opw as isize)?;
-    let y = if ks.len() == 1 {
-        conv2d(&xd, &ks[0], 0, 1, d)?
-    } else {
-        let parts = ks
-            .iter()
-            .enumerate()
-            .map(|(g, k)| conv2d(&xd.narrow(1, g * cg, cg)?, k, 0, 1, d))
-            .collect::<candle_core::Result<Vec<_>>>()?;
-        Tensor::cat(&parts, 1)?
-    };
-    bias(y, opt(inputs, 2))
+    if ks.len() == 1 {
+        // The bias is added inside the convolution.
+        return Ok(conv2d_bias(&xd, &ks[0], opt(inputs, 2), 0, 1, d)?);
+    }
+    let parts = ks
+        .iter()
+        .enumerate()
+        .map(|(g, k)| conv2d(&xd.narrow(1, g * cg, cg)?, k, 0, 1, d))
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    bias(Tensor::cat(&parts, 1)?, opt(inputs, 2))
 }
 
 /// `DepthToSpace`, modes `DCR` (the default) and `CRD`.
