@@ -114,7 +114,26 @@ fn setup() -> Result<()> {
 }
 
 fn test(extra: &[String]) -> Result<()> {
-    setup()?;
+    // Everything but the tch backend builds without what setup fetches: build it while setup
+    // downloads (the torch wheel, the npm packages) and converts.
+    let mut early = cargo();
+    early.args([
+        "build",
+        "--workspace",
+        "--all-targets",
+        "--exclude",
+        "srlens-plugin-tch",
+    ]);
+    eprintln!("xtask: running {early:?} while setup runs");
+    let mut early = early
+        .spawn()
+        .map_err(|e| format!("cannot start cargo: {e}"))?;
+    let fetched = setup();
+    let built = early.wait().map_err(|e| e.to_string())?;
+    fetched?;
+    if !built.success() {
+        return Err(format!("cargo build failed ({built})"));
+    }
     // The tch backend builds against the venv's libtorch (torch::cargo_env).
     run(torch::cargo_env(&mut cargo()).args(["build", "--workspace", "--all-targets"]))?;
     let mut cmd = cargo();

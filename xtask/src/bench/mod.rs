@@ -197,7 +197,7 @@ fn original(net: &str, n: usize, steps: usize, f32s: &Path, runs: usize) -> Resu
             ])
             .args(["--steps", &steps.to_string(), "--runs", "1"])
             .args(["--range", &input_range(net).to_string()]);
-        let (out, peak) = run_measured(&mut cmd)?;
+        let (out, _) = run_measured(&mut cmd)?;
         let v: Value = serde_json::from_str(out.trim())
             .map_err(|e| format!("original_lam.py printed no JSON ({e}): {out}"))?;
         let seconds = v["seconds"]
@@ -206,7 +206,8 @@ fn original(net: &str, n: usize, steps: usize, f32s: &Path, runs: usize) -> Resu
             .unwrap_or_default();
         Ok(Cell {
             seconds,
-            peak_mib: peak,
+            // The script's own peak: a child's rusage also counts what it inherited at fork.
+            peak_mib: v["peak_mib"].as_f64().unwrap_or(f64::NAN),
             gflops: None,
             crop: Value::Null,
             batch: 1,
@@ -251,7 +252,7 @@ fn srlens(
         let bin = paths::root().join("target/debug/srlens");
         let mut cmd = Command::new(&bin);
         cmd.args(["run", config.to_str().unwrap_or_default(), "--quiet"]);
-        let (_, peak) = run_measured(&mut cmd)?;
+        run_measured(&mut cmd)?;
         let report: Value = serde_json::from_slice(
             &std::fs::read(out.join("lam/report.json")).map_err(|e| e.to_string())?,
         )
@@ -270,7 +271,11 @@ fn srlens(
             .map(|f| 2.0 * f * steps as f64);
         Ok(Cell {
             seconds: vec![report["seconds"].as_f64().unwrap_or(f64::NAN)],
-            peak_mib: peak,
+            // srlens's own peak while the methods ran: a child's rusage also counts what it
+            // inherited from this process at fork.
+            peak_mib: report["provenance"]["peak_rss_mib"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
             gflops: flops,
             crop,
             batch: report["provenance"]["batch_size"].as_u64().unwrap_or(1) as usize,

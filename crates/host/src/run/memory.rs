@@ -9,6 +9,12 @@ fn status_bytes(field: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// The process's peak resident memory (`VmHWM`, Linux) in bytes, since the last
+/// [`peak_growth`] reset it.
+pub fn peak_bytes() -> Option<u64> {
+    status_bytes("VmHWM")
+}
+
 /// Runs `f` and returns how far the resident memory peaked above where it started, in bytes,
 /// where the platform can tell (Linux); `None` elsewhere.
 pub fn peak_growth<T>(f: impl FnOnce() -> T) -> (T, Option<u64>) {

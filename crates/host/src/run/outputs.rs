@@ -193,6 +193,7 @@ impl<'a> RunContext<'a> {
                 image_sha256: self.image_sha256.clone(),
                 receptive_field: self.receptive.clone(),
                 batch_size: m.batch_size,
+                peak_rss_mib: super::memory::peak_bytes().map(|b| b as f64 / (1 << 20) as f64),
                 channels: self.info.channels,
                 input_range: self.info.input_range,
                 parameters: self.info.parameters,

@@ -185,6 +185,9 @@ pub struct Provenance {
     /// The sha256 of the image file's bytes.
     #[serde(default)]
     pub image_sha256: String,
+    /// The process's peak resident memory while the methods ran, in MiB (Linux).
+    #[serde(default)]
+    pub peak_rss_mib: Option<f64>,
     /// Images per model call (the config's `batch_size`, lowered to fit the memory budget).
     #[serde(default)]
     pub batch_size: u32,
