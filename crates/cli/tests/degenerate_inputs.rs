@@ -5,26 +5,6 @@ mod common;
 
 use std::path::Path;
 
-use srlens_onnx::{builder::GraphBuilder, Attribute, TensorData};
-
-/// A x2 model whose output is `sqrt(x - 2)`: NaN for every input in `[0, 1]`.
-fn write_nan_model(path: &Path) {
-    let mut b = GraphBuilder::new("nan");
-    b.input("input", &[1, 3, 8, 8]);
-    let two = b.constant(TensorData::f32(vec![1], vec![2.0]));
-    let d = b.op("Sub", &["input", &two], &[]);
-    let s = b.op("Sqrt", &[&d], &[]);
-    let scales = b.constant(TensorData::f32(vec![4], vec![1.0, 1.0, 2.0, 2.0]));
-    let y = b.op(
-        "Resize",
-        &[&s, "", &scales],
-        &[("mode", Attribute::String("nearest".into()))],
-    );
-    b.output(&y, &[1, 3, 16, 16]);
-    b.metadata("srlens.scale", "2");
-    srlens_onnx::write_file(&b.build().unwrap(), path).unwrap();
-}
-
 fn run(dir: &Path, config: &str) -> (Option<i32>, String) {
     std::fs::write(dir.join("run.toml"), config).unwrap();
     let o = common::srlens(dir, &["run", "run.toml", "--quiet"]);
@@ -34,7 +14,7 @@ fn run(dir: &Path, config: &str) -> (Option<i32>, String) {
 #[test]
 fn a_model_whose_output_is_nan_is_an_error_naming_the_model() {
     let dir = common::workspace();
-    write_nan_model(&dir.path().join("nan.onnx"));
+    common::write_nan_model(&dir.path().join("nan.onnx"));
     let (code, err) = run(
         dir.path(),
         &common::config("nan.onnx", "[[method]]\nname = \"lam\"\n"),

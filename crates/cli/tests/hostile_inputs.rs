@@ -252,24 +252,6 @@ fn write_scale0_model(path: &Path) {
     srlens_onnx::write_file(&b.build().unwrap(), path).unwrap();
 }
 
-/// A x2 model whose output is `sqrt(x - 2)`: NaN everywhere.
-fn write_nan_model(path: &Path) {
-    let mut b = GraphBuilder::new("nan");
-    b.input("input", &[1, 3, 8, 8]);
-    let two = b.constant(TensorData::f32(vec![1], vec![2.0]));
-    let d = b.op("Sub", &["input", &two], &[]);
-    let s = b.op("Sqrt", &[&d], &[]);
-    let scales = b.constant(TensorData::f32(vec![4], vec![1.0, 1.0, 2.0, 2.0]));
-    let y = b.op(
-        "Resize",
-        &[&s, "", &scales],
-        &[("mode", Attribute::String("nearest".into()))],
-    );
-    b.output(&y, &[1, 3, 16, 16]);
-    b.metadata("srlens.scale", "2");
-    srlens_onnx::write_file(&b.build().unwrap(), path).unwrap();
-}
-
 /// A PNG whose header says 200000 x 200000 RGB pixels (120 GB decoded), with no pixel data.
 fn write_huge_png(path: &Path) {
     fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
@@ -332,7 +314,7 @@ fn every_hostile_input_is_an_error_naming_the_culprit_or_a_warning() {
     std::fs::write(d.join("notes.png"), "these are not pixels").unwrap();
     write_huge_png(&d.join("huge.png"));
     write_scale0_model(&d.join("scale0.onnx"));
-    write_nan_model(&d.join("nan.onnx"));
+    common::write_nan_model(&d.join("nan.onnx"));
     image::RgbImage::new(8, 8)
         .save(d.join("black.png"))
         .unwrap();

@@ -7,26 +7,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use srlens_test_support::binaries::{library_file, profile_dir, require_built};
 use srlens_test_support::compare::rel_l2;
 use srlens_test_support::npy::read_npy;
-
-fn target_debug() -> PathBuf {
-    let libs = [
-        "srlens_plugin_lam",
-        "srlens_plugin_candle",
-        "srlens_plugin_tch",
-    ]
-    .map(library_file);
-    require_built(
-        &profile_dir("debug"),
-        &["srlens", &libs[0], &libs[1], &libs[2]],
-        "build the workspace first (`cargo xtask test` does)",
-    )
-}
 
 /// A deterministic `w x h` picture with edges.
 fn picture(path: &Path, w: u32, h: u32) {
@@ -55,7 +40,7 @@ fn lam(
          [[method]]\nname = \"lam\"\nsteps = 5\n"
     );
     std::fs::write(dir.join(format!("{label}.toml")), config).unwrap();
-    let out = Command::new(target_debug().join("srlens"))
+    let out = Command::new(common::target_debug().join("srlens"))
         .current_dir(dir)
         .args(["run", &format!("{label}.toml"), "--quiet"])
         .output()

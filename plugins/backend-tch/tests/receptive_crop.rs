@@ -5,10 +5,11 @@
 //!
 //! `cargo xtask test` builds the workspace (srlens and every plugin) before running this.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use srlens_test_support::binaries::{library_file, profile_dir, require_built};
 use srlens_test_support::compare::rel_l2;
 use srlens_test_support::npy::read_npy;
 
@@ -20,18 +21,7 @@ fn root() -> PathBuf {
 }
 
 fn srlens() -> PathBuf {
-    let libs = [
-        "srlens_plugin_lam",
-        "srlens_plugin_candle",
-        "srlens_plugin_tch",
-    ]
-    .map(library_file);
-    require_built(
-        &profile_dir("debug"),
-        &["srlens", &libs[0], &libs[1], &libs[2]],
-        "build the workspace first (`cargo xtask test` does)",
-    )
-    .join("srlens")
+    common::target_debug().join("srlens")
 }
 
 /// LAM (3 steps) of `model` on a 40 x 40 LR crop of the photo; the map and report.json.

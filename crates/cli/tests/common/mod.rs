@@ -369,3 +369,21 @@ pub fn plugins_folder(dir: &Path, libs: &[&str]) -> PathBuf {
     }
     plugins
 }
+
+/// A x2 model whose output is `sqrt(x - 2)`: NaN for every input in `[0, 1]`.
+pub fn write_nan_model(path: &Path) {
+    let mut b = GraphBuilder::new("nan");
+    b.input("input", &[1, 3, 8, 8]);
+    let two = b.constant(TensorData::f32(vec![1], vec![2.0]));
+    let d = b.op("Sub", &["input", &two], &[]);
+    let s = b.op("Sqrt", &[&d], &[]);
+    let scales = b.constant(TensorData::f32(vec![4], vec![1.0, 1.0, 2.0, 2.0]));
+    let y = b.op(
+        "Resize",
+        &[&s, "", &scales],
+        &[("mode", Attribute::String("nearest".into()))],
+    );
+    b.output(&y, &[1, 3, 16, 16]);
+    b.metadata("srlens.scale", "2");
+    srlens_onnx::write_file(&b.build().unwrap(), path).unwrap();
+}

@@ -47,3 +47,20 @@ pub use srlens_test_support::compare::rel_l2_tensor as rel_err;
 pub fn obj(o: &Linear) -> ObjectiveBox {
     srlens_plugin_kit::testing::objective_box(o.clone())
 }
+
+/// The folder holding the built `srlens` and the lam, candle and tch plugins (fails with the
+/// fix when they are not built).
+pub fn target_debug() -> PathBuf {
+    use srlens_test_support::binaries::{library_file, profile_dir, require_built};
+    let libs = [
+        "srlens_plugin_lam",
+        "srlens_plugin_candle",
+        "srlens_plugin_tch",
+    ]
+    .map(library_file);
+    require_built(
+        &profile_dir("debug"),
+        &["srlens", &libs[0], &libs[1], &libs[2]],
+        "build the workspace first (`cargo xtask test` does)",
+    )
+}
