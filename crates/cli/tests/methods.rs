@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn run_ok(dir: &Path, args: &[&str]) {
     let out = common::srlens(dir, args);
@@ -186,13 +186,6 @@ fn lr_pixels(dir: &Path) -> Vec<f64> {
     x
 }
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
 fn require_setup(root: &Path) {
     for f in ["zoo/esrgan-slim-x4.onnx", "data/images/chelsea.png"] {
         assert!(
@@ -207,7 +200,7 @@ fn require_setup(root: &Path) {
 /// and the report shows them side by side.
 #[test]
 fn compare_methods_config_runs_every_method_on_a_real_network() {
-    let root = repo_root();
+    let root = common::repo_root();
     require_setup(&root);
     let out = tempfile::tempdir().unwrap();
     let o = out.path().to_str().unwrap();

@@ -4,14 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+use std::path::Path;
 
 /// An `n x n` LR crop of the photo, a 16-pixel window near the middle of the SR output.
 fn config(model: &str, scale: usize, n: usize, methods: &str) -> String {
@@ -45,7 +38,7 @@ fn run(root: &Path, config: &str, out: &Path, crop: bool) {
 
 #[test]
 fn cropped_and_whole_image_maps_are_equal_on_every_zoo_network() {
-    let root = repo_root();
+    let root = common::repo_root();
     assert!(
         root.join("zoo/esrgan-slim-x4.onnx").is_file()
             && root.join("data/images/chelsea.png").is_file(),

@@ -8,10 +8,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use srlens_test_support::compare::rel_l2;
-use srlens_test_support::npy::read_npy;
 
 /// A deterministic `w x h` picture with edges.
 fn picture(path: &Path, w: u32, h: u32) {
@@ -39,22 +37,7 @@ fn lam(
          options = {options}\n\n[image]\npath = \"lr.png\"\nmode = \"lr\"\n\n[window]\nx = 10\ny = 12\nsize = 8\n\n\
          [[method]]\nname = \"lam\"\nsteps = 5\n"
     );
-    std::fs::write(dir.join(format!("{label}.toml")), config).unwrap();
-    let out = Command::new(common::target_debug().join("srlens"))
-        .current_dir(dir)
-        .args(["run", &format!("{label}.toml"), "--quiet"])
-        .output()
-        .expect("srlens runs");
-    assert!(
-        out.status.success(),
-        "{label}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = dir.join(format!("out-{label}/lam"));
-    let (shape, map) = read_npy(&out.join("attribution.npy"));
-    assert_eq!(shape.len(), 3);
-    let report = std::fs::read(out.join("report.json")).unwrap();
-    (map, serde_json::from_slice(&report).unwrap())
+    common::run_lam(dir, label, &config)
 }
 
 fn check(tch_model: &str, onnx_model: &str, options: &str) {

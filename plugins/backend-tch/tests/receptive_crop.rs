@@ -8,20 +8,14 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use srlens_test_support::compare::rel_l2;
-use srlens_test_support::npy::read_npy;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .canonicalize()
         .unwrap()
-}
-
-fn srlens() -> PathBuf {
-    common::target_debug().join("srlens")
 }
 
 /// LAM (3 steps) of `model` on a 40 x 40 LR crop of the photo; the map and report.json.
@@ -41,21 +35,7 @@ fn lam(
         root.join("zoo").join(model).display(),
         root.join("data/images/chelsea.png").display()
     );
-    std::fs::write(dir.join(format!("{label}.toml")), config).unwrap();
-    let out = Command::new(srlens())
-        .current_dir(dir)
-        .args(["run", &format!("{label}.toml"), "--quiet"])
-        .output()
-        .expect("srlens runs");
-    assert!(
-        out.status.success(),
-        "{label}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = dir.join(format!("out-{label}/lam"));
-    let (_, map) = read_npy(&out.join("attribution.npy"));
-    let report = std::fs::read(out.join("report.json")).unwrap();
-    (map, serde_json::from_slice(&report).unwrap())
+    common::run_lam(dir, label, &config)
 }
 
 #[test]

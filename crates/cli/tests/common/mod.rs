@@ -15,6 +15,14 @@ pub use srlens_test_support::npy::read_npy;
 /// The CLI's generator ([`TinyNet`]'s weights, the test pictures, linear nets' weights).
 pub use srlens_test_support::rng::Lcg;
 
+/// The repository's root folder (where `zoo/` and `data/` are).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository root")
+}
+
 /// The `srlens` binary under test.
 pub fn srlens_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_srlens"))

@@ -64,3 +64,24 @@ pub fn target_debug() -> PathBuf {
         "build the workspace first (`cargo xtask test` does)",
     )
 }
+
+/// Writes `config` as `dir/<label>.toml`, runs it with the built `srlens` (its `out` must be
+/// `out-<label>`, its one method `lam`) and returns the map and its report.json.
+pub fn run_lam(dir: &Path, label: &str, config: &str) -> (Vec<f32>, serde_json::Value) {
+    std::fs::write(dir.join(format!("{label}.toml")), config).unwrap();
+    let out = std::process::Command::new(target_debug().join("srlens"))
+        .current_dir(dir)
+        .args(["run", &format!("{label}.toml"), "--quiet"])
+        .output()
+        .expect("srlens runs");
+    assert!(
+        out.status.success(),
+        "{label}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = dir.join(format!("out-{label}/lam"));
+    let (shape, map) = srlens_test_support::npy::read_npy(&out.join("attribution.npy"));
+    assert_eq!(shape.len(), 3);
+    let report = std::fs::read(out.join("report.json")).unwrap();
+    (map, serde_json::from_slice(&report).unwrap())
+}
