@@ -8,6 +8,8 @@
 
 mod bench;
 mod fetch;
+#[cfg(test)]
+mod hack_check;
 mod paths;
 mod tfjs_reference;
 mod torch;
@@ -32,7 +34,8 @@ const USAGE: &str = "usage: cargo xtask <quickstart | setup | test>
   bench        LAM of the esrgan x4 zoo on every backend against the original algorithm (the LAM
                demo's, in the venv's torch) in the same run: docs/benchmarks.md and .json
                (--runs N, --nets slim,medium,thick, --sizes 64,128, --backends candle,tch,
-               --no-sweeps)";
+               --no-sweeps, --no-windows; --windows-only: only three windows in one run against
+               three runs)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -107,20 +110,30 @@ fn quickstart() -> Result<()> {
 }
 
 fn setup() -> Result<()> {
-    zoo::prepare(&zoo::PACKAGES)?;
-    tfjs_reference::prepare()?;
-    fetch::photos()?;
-    torch::setup()
+    // The torch wheels (2.6 GB: network, then disk) download and install while the zoo is
+    // fetched and converted and TensorFlow.js makes its references (CPU).
+    let venv = std::thread::spawn(torch::ensure_venv);
+    let rest = zoo::prepare(&zoo::PACKAGES)
+        .and_then(|()| tfjs_reference::prepare())
+        .and_then(|()| fetch::photos());
+    let venv = venv
+        .join()
+        .map_err(|_| "the torch install panicked".to_string())?;
+    rest?;
+    venv?;
+    torch::convert_zoo()
 }
 
 fn test(extra: &[String]) -> Result<()> {
     // Everything but the tch backend builds without what setup fetches: build it while setup
-    // downloads (the torch wheel, the npm packages) and converts.
+    // downloads (the torch wheel, the npm packages) and converts. `--timings` leaves each
+    // build's profile in target/cargo-timings/ (where a fresh CI run spends its time).
     let mut early = cargo();
     early.args([
         "build",
         "--workspace",
         "--all-targets",
+        "--timings",
         "--exclude",
         "srlens-plugin-tch",
     ]);
@@ -135,7 +148,12 @@ fn test(extra: &[String]) -> Result<()> {
         return Err(format!("cargo build failed ({built})"));
     }
     // The tch backend builds against the venv's libtorch (torch::cargo_env).
-    run(torch::cargo_env(&mut cargo()).args(["build", "--workspace", "--all-targets"]))?;
+    run(torch::cargo_env(&mut cargo()).args([
+        "build",
+        "--workspace",
+        "--all-targets",
+        "--timings",
+    ]))?;
     let mut cmd = cargo();
     torch::cargo_env(&mut cmd)
         .args(["test", "--workspace", "--no-fail-fast"])

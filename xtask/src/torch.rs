@@ -149,17 +149,19 @@ pub fn convert_zoo() -> Result<()> {
         })
         .collect();
     onnx.sort();
+    // One Python process for all of them: importing torch takes most of a trace's time.
+    let mut trace = Command::new(venv_python());
+    trace.arg(gen_script()).arg("zoo");
+    let mut any = false;
     for src in onnx {
         let out = src.with_extension("pt");
-        if is_newer(&out, &src) {
-            continue;
+        if !is_newer(&out, &src) {
+            trace.arg(&src).arg(&out);
+            any = true;
         }
-        eprintln!("xtask: tracing {} -> {}", src.display(), out.display());
-        run(Command::new(venv_python())
-            .arg(gen_script())
-            .arg("zoo")
-            .arg(&src)
-            .arg(&out))?;
+    }
+    if any {
+        run(&mut trace)?;
     }
     Ok(())
 }

@@ -225,7 +225,8 @@ fn package_dir(entry: &Entry) -> PathBuf {
 
 /// Each model on its package's `assets/fixture.png` must reproduce
 /// `assets/samples/{s}x/result.png` within 1 grey level, on every backend; where the package
-/// ships no sample, the TensorFlow.js reference made by `cargo xtask setup` stands in.
+/// ships no sample, the TensorFlow.js reference made by `cargo xtask setup` (on the fixture's
+/// crop) stands in.
 fn fixtures(manifest: &Manifest, backends: &[(LoadedPlugin, &str)]) -> Result<()> {
     crate::tfjs_reference::prepare()?;
     println!("\nFixture check: the package's assets/fixture.png (alpha dropped) vs assets/samples/{{s}}x/result.png");
@@ -236,13 +237,13 @@ fn fixtures(manifest: &Manifest, backends: &[(LoadedPlugin, &str)]) -> Result<()
     let mut failures = Vec::new();
     for e in &manifest.models {
         let dir = package_dir(e);
-        let (want, source) = fixture::expected_png(&dir, e.scale);
+        let (input, want, source) = fixture::expected(&dir, e.scale);
         for (p, backend) in backends {
             let started = Instant::now();
             let model = p
                 .load_model(backend, Some(&paths::root().join(&e.file)), "")
                 .map_err(|e| e.to_string())?;
-            let fixture = read_rgb(&dir.join("assets/fixture.png")).map_err(|e| e.to_string())?;
+            let fixture = read_rgb(&input).map_err(|e| e.to_string())?;
             let sr = upscale_with(&model, &fixture).map_err(|e| e.to_string())?;
             let d = max_difference(&sr, &read_rgb(&want).map_err(|e| e.to_string())?)
                 .map_err(|e| e.to_string())?;

@@ -1,7 +1,8 @@
 //! The declared minimum Rust versions are real: every member inherits the workspace's
 //! `rust-version` (srlens-core, with its own version policy, declares its own), and no
 //! member declares less than the highest `rust_version` of the packages it builds with
-//! (`cargo metadata`; dependencies for other targets, e.g. wasm32 only, do not count).
+//! (`cargo metadata` for this machine's platform: dependencies for other targets, e.g.
+//! Windows or wasm32 only, do not count, and need not be downloaded).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -20,8 +21,17 @@ fn version(v: &serde_json::Value) -> Option<Vec<u64>> {
 #[test]
 fn members_declare_a_rust_version_no_lower_than_their_dependencies() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let rustc = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .expect("rustc -vV runs");
+    let host = String::from_utf8_lossy(&rustc.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        .expect("rustc -vV names the host");
     let out = Command::new(env!("CARGO"))
         .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["--filter-platform", &host])
         .current_dir(root)
         .output()
         .expect("cargo metadata runs");

@@ -2,7 +2,9 @@
 // ranges) on TensorFlow.js's CPU backend, on the package's assets/fixture.png, and writes the
 // result as a PNG the way UpscalerJS does (clip to the output range, scale to 0..255, round).
 //
-// usage: node reference.js PACKAGE_DIR SCALE OUT.png  (run by `cargo xtask setup`)
+// usage: node reference.js PACKAGE_DIR SCALE OUT.png [SIZE]  (run by `cargo xtask setup`)
+// With SIZE, the model runs on the top-left SIZE x SIZE of the fixture (the CPU backend's time
+// grows with the output's pixels), written as input.png beside OUT.png.
 const fs = require('fs');
 const path = require('path');
 const tf = require('@tensorflow/tfjs-core');
@@ -11,7 +13,7 @@ const layers = require('@tensorflow/tfjs-layers');
 const { PNG } = require('pngjs');
 
 async function main() {
-  const [pkg, scaleArg, out] = process.argv.slice(2);
+  const [pkg, scaleArg, out, sizeArg] = process.argv.slice(2);
   const scale = Number(scaleArg);
   tf.enableProdMode(); // no "install the node backend" banner; numerics are unchanged
   await tf.setBackend('cpu');
@@ -32,7 +34,15 @@ async function main() {
   const model = await layers.loadLayersModel(
     tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }));
 
-  const png = PNG.sync.read(fs.readFileSync(path.join(pkg, 'assets/fixture.png')));
+  let png = PNG.sync.read(fs.readFileSync(path.join(pkg, 'assets/fixture.png')));
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  if (sizeArg !== undefined) {
+    const n = Math.min(Number(sizeArg), png.width, png.height);
+    const crop = new PNG({ width: n, height: n });
+    PNG.bitblt(png, crop, 0, 0, n, n, 0, 0);
+    fs.writeFileSync(path.join(path.dirname(out), 'input.png'), PNG.sync.write(crop));
+    png = crop;
+  }
   const { width: w, height: h, data } = png;
   const [lo, hi] = def.inputRange;
   const rgb = new Float32Array(h * w * 3);
@@ -50,7 +60,6 @@ async function main() {
     }
     img.data[i * 4 + 3] = 255;
   }
-  fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, PNG.sync.write(img));
 }
 

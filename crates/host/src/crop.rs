@@ -8,7 +8,10 @@
 use std::sync::Arc;
 
 use abi_stable::std_types::{RSlice, RVec};
-use srlens_core::{InputGradient, Model, ModelBox, ModelInfo, ObjectiveBox, PluginResult, Tensor};
+use srlens_core::{
+    ErrorKind, InputGradient, Model, ModelBox, ModelInfo, ObjectiveBox, PluginError, PluginResult,
+    Tensor,
+};
 
 use crate::objective::{Window, WindowObjective};
 
@@ -26,6 +29,43 @@ pub struct CropBox {
 }
 
 impl CropBox {
+    /// The LR box within `radius` of `window` (SR pixels, scale `scale`) in an `lw x lh`
+    /// image, clamped to the image.
+    pub fn for_window(window: &Window, scale: usize, radius: usize, lw: usize, lh: usize) -> Self {
+        let span = |start: usize, size: usize, len: usize| {
+            // SR pixel i sits at LR position i / scale; it sees LR pixels within `radius`.
+            let lo = (start / scale).saturating_sub(radius);
+            let hi = ((start + size - 1) / scale + radius).min(len - 1);
+            (lo, hi + 1 - lo)
+        };
+        let (x, width) = span(window.x0, window.size, lw);
+        let (y, height) = span(window.y0, window.size, lh);
+        CropBox {
+            x,
+            y,
+            width,
+            height,
+        }
+    }
+
+    /// The smallest box holding both.
+    pub fn union(&self, other: &CropBox) -> CropBox {
+        let (x, y) = (self.x.min(other.x), self.y.min(other.y));
+        let right = (self.x + self.width).max(other.x + other.width);
+        let bottom = (self.y + self.height).max(other.y + other.height);
+        CropBox {
+            x,
+            y,
+            width: right - x,
+            height: bottom - y,
+        }
+    }
+
+    /// Its pixel count.
+    pub fn area(&self) -> usize {
+        self.width * self.height
+    }
+
     /// The union of the LR boxes within `radius` of each window (SR pixels, scale `scale`)
     /// in an `lw x lh` image; `None` when it is the whole image.
     pub fn for_windows(
@@ -35,25 +75,11 @@ impl CropBox {
         lw: usize,
         lh: usize,
     ) -> Option<CropBox> {
-        let span = |start: usize, size: usize, len: usize| {
-            // SR pixel i sits at LR position i / scale; it sees LR pixels within `radius`.
-            let lo = (start / scale).saturating_sub(radius);
-            let hi = ((start + size - 1) / scale + radius).min(len - 1);
-            (lo, hi)
-        };
-        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
-        for w in windows {
-            let (a, b) = span(w.x0, w.size, lw);
-            let (c, d) = span(w.y0, w.size, lh);
-            (x0, x1, y0, y1) = (x0.min(a), x1.max(b), y0.min(c), y1.max(d));
-        }
-        let b = CropBox {
-            x: x0,
-            y: y0,
-            width: x1 + 1 - x0,
-            height: y1 + 1 - y0,
-        };
-        (!windows.is_empty() && b.width * b.height < lw * lh).then_some(b)
+        let b = windows
+            .iter()
+            .map(|w| CropBox::for_window(w, scale, radius, lw, lh))
+            .reduce(|a, b| a.union(&b))?;
+        (b.area() < lw * lh).then_some(b)
     }
 
     /// The box as report.json writes it: `[x, y, width, height]`.
@@ -91,50 +117,123 @@ impl CropBox {
     }
 }
 
-/// The objectives of a run and their copies for the crop.
+/// Windows whose gradients come from one model call, on one LR box.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CropGroup {
+    /// The windows' indices, in the run's order.
+    pub windows: Vec<usize>,
+    /// The box the call runs on; `None`: the whole image.
+    pub crop: Option<CropBox>,
+}
+
+impl CropGroup {
+    /// The windows grouped so that the model runs on as few LR pixels as it can: each window
+    /// starts with its own box (within `radius` of it), and two groups merge while the union
+    /// of their boxes is no larger than the two boxes apart, so that windows near each other
+    /// share the path's passes and windows far apart do not pay for the pixels between them.
+    /// `radius` unknown: one group on the whole image.
+    pub fn plan(
+        windows: &[Window],
+        scale: usize,
+        radius: Option<usize>,
+        lw: usize,
+        lh: usize,
+    ) -> Vec<CropGroup> {
+        let Some(radius) = radius else {
+            return vec![CropGroup {
+                windows: (0..windows.len()).collect(),
+                crop: None,
+            }];
+        };
+        let mut groups: Vec<(Vec<usize>, CropBox)> = windows
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (vec![i], CropBox::for_window(w, scale, radius, lw, lh)))
+            .collect();
+        // Merge the pair whose union adds the fewest pixels, while one adds none.
+        loop {
+            let mut best: Option<(usize, usize, isize)> = None;
+            for i in 0..groups.len() {
+                for j in i + 1..groups.len() {
+                    let (a, b) = (&groups[i].1, &groups[j].1);
+                    let extra = a.union(b).area() as isize - (a.area() + b.area()) as isize;
+                    if extra <= 0 && best.is_none_or(|(_, _, e)| extra < e) {
+                        best = Some((i, j, extra));
+                    }
+                }
+            }
+            let Some((i, j, _)) = best else { break };
+            let (windows, b) = groups.remove(j);
+            groups[i].0.extend(windows);
+            groups[i].0.sort_unstable();
+            groups[i].1 = groups[i].1.union(&b);
+        }
+        groups.sort_by_key(|g| g.0[0]);
+        groups
+            .into_iter()
+            .map(|(windows, b)| CropGroup {
+                windows,
+                crop: (b.area() < lw * lh).then_some(b),
+            })
+            .collect()
+    }
+}
+
+/// The objectives of a run, and their copies for each group's crop.
 pub struct CropState {
     /// The run's objectives, one per window (what jobs carry).
     pub objectives: Vec<ObjectiveBox>,
-    /// The same objectives with the windows moved into the crop.
-    cropped: Vec<ObjectiveBox>,
-    /// The crop, with the full LR size.
-    crop: Option<(CropBox, usize, usize)>,
+    /// The groups, each with its windows' objectives moved into its box.
+    groups: Vec<(CropGroup, Vec<ObjectiveBox>)>,
+    /// The full LR size, `(width, height)`.
+    size: (usize, usize),
 }
 
 impl CropState {
-    /// The objectives of `kind` on `windows`, cropped to `crop` of an `lw x lh` image.
+    /// The objectives of `kind` on `windows` of an `lw x lh` image, grouped as `groups`.
     pub fn new(
         kind: crate::config::ObjectiveKind,
         windows: &[Window],
         scale: usize,
-        crop: Option<CropBox>,
+        groups: Vec<CropGroup>,
         lw: usize,
         lh: usize,
     ) -> Self {
         let boxed = |window| WindowObjective { kind, window }.boxed();
         let objectives = windows.iter().map(|&w| boxed(w)).collect();
-        let cropped = match crop {
-            Some(b) => windows
-                .iter()
-                .map(|w| {
-                    boxed(Window {
-                        x0: w.x0 - b.x * scale,
-                        y0: w.y0 - b.y * scale,
-                        size: w.size,
+        let groups = groups
+            .into_iter()
+            .map(|g| {
+                let (dx, dy) = g.crop.map_or((0, 0), |b| (b.x * scale, b.y * scale));
+                let objectives = g
+                    .windows
+                    .iter()
+                    .map(|&i| {
+                        let w = windows[i];
+                        boxed(Window {
+                            x0: w.x0 - dx,
+                            y0: w.y0 - dy,
+                            size: w.size,
+                        })
                     })
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+                    .collect();
+                (g, objectives)
+            })
+            .collect();
         CropState {
             objectives,
-            cropped,
-            crop: crop.map(|b| (b, lw, lh)),
+            groups,
+            size: (lw, lh),
         }
+    }
+
+    /// Whether the model's calls go through unchanged: one group, on the whole image.
+    fn is_plain(&self) -> bool {
+        matches!(self.groups.as_slice(), [(g, _)] if g.crop.is_none())
     }
 }
 
-/// A model whose gradient calls for the run's objectives run on the crop.
+/// A model whose gradient calls for the run's objectives run group by group on their crops.
 pub struct CroppedModel {
     inner: Arc<ModelBox>,
     state: Arc<CropState>,
@@ -147,6 +246,46 @@ impl CroppedModel {
             CroppedModel { inner, state },
             abi_stable::sabi_trait::TD_Opaque,
         )
+    }
+
+    /// The gradients of the run's objectives at `lr` (the whole image), group by group.
+    fn grouped(&self, lr: &Tensor) -> PluginResult<RVec<InputGradient>> {
+        let (lw, lh) = self.state.size;
+        let mut out: Vec<Option<InputGradient>> =
+            self.state.objectives.iter().map(|_| None).collect();
+        for (group, objectives) in &self.state.groups {
+            let cut = group.crop.map(|b| b.cut(lr));
+            let grads = match self
+                .inner
+                .gradient(cut.as_ref().unwrap_or(lr), RSlice::from_slice(objectives))
+                .into_result()
+            {
+                Ok(grads) => grads,
+                Err(e) => return PluginResult::RErr(e),
+            };
+            if grads.len() != objectives.len() {
+                return PluginResult::RErr(PluginError::new(
+                    ErrorKind::Backend,
+                    format!(
+                        "the model returned {} gradients for {} objectives",
+                        grads.len(),
+                        objectives.len()
+                    ),
+                ));
+            }
+            for (&i, g) in group.windows.iter().zip(grads) {
+                let grad = match (group.crop, &cut) {
+                    // A wrong shape is the plugin's: the kit's checks name it.
+                    (Some(b), Some(cut)) if g.grad.dims() == cut.dims() => b.paste(&g.grad, lh, lw),
+                    _ => g.grad,
+                };
+                out[i] = Some(InputGradient {
+                    values: g.values,
+                    grad,
+                });
+            }
+        }
+        PluginResult::ROk(out.into_iter().flatten().collect())
     }
 }
 
@@ -166,33 +305,13 @@ impl Model for CroppedModel {
     ) -> PluginResult<RVec<InputGradient>> {
         let ours = objectives.as_ptr() == self.state.objectives.as_ptr()
             && objectives.len() == self.state.objectives.len();
+        let (lw, lh) = self.state.size;
         let d = lr.dims();
-        match self.state.crop {
-            Some((b, lw, lh)) if ours && d.len() == 4 && d[2] == lh && d[3] == lw => {
-                let cut = b.cut(lr);
-                let grads = self
-                    .inner
-                    .gradient(&cut, RSlice::from_slice(&self.state.cropped))
-                    .into_result();
-                match grads {
-                    Ok(grads) => PluginResult::ROk(
-                        grads
-                            .into_iter()
-                            .map(|g| InputGradient {
-                                values: g.values,
-                                grad: if g.grad.dims() == cut.dims() {
-                                    b.paste(&g.grad, lh, lw)
-                                } else {
-                                    // A wrong shape is the plugin's: the kit's checks name it.
-                                    g.grad
-                                },
-                            })
-                            .collect(),
-                    ),
-                    Err(e) => PluginResult::RErr(e),
-                }
-            }
-            _ => self.inner.gradient(lr, objectives),
+        let whole = d.len() == 4 && d[2] == lh && d[3] == lw;
+        if ours && whole && !self.state.is_plain() {
+            self.grouped(lr)
+        } else {
+            self.inner.gradient(lr, objectives)
         }
     }
 }
@@ -214,6 +333,35 @@ mod tests {
         assert_eq!(
             CropBox::for_windows(&[w(110, 150, 16)], 4, 64, 64, 64),
             None
+        );
+    }
+
+    #[test]
+    fn windows_share_a_box_only_when_the_union_costs_no_more() {
+        let w = |x0, y0| Window { x0, y0, size: 16 };
+        // x4, radius 10 in 64 x 64: boxes of 24 x 24 (clamped at the borders).
+        let far = [w(8, 8), w(232, 232), w(8, 232)];
+        let groups = CropGroup::plan(&far, 4, Some(10), 64, 64);
+        assert_eq!(groups.len(), 3, "{groups:?}");
+        assert!(groups.iter().all(|g| g.crop.is_some()));
+        // Overlapping windows share one box; the far one keeps its own; order is the run's.
+        let near = [w(120, 120), w(232, 232), w(124, 128)];
+        let groups = CropGroup::plan(&near, 4, Some(10), 64, 64);
+        assert_eq!(
+            groups.iter().map(|g| g.windows.clone()).collect::<Vec<_>>(),
+            [vec![0, 2], vec![1]]
+        );
+        let union = CropBox::for_window(&near[0], 4, 10, 64, 64)
+            .union(&CropBox::for_window(&near[2], 4, 10, 64, 64));
+        assert_eq!(groups[0].crop, Some(union));
+        // No radius: one group on the whole image.
+        let one = CropGroup::plan(&near, 4, None, 64, 64);
+        assert_eq!(
+            one,
+            [CropGroup {
+                windows: vec![0, 1, 2],
+                crop: None
+            }]
         );
     }
 

@@ -21,8 +21,8 @@ pub use atomic::write_atomic;
 pub use error::{Error, Result};
 pub use figures::{map_figures, view, window_centre, MapFigures, Window};
 pub use html::{
-    completeness_gap, render_report, render_report_with, summary_csv, MethodEntry, Pictures,
-    Provenance, ReceptiveCrop, ReportSummary,
+    completeness_gap, render_report, render_report_with, summary_csv, CropGroupRecord, MethodEntry,
+    Pictures, Provenance, ReceptiveCrop, ReportSummary,
 };
 pub use npy::write_npy_atomic;
 pub use pictures::{write_png_atomic, MapPictures};

@@ -51,7 +51,8 @@ fn max_difference(variant: &str, scale: u32) -> u8 {
     let model = CandleModel::from_graph(graph, &format!("{variant}-x{scale}"), None, 0)
         .expect("the backend loads the converted model");
     assert_eq!(model.model_info().scale, scale);
-    let img = rgb(&dir.join("assets/fixture.png"));
+    let (input, want, _) = fixture::expected(&dir, scale);
+    let img = rgb(&input);
     let (w, h) = img.dimensions();
     let (w, h) = (w as usize, h as usize);
     let mut data = vec![0f32; 3 * h * w];
@@ -62,7 +63,7 @@ fn max_difference(variant: &str, scale: u32) -> u8 {
     }
     let lr = Tensor::new(vec![1, 3, h, w], data).unwrap();
     let sr = model.forward_abi(&lr).expect("forward");
-    let want = rgb(&fixture::expected_png(&dir, scale).0);
+    let want = rgb(&want);
     let (ow, oh) = want.dimensions();
     assert_eq!(
         sr.dims(),

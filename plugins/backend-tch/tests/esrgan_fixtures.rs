@@ -53,10 +53,11 @@ fn max_difference(variant: &str, scale: u32) -> u8 {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../.cache/npm")
         .join(format!("esrgan-{variant}/package"));
+    let (input, want, _) = srlens_zoo::fixture::expected(&dir, scale);
     let sr = model
-        .forward_abi(&to_tensor(&rgb(&dir.join("assets/fixture.png"))))
+        .forward_abi(&to_tensor(&rgb(&input)))
         .expect("forward");
-    let want = rgb(&srlens_zoo::fixture::expected_png(&dir, scale).0);
+    let want = rgb(&want);
     let (ow, oh) = want.dimensions();
     let (ow, oh) = (ow as usize, oh as usize);
     assert_eq!(sr.dims(), vec![1, 3, oh, ow], "output size");

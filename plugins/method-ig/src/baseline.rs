@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 use srlens_core::{PluginError, Tensor};
 use srlens_plugin_kit::{
-    blur::{check_kernel, correlate, gaussian_kernel},
+    blur::{check_kernel, gaussian_blur64, gaussian_kernel_1d},
     invalid_config, invalid_input,
     random::SeededRng,
 };
@@ -223,13 +223,15 @@ impl Baseline {
             Baseline::Noise { seed } => SeededRng::new(*seed).uniform_vec(n),
             Baseline::Blur { sigma, kernel } => {
                 check_kernel(what, "kernel", *kernel, d[2], d[3])?;
-                correlate(
+                gaussian_blur64(
                     &image.data,
                     d[2],
                     d[3],
-                    &gaussian_kernel(*sigma, *kernel),
-                    *kernel,
+                    &gaussian_kernel_1d(*sigma, *kernel),
                 )
+                .into_iter()
+                .map(|v| v as f32)
+                .collect()
             }
             Baseline::Image { path } => read_image(what, &resolve(path), d[1], d[2], d[3])
                 .map_err(|e| e.with_key("baseline"))?,

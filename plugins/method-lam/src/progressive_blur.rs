@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use srlens_core::{abi_stable::std_types::RVec, PathSamples, PluginError, Tensor};
 use srlens_plugin_kit::{
-    blur::{check_kernel, correlate, gaussian_kernel},
+    blur::{check_kernel, gaussian_blur64, gaussian_kernel_1d},
     invalid_config, invalid_input, parse_options, PathContext, PathFn,
 };
 
@@ -104,21 +104,34 @@ pub fn sample(
         )));
     }
     let (h, w) = (dims[2], dims[3]);
-    let size = o.kernel;
     let x = &image.data[..];
-    let kernel_at = |i: usize| gaussian_kernel(o.sigma_at(i, steps), size);
+    // blur(x, k_i) for i = start..=end, each once: point i is blur i + 1, derivative i is
+    // steps (blur i + 1 - blur i), the difference taken in f64.
+    let blurs: Vec<Vec<f64>> = (start..=end)
+        .map(|i| gaussian_blur64(x, h, w, &gaussian_kernel_1d(o.sigma_at(i, steps), o.kernel)))
+        .collect();
+    let to_f32 = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
     let mut points = Vec::with_capacity((end - start) * x.len());
     let mut derivatives = Vec::with_capacity((end - start) * x.len());
-    for i in start..end {
-        let (k_next, k_this) = (kernel_at(i + 1), kernel_at(i));
-        points.extend(correlate(x, h, w, &k_next, size));
-        let dk: Vec<f64> = k_next
-            .iter()
-            .zip(&k_this)
-            .map(|(a, b)| (a - b) * steps as f64)
-            .collect();
-        derivatives.extend(correlate(x, h, w, &dk, size));
+    for pair in blurs.windows(2) {
+        points.extend(to_f32(&pair[1]));
+        derivatives.extend(
+            pair[1]
+                .iter()
+                .zip(&pair[0])
+                .map(|(a, b)| ((a - b) * steps as f64) as f32),
+        );
     }
+    let baseline = if start == 0 {
+        to_f32(&blurs[0])
+    } else {
+        to_f32(&gaussian_blur64(
+            x,
+            h,
+            w,
+            &gaussian_kernel_1d(o.sigma_at(0, steps), o.kernel),
+        ))
+    };
     let n = end - start;
     let mut batch_dims = dims.clone();
     batch_dims[0] = n;
@@ -126,7 +139,7 @@ pub fn sample(
         points: Tensor::new(batch_dims.clone(), points).expect("n images"),
         derivatives: Tensor::new(batch_dims, derivatives).expect("n images"),
         weights: RVec::from(vec![1.0 / steps as f64; n]),
-        baseline: Tensor::new(dims, correlate(x, h, w, &kernel_at(0), size)).expect("one image"),
+        baseline: Tensor::new(dims, baseline).expect("one image"),
     })
 }
 

@@ -5,7 +5,8 @@
 //! `docs/benchmarks.md`.
 //!
 //! `cargo xtask bench [--runs N] [--nets slim,medium,thick] [--sizes 64,128] [--backends
-//! candle,tch] [--no-sweeps]`
+//! candle,tch] [--no-sweeps] [--no-windows | --windows-only]`: `--windows-only` measures only
+//! the several-windows comparison ([`windows`]) and replaces that section of the last results.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,6 +15,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 mod markdown;
+mod windows;
 
 use crate::{paths, run, torch, Result};
 use markdown::markdown;
@@ -25,6 +27,8 @@ struct Plan {
     sizes: Vec<usize>,
     backends: Vec<String>,
     sweeps: bool,
+    /// The several-windows comparison: `Some(true)` alone, `Some(false)` with the rest.
+    windows: Option<bool>,
 }
 
 /// A cell's measurements stop after this many seconds (the first run always completes).
@@ -60,6 +64,13 @@ fn parse(args: &[String]) -> Result<Plan> {
         sizes,
         backends: list(args, "--backends", &["candle", "tch"]),
         sweeps: !args.iter().any(|a| a == "--no-sweeps"),
+        windows: if args.iter().any(|a| a == "--windows-only") {
+            Some(true)
+        } else if args.iter().any(|a| a == "--no-windows") {
+            None
+        } else {
+            Some(false)
+        },
     })
 }
 
@@ -370,6 +381,25 @@ pub fn main(args: &[String]) -> Result<()> {
     let dir = paths::root().join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
 
+    let docs = paths::root().join("docs");
+    let windows = match plan.windows {
+        Some(_) => {
+            let (png, _, _) = input(&dir, 64)?;
+            let b = plan.backends.first().map_or("candle", String::as_str);
+            Some(windows::windows(&dir, b, 64, &png, plan.runs)?)
+        }
+        None => None,
+    };
+    if plan.windows == Some(true) {
+        // Only this section: the rest of the page stays as last measured.
+        let json = docs.join("benchmarks.json");
+        let mut result: Value = std::fs::read(&json)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_else(|| json!({"machine": machine(), "rows": [], "sweeps": {}}));
+        result["windows"] = windows.unwrap_or(Value::Null);
+        return write_results(&docs, &result, &plan.backends);
+    }
     let mut rows = Vec::new();
     for &n in &plan.sizes {
         let (png, f32s, _) = input(&dir, n)?;
@@ -424,11 +454,19 @@ pub fn main(args: &[String]) -> Result<()> {
         "profile": "dev (dependencies and the numeric plugins at opt-level 3; see Cargo.toml)",
         "rows": rows,
         "sweeps": sweeps,
+        "windows": windows,
     });
-    let docs = paths::root().join("docs");
-    let text = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
+    write_results(&docs, &result, &plan.backends)
+}
+
+/// Writes `docs/benchmarks.json` and the Markdown page made from it, and prints the page.
+fn write_results(docs: &Path, result: &Value, backends: &[String]) -> Result<()> {
+    let text = serde_json::to_string_pretty(result).map_err(|e| e.to_string())?;
     std::fs::write(docs.join("benchmarks.json"), text).map_err(|e| e.to_string())?;
-    let md = markdown(&result, &plan.backends);
+    let mut md = markdown(result, backends);
+    if result["windows"].is_object() {
+        md.push_str(&windows::markdown(&result["windows"]));
+    }
     std::fs::write(docs.join("benchmarks.md"), &md).map_err(|e| e.to_string())?;
     println!("{md}");
     Ok(())

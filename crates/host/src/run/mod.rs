@@ -18,10 +18,10 @@ use abi_stable::std_types::{RSlice, RString};
 use srlens_core::{
     ComponentKind, LoadRequest, ModelBox, ModelInfo, ObjectiveBox, Progress, Tensor,
 };
-use srlens_report::ReceptiveCrop;
+use srlens_report::{CropGroupRecord, ReceptiveCrop};
 
 use crate::config::{self, LoadedConfig, WindowConfig};
-use crate::crop::{CropBox, CropState, CroppedModel};
+use crate::crop::{CropGroup, CropState, CroppedModel};
 use crate::error::{Error, Result};
 use crate::objective::Window;
 use crate::plugins::{call_error, LoadedPlugin, PluginDirs, PluginHost};
@@ -141,13 +141,13 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
     for (i, w) in windows.iter().enumerate() {
         check_window(&cfg, i, w, &info, lw, lh)?;
     }
-    let (crop, receptive) = plan_crop(&cfg, &info, &windows, lw as usize, lh as usize);
+    let (groups, receptive) = plan_crop(&cfg, &info, &windows, lw as usize, lh as usize);
     observer.note("crop", &receptive.note);
     let state = Arc::new(CropState::new(
         c.objective,
         &windows,
         info.scale as usize,
-        crop,
+        groups,
         lw as usize,
         lh as usize,
     ));
@@ -231,15 +231,15 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// The LR box the model's gradients run on (none: the whole image), and what report.json
-/// says about it.
+/// The groups of windows the model's gradients run on, each on its LR box (none: the whole
+/// image), and what report.json says about them.
 fn plan_crop(
     cfg: &LoadedConfig,
     info: &ModelInfo,
     windows: &[Window],
     lw: usize,
     lh: usize,
-) -> (Option<CropBox>, ReceptiveCrop) {
+) -> (Vec<CropGroup>, ReceptiveCrop) {
     let radius = info.receptive_field.into_option();
     let unbounded = || {
         serde_json::from_str::<serde_json::Value>(&info.metadata)
@@ -247,36 +247,66 @@ fn plan_crop(
             .and_then(|m| m["receptive_field_unbounded"].as_str().map(String::from))
             .unwrap_or_else(|| "the backend does not bound it".into())
     };
-    let (crop, note) = match radius {
-        _ if !cfg.config.crop_to_receptive_field => (
-            None,
-            "off (crop_to_receptive_field = false): the whole image".to_string(),
-        ),
-        None => (
-            None,
-            format!("none: the receptive field is not bounded ({})", unbounded()),
-        ),
-        Some(r) => match CropBox::for_windows(windows, info.scale as usize, r as usize, lw, lh) {
-            Some(b) => (
-                Some(b),
-                format!(
-                    "gradients on the {} x {} LR pixels at ({}, {}) that can reach the windows \
-                     (receptive-field radius {r}) of the {lw} x {lh} image",
-                    b.width, b.height, b.x, b.y
-                ),
+    let on = cfg.config.crop_to_receptive_field;
+    let groups = CropGroup::plan(
+        windows,
+        info.scale as usize,
+        radius.filter(|_| on).map(|r| r as usize),
+        lw,
+        lh,
+    );
+    let describe =
+        |b: &crate::crop::CropBox| format!("{} x {} at ({}, {})", b.width, b.height, b.x, b.y);
+    let note = match (radius, groups.as_slice()) {
+        _ if !on => "off (crop_to_receptive_field = false): the whole image".to_string(),
+        (None, _) => format!("none: the receptive field is not bounded ({})", unbounded()),
+        (Some(r), [g]) => match g.crop {
+            Some(b) => format!(
+                "gradients on the {} LR pixels that can reach the windows (receptive-field \
+                 radius {r}) of the {lw} x {lh} image",
+                describe(&b)
             ),
-            None => (
-                None,
-                format!("none: the windows' receptive field (radius {r}) covers the whole image"),
-            ),
+            None => {
+                format!("none: the windows' receptive field (radius {r}) covers the whole image")
+            }
         },
+        (Some(r), groups) => format!(
+            "gradients in {} groups of windows far enough apart to cost less on their own \
+             boxes (receptive-field radius {r}) of the {lw} x {lh} image: {}",
+            groups.len(),
+            groups
+                .iter()
+                .map(|g| format!(
+                    "windows {:?} on {}",
+                    g.windows,
+                    g.crop
+                        .as_ref()
+                        .map_or_else(|| "the whole image".into(), describe)
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
     };
     let report = ReceptiveCrop {
         radius,
-        crop: crop.map(|b| b.as_array()),
+        crop: match groups.as_slice() {
+            [g] => g.crop.map(|b| b.as_array()),
+            _ => None,
+        },
+        groups: if groups.len() > 1 {
+            groups
+                .iter()
+                .map(|g| CropGroupRecord {
+                    windows: g.windows.clone(),
+                    crop: g.crop.map(|b| b.as_array()),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
         note,
     };
-    (crop, report)
+    (groups, report)
 }
 
 /// A method's progress sink seen as a plain [`Progress`].

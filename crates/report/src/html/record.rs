@@ -230,9 +230,22 @@ pub struct ReceptiveCrop {
     /// The LR box `[x, y, width, height]` the gradients ran on (none: the whole image).
     #[serde(default)]
     pub crop: Option<[usize; 4]>,
+    /// With windows far apart, the groups of windows that ran on their own boxes (empty: one
+    /// group, described by `crop`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<CropGroupRecord>,
     /// How the box was chosen, or why there is none.
     #[serde(default)]
     pub note: String,
+}
+
+/// Windows whose gradients ran together on one LR box.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CropGroupRecord {
+    /// The windows' indices, in the run's order.
+    pub windows: Vec<usize>,
+    /// The box `[x, y, width, height]` (none: the whole image).
+    pub crop: Option<[usize; 4]>,
 }
 
 /// The card's warning for a [`degenerate`](MapFigures::degenerate) map.
