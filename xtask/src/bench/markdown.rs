@@ -31,6 +31,8 @@ pub fn markdown(r: &Value, backends: &[String]) -> String {
         ));
         rule.push_str("---|---|---|---|---|");
     }
+    head.push_str(" measured |");
+    rule.push_str("---|");
     s.push_str(&format!("{head}\n{rule}\n"));
     for row in r["rows"].as_array().into_iter().flatten() {
         let o = &row["original"];
@@ -58,6 +60,8 @@ pub fn markdown(r: &Value, backends: &[String]) -> String {
                 c["batch"],
             ));
         }
+        let date = row["date"].as_str().unwrap_or("");
+        line.push_str(&format!(" {} |", date.get(..10).unwrap_or(date)));
         s.push_str(&line);
         s.push('\n');
     }

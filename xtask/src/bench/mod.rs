@@ -5,8 +5,9 @@
 //! `docs/benchmarks.md`.
 //!
 //! `cargo xtask bench [--runs N] [--nets slim,medium,thick] [--sizes 64,128] [--backends
-//! candle,tch] [--no-sweeps] [--no-windows | --windows-only]`: `--windows-only` measures only
-//! the several-windows comparison ([`windows`]) and replaces that section of the last results.
+//! candle,tch] [--no-sweeps] [--no-windows | --windows-only]`. What a run does not measure
+//! (other networks or sizes, the sweeps, the several-windows comparison of [`windows`]) stays
+//! as last measured, each row and section with its own date.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -382,33 +383,33 @@ pub fn main(args: &[String]) -> Result<()> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
 
     let docs = paths::root().join("docs");
+    // What this run does not measure stays as last measured (each row and section keeps
+    // its own date), so that a part of the bench can be rerun alone.
+    let previous: Value = std::fs::read(docs.join("benchmarks.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    let now = || humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let windows = match plan.windows {
         Some(_) => {
             let (png, _, _) = input(&dir, 64)?;
             let b = plan.backends.first().map_or("candle", String::as_str);
-            Some(windows::windows(&dir, b, 64, &png, plan.runs)?)
+            let mut w = windows::windows(&dir, b, 64, &png, plan.runs)?;
+            w["date"] = json!(now());
+            w
         }
-        None => None,
+        None => previous["windows"].clone(),
     };
-    if plan.windows == Some(true) {
-        // Only this section: the rest of the page stays as last measured.
-        let json = docs.join("benchmarks.json");
-        let mut result: Value = std::fs::read(&json)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_else(|| json!({"machine": machine(), "rows": [], "sweeps": {}}));
-        result["windows"] = windows.unwrap_or(Value::Null);
-        return write_results(&docs, &result, &plan.backends);
-    }
+    let only_windows = plan.windows == Some(true);
     let mut rows = Vec::new();
-    for &n in &plan.sizes {
+    for &n in plan.sizes.iter().filter(|_| !only_windows) {
         let (png, f32s, _) = input(&dir, n)?;
         for net in &plan.nets {
             eprintln!("xtask: bench esrgan-{net}-x4 {n} x {n}: original");
             let orig = original(net, n, 50, &f32s, plan.runs)?;
             let mut row = json!({
                 "net": format!("esrgan-{net}-x4"), "lr": n, "steps": 50,
-                "original": orig.json(),
+                "original": orig.json(), "date": now(),
             });
             for b in &plan.backends {
                 eprintln!("xtask: bench esrgan-{net}-x4 {n} x {n}: {b}");
@@ -426,8 +427,25 @@ pub fn main(args: &[String]) -> Result<()> {
             rows.push(row);
         }
     }
-    let mut sweeps = json!({});
-    if plan.sweeps {
+    let measured = |r: &Value| rows.iter().any(|m| m["net"] == r["net"] && m["lr"] == r["lr"]);
+    let kept: Vec<Value> = previous["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| !measured(r))
+        .map(|r| {
+            // Rows from before rows had dates were measured on the page's date.
+            let mut r = r.clone();
+            if r["date"].is_null() {
+                r["date"] = previous["date"].clone();
+            }
+            r
+        })
+        .collect();
+    rows.extend(kept);
+    rows.sort_by_key(|r| (r["lr"].as_u64(), r["net"].as_str().map(net_order)));
+    let mut sweeps = previous["sweeps"].clone();
+    if plan.sweeps && !only_windows {
         let b = plan
             .backends
             .first()
@@ -446,17 +464,25 @@ pub fn main(args: &[String]) -> Result<()> {
             eprintln!("xtask: bench sweep esrgan-slim-x4 {steps} steps on {b}");
             by_steps.push(json!({"steps": steps, "cell": srlens(&dir, &b, "slim", 64, steps, &png, 1)?.json()}));
         }
-        sweeps = json!({"backend": b, "net": "esrgan-slim-x4", "by_lr_size": by_size, "by_steps": by_steps});
+        sweeps = json!({"backend": b, "net": "esrgan-slim-x4", "by_lr_size": by_size, "by_steps": by_steps, "date": now()});
     }
     let result = json!({
         "machine": machine(),
-        "date": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        "date": now(),
         "profile": "dev (dependencies and the numeric plugins at opt-level 3; see Cargo.toml)",
         "rows": rows,
         "sweeps": sweeps,
         "windows": windows,
     });
     write_results(&docs, &result, &plan.backends)
+}
+
+/// slim, medium, thick: the table's order.
+fn net_order(net: &str) -> usize {
+    ["slim", "medium", "thick"]
+        .iter()
+        .position(|n| net.contains(n))
+        .unwrap_or(3)
 }
 
 /// Writes `docs/benchmarks.json` and the Markdown page made from it, and prints the page.
