@@ -49,6 +49,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    srlens_host::allocator::keep_freed_memory();
     // libtorch's OpenMP threads spin while they wait, which made one gradient pass 13x slower
     // on a busy 2-core machine; OpenMP reads this once, when a plugin loads it.
     if std::env::var_os("OMP_WAIT_POLICY").is_none() {

@@ -7,6 +7,7 @@
 //! the windows' receptive field -> [`run`] (the config-to-job
 //! step and the outputs).
 
+pub mod allocator;
 pub mod config;
 pub mod crop;
 pub mod error;

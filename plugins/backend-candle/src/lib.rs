@@ -22,6 +22,7 @@ pub mod error;
 pub mod interp;
 pub mod model;
 pub mod ops;
+pub mod upsample;
 
 pub use backend::CandleBackend;
 pub use error::{Error, Result};

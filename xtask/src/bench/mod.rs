@@ -301,6 +301,8 @@ fn srlens(
 /// is `ceil(steps / batch)` of them.
 fn pass_seconds(backend: &str, net: &str, png: &Path, crop: &Value, batch: usize) -> Result<f64> {
     use srlens_core::abi_stable::std_types::RSlice;
+    // As srlens itself runs: the allocator keeps freed memory.
+    srlens_host::allocator::keep_freed_memory();
     let lib = paths::root().join(format!("target/debug/libsrlens_plugin_{backend}.so"));
     let plugin = srlens_host::plugins::load_file(&lib).map_err(|r| r.reason)?;
     let ext = if backend == "tch" { "pt" } else { "onnx" };
@@ -427,7 +429,10 @@ pub fn main(args: &[String]) -> Result<()> {
             rows.push(row);
         }
     }
-    let measured = |r: &Value| rows.iter().any(|m| m["net"] == r["net"] && m["lr"] == r["lr"]);
+    let measured = |r: &Value| {
+        rows.iter()
+            .any(|m| m["net"] == r["net"] && m["lr"] == r["lr"])
+    };
     let kept: Vec<Value> = previous["rows"]
         .as_array()
         .into_iter()

@@ -488,7 +488,7 @@ pub fn resize(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
         }
         _ => None,
     };
-    let mut y = x.clone();
+    let mut resized = Vec::new();
     for (i, &dim) in axes.iter().enumerate() {
         let len = x.dim(dim)?;
         let (out, scale) = match (&scales, &sizes) {
@@ -515,7 +515,34 @@ pub fn resize(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
         if out == len && scale == 1.0 {
             continue;
         }
-        let idx = nearest_indices(len, out, scale, ctm, nm);
+        resized.push((dim, nearest_indices(len, out, scale, ctm, nm)));
+    }
+    // Whole-number factors on H and W only (the SR networks' upsampling): one custom op.
+    let factor = |dim: usize, idx: &[u32]| -> Option<usize> {
+        let len = x.dim(dim).ok()?;
+        let k = idx.len() / len.max(1);
+        (len > 0
+            && idx.len() == k * len
+            && idx.iter().enumerate().all(|(i, &v)| v as usize == i / k))
+        .then_some(k)
+    };
+    if rank == 4
+        && !resized.is_empty()
+        && resized
+            .iter()
+            .all(|(d, idx)| *d >= 2 && factor(*d, idx).is_some())
+    {
+        let f = |axis: usize| {
+            resized
+                .iter()
+                .find(|(d, _)| *d == axis)
+                .and_then(|(d, idx)| factor(*d, idx))
+                .unwrap_or(1)
+        };
+        return Ok(crate::upsample::nearest(x, f(2), f(3))?);
+    }
+    let mut y = x.clone();
+    for (dim, idx) in resized {
         y = apply_indices(&y, dim, &idx)?;
     }
     Ok(y)
