@@ -61,7 +61,7 @@ pub fn markdown(r: &Value, backends: &[String]) -> String {
             ));
         }
         let date = row["date"].as_str().unwrap_or("");
-        line.push_str(&format!(" {} |", date.get(..10).unwrap_or(date)));
+        line.push_str(&format!(" {} |", date.get(..16).unwrap_or(date)));
         s.push_str(&line);
         s.push('\n');
     }
@@ -69,9 +69,10 @@ pub fn markdown(r: &Value, backends: &[String]) -> String {
     if sw.get("by_lr_size").is_some() {
         s.push_str(&format!(
             "\n## {} on {}: time against LR size (50 steps) and against steps (64 x 64)\n\n\
-             | LR | s | crop |\n|---|---|---|\n",
+             Measured {}.\n\n| LR | s | crop |\n|---|---|---|\n",
             sw["net"].as_str().unwrap_or(""),
-            sw["backend"].as_str().unwrap_or("")
+            sw["backend"].as_str().unwrap_or(""),
+            sw["date"].as_str().or(r["date"].as_str()).unwrap_or("")
         ));
         for e in sw["by_lr_size"].as_array().into_iter().flatten() {
             s.push_str(&format!(

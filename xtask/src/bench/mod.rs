@@ -450,6 +450,9 @@ pub fn main(args: &[String]) -> Result<()> {
     rows.extend(kept);
     rows.sort_by_key(|r| (r["lr"].as_u64(), r["net"].as_str().map(net_order)));
     let mut sweeps = previous["sweeps"].clone();
+    if sweeps.is_object() && sweeps["date"].is_null() {
+        sweeps["date"] = previous["date"].clone();
+    }
     if plan.sweeps && !only_windows {
         let b = plan
             .backends

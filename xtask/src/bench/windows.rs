@@ -106,11 +106,12 @@ pub fn windows(dir: &Path, backend: &str, n: usize, png: &Path, runs: usize) -> 
 /// The Markdown section of [`windows`]'s result.
 pub fn markdown(w: &Value) -> String {
     let mut s = format!(
-        "## Three windows in one run\n\nLAM, 50 steps, of {} on a {} x {} LR crop on {}: one \
+        "\n## Three windows in one run\n\nMeasured {}. LAM, 50 steps, of {} on a {} x {} LR crop on {}: one \
          `srlens run` with three `[[window]]`s against three runs of one window each \
          (wall-clock seconds of the whole processes, medians). Near: three overlapping windows \
          at the middle; far: three corners.\n\n\
          | windows | cropping | one run s | three runs s | ratio |\n|---|---|---|---|---|\n",
+        w["date"].as_str().unwrap_or(""),
         w["net"].as_str().unwrap_or(""),
         w["lr"],
         w["lr"],
