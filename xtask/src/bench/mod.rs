@@ -301,8 +301,6 @@ fn srlens(
 /// is `ceil(steps / batch)` of them.
 fn pass_seconds(backend: &str, net: &str, png: &Path, crop: &Value, batch: usize) -> Result<f64> {
     use srlens_core::abi_stable::std_types::RSlice;
-    // As srlens itself runs: the allocator keeps freed memory.
-    srlens_host::allocator::keep_freed_memory();
     let lib = paths::root().join(format!("target/debug/libsrlens_plugin_{backend}.so"));
     let plugin = srlens_host::plugins::load_file(&lib).map_err(|r| r.reason)?;
     let ext = if backend == "tch" { "pt" } else { "onnx" };
@@ -372,6 +370,8 @@ fn machine() -> String {
 
 pub fn main(args: &[String]) -> Result<()> {
     let plan = parse(args)?;
+    // The in-process pass timings run as srlens itself does: the allocator keeps freed memory.
+    srlens_host::allocator::keep_freed_memory();
     crate::zoo::prepare(&["esrgan-slim", "esrgan-medium", "esrgan-thick"])?;
     crate::fetch::photos()?;
     torch::setup()?;
