@@ -66,22 +66,6 @@ impl CropBox {
         self.width * self.height
     }
 
-    /// The union of the LR boxes within `radius` of each window (SR pixels, scale `scale`)
-    /// in an `lw x lh` image; `None` when it is the whole image.
-    pub fn for_windows(
-        windows: &[Window],
-        scale: usize,
-        radius: usize,
-        lw: usize,
-        lh: usize,
-    ) -> Option<CropBox> {
-        let b = windows
-            .iter()
-            .map(|w| CropBox::for_window(w, scale, radius, lw, lh))
-            .reduce(|a, b| a.union(&b))?;
-        (b.area() < lw * lh).then_some(b)
-    }
-
     /// The box as report.json writes it: `[x, y, width, height]`.
     pub fn as_array(&self) -> [usize; 4] {
         [self.x, self.y, self.width, self.height]
@@ -323,17 +307,22 @@ mod tests {
     #[test]
     fn the_box_holds_every_windows_reach_and_no_more() {
         let w = |x0, y0, size| Window { x0, y0, size };
+        let whole = |b: CropBox| (b.x, b.width, b.y, b.height);
         // x4, radius 10: the LR footprint 27..=31 x 37..=41 widened by 10 on each side.
-        let b = CropBox::for_windows(&[w(110, 150, 16)], 4, 10, 64, 64).unwrap();
-        assert_eq!((b.x, b.width, b.y, b.height), (17, 25, 27, 25));
+        let b = CropBox::for_window(&w(110, 150, 16), 4, 10, 64, 64);
+        assert_eq!(whole(b), (17, 25, 27, 25));
         // Clamped at the borders; two windows give the union.
-        let b = CropBox::for_windows(&[w(0, 0, 8), w(120, 4, 8)], 4, 3, 64, 64).unwrap();
-        assert_eq!((b.x, b.width, b.y, b.height), (0, 35, 0, 6));
+        let b = CropBox::for_window(&w(0, 0, 8), 4, 3, 64, 64).union(&CropBox::for_window(
+            &w(120, 4, 8),
+            4,
+            3,
+            64,
+            64,
+        ));
+        assert_eq!(whole(b), (0, 35, 0, 6));
         // A reach over the whole image: no crop.
-        assert_eq!(
-            CropBox::for_windows(&[w(110, 150, 16)], 4, 64, 64, 64),
-            None
-        );
+        let plan = CropGroup::plan(&[w(110, 150, 16)], 4, Some(64), 64, 64);
+        assert_eq!(plan[0].crop, None);
     }
 
     #[test]

@@ -107,9 +107,9 @@ pub fn sample(
     let x = &image.data[..];
     // blur(x, k_i) for i = start..=end, each once: point i is blur i + 1, derivative i is
     // steps (blur i + 1 - blur i), the difference taken in f64.
-    let blurs: Vec<Vec<f64>> = (start..=end)
-        .map(|i| gaussian_blur64(x, h, w, &gaussian_kernel_1d(o.sigma_at(i, steps), o.kernel)))
-        .collect();
+    let blur_at =
+        |i: usize| gaussian_blur64(x, h, w, &gaussian_kernel_1d(o.sigma_at(i, steps), o.kernel));
+    let blurs: Vec<Vec<f64>> = (start..=end).map(blur_at).collect();
     let to_f32 = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
     let mut points = Vec::with_capacity((end - start) * x.len());
     let mut derivatives = Vec::with_capacity((end - start) * x.len());
@@ -125,12 +125,7 @@ pub fn sample(
     let baseline = if start == 0 {
         to_f32(&blurs[0])
     } else {
-        to_f32(&gaussian_blur64(
-            x,
-            h,
-            w,
-            &gaussian_kernel_1d(o.sigma_at(0, steps), o.kernel),
-        ))
+        to_f32(&blur_at(0))
     };
     let n = end - start;
     let mut batch_dims = dims.clone();
