@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
@@ -46,10 +47,18 @@ fn staging_of(dir: &Path, child: &Child) -> std::path::PathBuf {
 /// method's results into its staging folder.
 fn start_slow_run(dir: &Path, config: &str) -> Child {
     std::fs::write(dir.join("slow.toml"), config).unwrap();
-    let mut child = common::srlens_command(dir, &["run", "slow.toml", "--quiet"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("srlens starts");
+    let mut command = common::srlens_command(dir, &["run", "slow.toml", "--quiet"]);
+    command.stderr(std::process::Stdio::piped());
+    // A background job of a non-interactive shell starts with SIGINT ignored, and its
+    // children inherit that: give srlens the default action, as in a terminal.
+    // SAFETY: `signal` is async-signal-safe, the only call between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().expect("srlens starts");
     let staged = staging_of(dir, &child).join("ig/report.json");
     wait_for("the first method's report in the staging folder", || {
         if let Ok(Some(status)) = child.try_wait() {
