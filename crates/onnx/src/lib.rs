@@ -1,6 +1,7 @@
 //! ONNX graph IR shared by the srlens backends: an in-memory graph independent of any
 //! runtime, reading and writing `.onnx` files, and the TF.js layers model converter.
 
+pub mod autodiff;
 pub mod builder;
 pub mod check;
 pub mod error;
