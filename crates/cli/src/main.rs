@@ -1,5 +1,6 @@
 //! `srlens`: explains image super-resolution networks with attribution maps.
 
+mod gradient_graph_cmd;
 mod plugins_cmd;
 mod progress;
 
@@ -40,6 +41,19 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Writes the gradient graph of an ONNX model in standard ONNX operators, for any ONNX
+    /// runtime: inputs the model's input and the cotangent `d objective / d output`, outputs
+    /// the model's output and `d objective / d input`.
+    GradientGraph {
+        /// The `.onnx` model.
+        model: PathBuf,
+        /// The gradient graph to write (`.onnx`).
+        out: PathBuf,
+        /// Also writes the forward graph (which returns the activations the backward pass
+        /// reads) and the backward graph, as `OUT`'s stem + `.forward.onnx` / `.backward.onnx`.
+        #[arg(long)]
+        split: bool,
+    },
     /// Lists the plugin files found, what they provide, and why any were refused.
     Plugins {
         /// Also shows abi_stable's whole report for refused files.
@@ -67,6 +81,21 @@ fn main() -> ExitCode {
         Command::Plugins { verbose } => {
             print!("{}", plugins_cmd::render(&PluginHost::load(&dirs), verbose));
             ExitCode::SUCCESS
+        }
+        Command::GradientGraph { model, out, split } => {
+            match gradient_graph_cmd::write(&model, &out, split) {
+                Ok(w) => {
+                    println!("{}: {}", w.vjp.display(), w.signature);
+                    if let Some((f, b)) = w.split {
+                        println!("{}\n{}", f.display(), b.display());
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::Run {
             config,

@@ -59,6 +59,7 @@ impl GraphBuilder {
         self.graph.inputs.push(ValueInfo {
             name: name.to_string(),
             shape,
+            ..Default::default()
         });
         self
     }
@@ -107,6 +108,7 @@ impl GraphBuilder {
         self.graph.outputs.push(ValueInfo {
             name: name.to_string(),
             shape,
+            ..Default::default()
         });
         self
     }

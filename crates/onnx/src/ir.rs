@@ -11,13 +11,64 @@ pub enum Dim {
     Symbolic(String),
 }
 
+/// The element type of a graph input or output (ONNX `TensorProto.DataType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ElemType {
+    /// `FLOAT` (1), what SR networks take and return.
+    #[default]
+    F32,
+    /// `DOUBLE` (11).
+    F64,
+    /// `INT64` (7).
+    I64,
+    /// `INT32` (6).
+    I32,
+    /// `BOOL` (9).
+    Bool,
+    /// Any other type, by its ONNX code.
+    Other(i32),
+}
+
+impl ElemType {
+    /// The ONNX `DataType` code.
+    pub fn code(self) -> i32 {
+        match self {
+            ElemType::F32 => 1,
+            ElemType::F64 => 11,
+            ElemType::I64 => 7,
+            ElemType::I32 => 6,
+            ElemType::Bool => 9,
+            ElemType::Other(c) => c,
+        }
+    }
+
+    /// The type of an ONNX `DataType` code.
+    pub fn from_code(code: i32) -> Self {
+        match code {
+            1 => ElemType::F32,
+            11 => ElemType::F64,
+            7 => ElemType::I64,
+            6 => ElemType::I32,
+            9 => ElemType::Bool,
+            c => ElemType::Other(c),
+        }
+    }
+
+    /// Whether values of this type are floating point (FLOAT, DOUBLE, FLOAT16, BFLOAT16).
+    pub fn is_float(self) -> bool {
+        matches!(self.code(), 1 | 10 | 11 | 16)
+    }
+}
+
 /// A named graph input or output with its element type and shape.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ValueInfo {
     /// The value's name.
     pub name: String,
     /// Its dimensions.
     pub shape: Vec<Dim>,
+    /// Its element type.
+    pub elem_type: ElemType,
 }
 
 /// The values of a constant tensor.
@@ -45,6 +96,17 @@ pub struct TensorData {
 }
 
 impl TensorData {
+    /// The element type of its values.
+    pub fn elem_type(&self) -> ElemType {
+        match self.values {
+            TensorValues::F32(_) => ElemType::F32,
+            TensorValues::F64(_) => ElemType::F64,
+            TensorValues::I64(_) => ElemType::I64,
+            TensorValues::I32(_) => ElemType::I32,
+            TensorValues::Bool(_) => ElemType::Bool,
+        }
+    }
+
     /// An `f32` tensor.
     pub fn f32(dims: Vec<i64>, values: Vec<f32>) -> Self {
         TensorData {

@@ -10,7 +10,7 @@ use onnx_protobuf::{
     TensorShapeProto, TypeProto, ValueInfoProto,
 };
 
-use crate::ir::{Attribute, Dim, Graph, Node, ValueInfo};
+use crate::ir::{Attribute, Dim, ElemType, Graph, Node, ValueInfo};
 use crate::tensor_pb;
 
 /// The producer name written into files.
@@ -126,8 +126,14 @@ fn ir_version_for(opset: i64) -> i64 {
     }
 }
 
-/// Reads a value's name and shape (an unknown shape reads as no dimensions).
+/// Reads a value's name, element type and shape (an unknown shape reads as no dimensions).
 fn value_info_from_proto(v: &ValueInfoProto) -> ValueInfo {
+    let elem_type = match v.type_.as_ref().and_then(|t| t.value.as_ref()) {
+        Some(type_proto::Value::TensorType(t)) if t.elem_type != 0 => {
+            ElemType::from_code(t.elem_type)
+        }
+        _ => ElemType::F32,
+    };
     let shape = match v.type_.as_ref().and_then(|t| t.value.as_ref()) {
         Some(type_proto::Value::TensorType(t)) => t
             .shape
@@ -148,10 +154,11 @@ fn value_info_from_proto(v: &ValueInfoProto) -> ValueInfo {
     ValueInfo {
         name: v.name.clone(),
         shape,
+        elem_type,
     }
 }
 
-/// Writes a value as a `FLOAT` tensor of its shape (the IR carries no element type).
+/// Writes a value as a tensor of its element type and shape.
 fn value_info_to_proto(v: &ValueInfo) -> ValueInfoProto {
     let mut shape = TensorShapeProto::new();
     shape.dim = v
@@ -159,15 +166,18 @@ fn value_info_to_proto(v: &ValueInfo) -> ValueInfoProto {
         .iter()
         .map(|d| {
             let mut dim = Dimension::new();
-            dim.value = Some(match d {
-                Dim::Fixed(n) => dimension::Value::DimValue(*n),
-                Dim::Symbolic(p) => dimension::Value::DimParam(p.clone()),
-            });
+            // An unnamed free dimension is written with no value at all (a dim_param of ""
+            // could read as one shared name).
+            dim.value = match d {
+                Dim::Fixed(n) => Some(dimension::Value::DimValue(*n)),
+                Dim::Symbolic(p) if p.is_empty() => None,
+                Dim::Symbolic(p) => Some(dimension::Value::DimParam(p.clone())),
+            };
             dim
         })
         .collect();
     let mut tensor = TensorTypeProto::new();
-    tensor.elem_type = tensor_pb::FLOAT;
+    tensor.elem_type = v.elem_type.code();
     tensor.shape = Some(shape).into();
     let mut ty = TypeProto::new();
     ty.value = Some(type_proto::Value::TensorType(tensor));

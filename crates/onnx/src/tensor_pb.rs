@@ -5,9 +5,6 @@ use onnx_protobuf::TensorProto;
 
 use crate::ir::{TensorData, TensorValues};
 
-/// The ONNX element type code of `FLOAT`.
-pub(crate) const FLOAT: i32 = DataType::FLOAT as i32;
-
 /// Decodes a `TensorProto` (raw or typed storage); the error text says what is unsupported.
 pub(crate) fn decode(t: &TensorProto) -> std::result::Result<TensorData, String> {
     let label = tensor_label(t);

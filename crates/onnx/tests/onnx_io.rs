@@ -328,7 +328,8 @@ fn reads_a_hand_encoded_model() {
         g.inputs,
         vec![ValueInfo {
             name: "x".into(),
-            shape: vec![Dim::Symbolic("N".into()), Dim::Fixed(2)]
+            shape: vec![Dim::Symbolic("N".into()), Dim::Fixed(2)],
+            ..Default::default()
         }]
     );
     assert_eq!(g.outputs[0].name, "y");

@@ -124,6 +124,7 @@ pub fn convert(model_json: &Path) -> Result<Graph> {
             Dim::Symbolic("H".into()),
             Dim::Symbolic("W".into()),
         ],
+        ..Default::default()
     });
     values.insert(input.as_str(), in_meta);
     for name in order.iter().skip(1) {
@@ -163,6 +164,7 @@ pub fn convert(model_json: &Path) -> Result<Graph> {
             Dim::Symbolic("H_out".into()),
             Dim::Symbolic("W_out".into()),
         ],
+        ..Default::default()
     });
     let md = &mut graph.metadata;
     md.insert("srlens.scale".into(), format_scale(out_meta.scale));

@@ -30,6 +30,7 @@ impl G {
             inputs: vec![ValueInfo {
                 name: "x".into(),
                 shape: vec![],
+                ..Default::default()
             }],
             ..Graph::default()
         };
@@ -90,6 +91,7 @@ impl G {
         self.graph.outputs = vec![ValueInfo {
             name: out.into(),
             shape: vec![],
+            ..Default::default()
         }];
         self.graph
     }

@@ -1,0 +1,170 @@
+//! [`Emitter`]: appends the gradient computation's nodes, with fresh names and small
+//! constants, and the shape arithmetic the rules share.
+
+use std::collections::BTreeMap;
+
+use super::infer::Known;
+use crate::ir::{Attribute, Node, TensorData};
+
+/// The largest `int64`, an open end for `Slice`.
+pub const OPEN_END: i64 = i64::MAX;
+
+/// Collects the nodes and constants of the gradient computation.
+#[derive(Debug)]
+pub struct Emitter {
+    /// The emitted nodes, in order.
+    pub nodes: Vec<Node>,
+    /// The constants they read.
+    pub constants: BTreeMap<String, TensorData>,
+    /// Facts of the forward values and of every emitted value.
+    pub known: Known,
+    counter: usize,
+    /// The node being differentiated, for the names of what its rule emits.
+    pub origin: String,
+}
+
+impl Emitter {
+    /// An emitter over the forward graph's facts.
+    pub fn new(known: Known) -> Self {
+        Emitter {
+            nodes: Vec::new(),
+            constants: BTreeMap::new(),
+            known,
+            counter: 0,
+            origin: String::new(),
+        }
+    }
+
+    fn fresh(&mut self, what: &str) -> String {
+        self.counter += 1;
+        format!("srlens_grad/{}/{what}_{}", self.origin, self.counter)
+    }
+
+    /// Appends a node with one output and returns the output's name.
+    pub fn op(
+        &mut self,
+        op_type: &str,
+        inputs: &[&str],
+        attributes: &[(&str, Attribute)],
+    ) -> String {
+        let out = self.fresh(op_type);
+        self.op_into(op_type, inputs, attributes, &[&out]);
+        out
+    }
+
+    /// Appends a node with `n` outputs and returns their names.
+    pub fn op_n(
+        &mut self,
+        op_type: &str,
+        inputs: &[&str],
+        attributes: &[(&str, Attribute)],
+        n: usize,
+    ) -> Vec<String> {
+        let outs: Vec<String> = (0..n).map(|_| self.fresh(op_type)).collect();
+        let refs: Vec<&str> = outs.iter().map(String::as_str).collect();
+        self.op_into(op_type, inputs, attributes, &refs);
+        outs
+    }
+
+    /// Appends a node writing the given outputs.
+    pub fn op_into(
+        &mut self,
+        op_type: &str,
+        inputs: &[&str],
+        attributes: &[(&str, Attribute)],
+        outputs: &[&str],
+    ) {
+        let name = self.fresh(&format!("{op_type}_node"));
+        let mut node = Node::new(&name, op_type, inputs, outputs);
+        for (k, v) in attributes {
+            node.attributes.insert(k.to_string(), v.clone());
+        }
+        self.known.add(&node);
+        self.nodes.push(node);
+    }
+
+    /// A constant tensor, returned by name.
+    pub fn constant(&mut self, tensor: TensorData) -> String {
+        let name = self.fresh("const");
+        let mut node = Node::new(&name, "Constant", &[], &[&name]);
+        node.attributes
+            .insert("value".into(), Attribute::Tensor(tensor.clone()));
+        self.known.add(&node);
+        self.constants.insert(name.clone(), tensor);
+        name
+    }
+
+    /// A 1-D `int64` constant.
+    pub fn ints(&mut self, values: &[i64]) -> String {
+        self.constant(TensorData::i64(vec![values.len() as i64], values.to_vec()))
+    }
+
+    /// A scalar constant of the float type of `like` (a value the constant will meet in a
+    /// binary operator).
+    pub fn scalar(&mut self, value: f64, like: &str) -> String {
+        let t = match self.known.get(like).map(|f| f.elem_type) {
+            Some(crate::ir::ElemType::F64) => TensorData {
+                dims: vec![],
+                values: crate::ir::TensorValues::F64(vec![value]),
+            },
+            _ => TensorData::f32(vec![], vec![value as f32]),
+        };
+        self.constant(t)
+    }
+
+    /// `Shape(x)`.
+    pub fn shape(&mut self, x: &str) -> String {
+        self.op("Shape", &[x], &[])
+    }
+
+    /// `Shape(x)[axis]` as a 1-element `int64` tensor (negative axes count from the end).
+    pub fn dim(&mut self, x: &str, axis: i64) -> String {
+        let s = self.shape(x);
+        let i = self.ints(&[axis]);
+        self.op("Gather", &[&s, &i], &[])
+    }
+
+    /// `a * b`.
+    pub fn mul(&mut self, a: &str, b: &str) -> String {
+        self.op("Mul", &[a, b], &[])
+    }
+
+    /// `-a`.
+    pub fn neg(&mut self, a: &str) -> String {
+        self.op("Neg", &[a], &[])
+    }
+
+    /// `g` (of rank `out_rank`) summed over the axes along which `x` (of rank `x_rank`) was
+    /// broadcast to `g`'s shape, reshaped to `x`'s shape: the gradient of an operand of a
+    /// broadcasting operator. The axes are found at run time from the shapes, so this holds
+    /// for any sizes; when nothing was broadcast the sum is over no axes.
+    pub fn unbroadcast(&mut self, g: &str, x: &str, x_rank: usize, out_rank: usize) -> String {
+        let sx = self.shape(x);
+        let padded = if out_rank > x_rank {
+            let ones = self.ints(&vec![1; out_rank - x_rank]);
+            self.op("Concat", &[&ones, &sx], &[("axis", Attribute::Int(0))])
+        } else {
+            sx.clone()
+        };
+        let one = self.ints(&[1]);
+        let is_one = self.op("Equal", &[&padded, &one], &[]);
+        let nz = self.op("NonZero", &[&is_one], &[]);
+        let flat = self.ints(&[-1]);
+        let axes = self.op("Reshape", &[&nz, &flat], &[]);
+        let summed = self.op(
+            "ReduceSum",
+            &[g, &axes],
+            &[
+                ("keepdims", Attribute::Int(1)),
+                ("noop_with_empty_axes", Attribute::Int(1)),
+            ],
+        );
+        self.op("Reshape", &[&summed, &sx], &[])
+    }
+
+    /// `x` reshaped to the shape of `like`.
+    pub fn reshape_like(&mut self, x: &str, like: &str) -> String {
+        let s = self.shape(like);
+        self.op("Reshape", &[x, &s], &[])
+    }
+}

@@ -1,0 +1,253 @@
+//! Rules of the operators that move values without arithmetic: reshapes and transposes
+//! (inverted), pixel shuffles, nearest upsampling (block sums), padding and slicing (each
+//! other's adjoint), concatenation (a split).
+
+use super::{RuleError, Site};
+use crate::autodiff::emit::{Emitter, OPEN_END};
+use crate::ir::{Attribute, Node};
+
+/// The source index of output index `dst` of a nearest `Resize` by the integer factor `s`,
+/// with the node's coordinate mode and rounding (`None`: a mode whose mapping depends on the
+/// size).
+fn nearest_source(node: &Node, dst: i64, s: i64) -> Option<i64> {
+    let (d, sf) = (dst as f64, s as f64);
+    let x = match node
+        .string("coordinate_transformation_mode")
+        .unwrap_or("half_pixel")
+    {
+        "half_pixel" | "pytorch_half_pixel" | "half_pixel_symmetric" => (d + 0.5) / sf - 0.5,
+        "asymmetric" => d / sf,
+        "tf_half_pixel_for_nn" => (d + 0.5) / sf,
+        _ => return None,
+    };
+    let r = match node.string("nearest_mode").unwrap_or("round_prefer_floor") {
+        "round_prefer_floor" if x.fract() == 0.5 => x.floor(),
+        "round_prefer_ceil" if x.fract() == 0.5 => x.ceil(),
+        "round_prefer_floor" | "round_prefer_ceil" => x.round(),
+        "floor" => x.floor(),
+        "ceil" => x.ceil(),
+        _ => return None,
+    };
+    Some(r as i64)
+}
+
+/// The integer scale factors of a nearest `Resize`/`Upsample` that copies each input pixel
+/// into a block (checked against the node's own index mapping), or why there is no rule.
+fn block_scales(em: &Emitter, node: &Node) -> Result<Vec<i64>, RuleError> {
+    if node.string("mode").unwrap_or("nearest") != "nearest" {
+        return Err(format!(
+            "{} mode `{}` has no rule yet (only nearest)",
+            node.op_type,
+            node.string("mode").unwrap_or("")
+        ));
+    }
+    let scales_input = match (node.op_type.as_str(), node.inputs.len()) {
+        ("Resize", n) if n > 2 => 2,
+        _ => 1,
+    };
+    let scales = match node.attributes.get("scales") {
+        Some(Attribute::Floats(f)) => Some(f.iter().map(|&v| v as f64).collect()),
+        _ => node
+            .inputs
+            .get(scales_input)
+            .filter(|n| !n.is_empty())
+            .and_then(|n| em.known.constant_floats(n))
+            .filter(|v| !v.is_empty()),
+    };
+    let scales = scales.ok_or_else(|| {
+        "resizing to sizes computed at run time has no rule; export with constant scale \
+         factors"
+            .to_string()
+    })?;
+    let mut out = vec![];
+    for (i, &s) in scales.iter().enumerate() {
+        let k = s.round() as i64;
+        if (s - k as f64).abs() > 1e-6 || k < 1 || (i < 2 && k != 1) {
+            return Err(format!(
+                "scales {scales:?}: only whole spatial factors (and 1 on batch and channels) \
+                 have a rule"
+            ));
+        }
+        out.push(k);
+    }
+    for &s in &out[2..] {
+        let inside = |src: i64| src.clamp(0, 5);
+        if (0..6 * s).any(|dst| nearest_source(node, dst, s).map(inside) != Some(dst / s)) {
+            return Err(format!(
+                "nearest resizing with coordinate_transformation_mode `{}` and nearest_mode \
+                 `{}` does not copy pixels into whole blocks; no rule",
+                node.string("coordinate_transformation_mode")
+                    .unwrap_or("half_pixel"),
+                node.string("nearest_mode").unwrap_or("round_prefer_floor")
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The inputs' integer list at `index`, else the attribute `attr` (older opsets).
+fn ints_of(em: &Emitter, node: &Node, index: usize, attr: &str) -> Option<Vec<i64>> {
+    if let Some(v) = node.ints(attr) {
+        return Some(v.to_vec());
+    }
+    let name = node.inputs.get(index).filter(|n| !n.is_empty())?;
+    em.known.constant_ints(name)
+}
+
+/// The input cotangent of a one-data-input layout operator.
+pub fn rule(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
+    let node = site.node;
+    let (x, g) = (site.input(0), site.grad()?);
+    match node.op_type.as_str() {
+        "Reshape" | "Flatten" | "Squeeze" | "Unsqueeze" => Ok(em.reshape_like(g, x)),
+        "Transpose" => Ok(match node.ints("perm") {
+            Some(p) => {
+                let mut inv = vec![0i64; p.len()];
+                for (i, &a) in p.iter().enumerate() {
+                    inv[a as usize] = i as i64;
+                }
+                em.op("Transpose", &[g], &[("perm", Attribute::Ints(inv))])
+            }
+            None => em.op("Transpose", &[g], &[]),
+        }),
+        "SpaceToDepth" => {
+            let b = node.int("blocksize", 1);
+            Ok(em.op("DepthToSpace", &[g], &[("blocksize", Attribute::Int(b))]))
+        }
+        "DepthToSpace" => {
+            let b = node.int("blocksize", 1);
+            let dcr = em.op("SpaceToDepth", &[g], &[("blocksize", Attribute::Int(b))]);
+            if node.string("mode").unwrap_or("DCR") != "CRD" {
+                return Ok(dcr);
+            }
+            // SpaceToDepth orders channels (block, c); CRD wants (c, block).
+            let split = em.ints(&[0, b * b, -1, 0, 0]);
+            let r = em.op("Reshape", &[&dcr, &split], &[]);
+            let t = em.op(
+                "Transpose",
+                &[&r],
+                &[("perm", Attribute::Ints(vec![0, 2, 1, 3, 4]))],
+            );
+            let join = em.ints(&[0, -1, 0, 0]);
+            Ok(em.op("Reshape", &[&t, &join], &[]))
+        }
+        "Resize" | "Upsample" => {
+            let scales = block_scales(em, node)?;
+            // g as [N, C, H, sh, W, sw, ...], summed over the block axes.
+            let sx = em.shape(x);
+            let head = em.ints(&[0]);
+            let two = em.ints(&[2]);
+            let mut parts = vec![em.op("Slice", &[&sx, &head, &two], &[])];
+            let mut block_axes = vec![];
+            for (i, &s) in scales.iter().enumerate().skip(2) {
+                let (a, b) = (em.ints(&[i as i64]), em.ints(&[i as i64 + 1]));
+                parts.push(em.op("Slice", &[&sx, &a, &b], &[]));
+                parts.push(em.ints(&[s]));
+                block_axes.push(2 * i as i64 - 1);
+            }
+            let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+            let blocks = em.op("Concat", &refs, &[("axis", Attribute::Int(0))]);
+            let r = em.op("Reshape", &[g, &blocks], &[]);
+            let axes = em.ints(&block_axes);
+            Ok(em.op(
+                "ReduceSum",
+                &[&r, &axes],
+                &[("keepdims", Attribute::Int(0))],
+            ))
+        }
+        "Pad" => {
+            if node.string("mode").unwrap_or("constant") != "constant" {
+                return Err(format!(
+                    "Pad mode `{}` has no rule yet (only constant)",
+                    node.string("mode").unwrap_or("")
+                ));
+            }
+            let pads = ints_of(em, node, 1, "pads")
+                .ok_or("the pads are computed at run time, not constants")?;
+            if pads.iter().any(|&p| p < 0) {
+                return Err(format!(
+                    "negative pads {pads:?} (cropping) have no rule yet"
+                ));
+            }
+            let n = pads.len() / 2;
+            let axes = ints_of(em, node, 3, "axes").unwrap_or_else(|| (0..n as i64).collect());
+            let starts = em.ints(&pads[..n]);
+            let ends: Vec<i64> = pads[n..]
+                .iter()
+                .map(|&p| if p == 0 { OPEN_END } else { -p })
+                .collect();
+            let ends = em.ints(&ends);
+            let axes = em.ints(&axes);
+            Ok(em.op("Slice", &[g, &starts, &ends, &axes], &[]))
+        }
+        "Slice" => slice(em, site),
+        other => Err(format!("no layout rule for `{other}`")),
+    }
+}
+
+/// The input cotangent of `Slice` (steps of 1): the cotangent padded with zeros where the
+/// slice cut, with the cut's bounds clamped as `Slice` clamps them, from the input's shape.
+fn slice(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
+    let node = site.node;
+    let (x, g) = (site.input(0), site.grad()?);
+    let starts = ints_of(em, node, 1, "starts").ok_or("the starts are not constants")?;
+    let ends = ints_of(em, node, 2, "ends").ok_or("the ends are not constants")?;
+    let rank = em
+        .known
+        .rank(x)
+        .ok_or_else(|| format!("the rank of `{x}` is not known from the graph"))?;
+    let axes = ints_of(em, node, 3, "axes").unwrap_or_else(|| (0..starts.len() as i64).collect());
+    if let Some(steps) = ints_of(em, node, 4, "steps") {
+        if steps.iter().any(|&s| s != 1) {
+            return Err(format!("steps {steps:?}: only steps of 1 have a rule yet"));
+        }
+    }
+    let zero = em.ints(&[0]);
+    let mut begin = vec![zero.clone(); rank];
+    let mut end = vec![zero.clone(); rank];
+    for ((&a, &s), &e) in axes.iter().zip(&starts).zip(&ends) {
+        let a = if a < 0 { a + rank as i64 } else { a };
+        if a < 0 || a >= rank as i64 {
+            return Err(format!("axis {a} is out of range for rank {rank}"));
+        }
+        let dim = em.dim(x, a);
+        let mut clamp = |v: i64| {
+            let c = em.ints(&[v.clamp(-(i64::MAX / 2), i64::MAX / 2)]);
+            if v < 0 {
+                let sum = em.op("Add", &[&dim, &c], &[]);
+                em.op("Max", &[&sum, &zero], &[])
+            } else {
+                em.op("Min", &[&c, &dim], &[])
+            }
+        };
+        let s = clamp(s);
+        let e = clamp(e);
+        let e = em.op("Max", &[&e, &s], &[]);
+        end[a as usize] = em.op("Sub", &[&dim, &e], &[]);
+        begin[a as usize] = s;
+    }
+    let all: Vec<&str> = begin.iter().chain(&end).map(String::as_str).collect();
+    let pads = em.op("Concat", &all, &[("axis", Attribute::Int(0))]);
+    Ok(em.op("Pad", &[g, &pads], &[]))
+}
+
+/// The cotangents of `Concat`'s inputs: the cotangent split at the inputs' sizes.
+pub fn concat(em: &mut Emitter, site: &Site) -> Result<Vec<Option<String>>, RuleError> {
+    let node = site.node;
+    let g = site.grad()?.to_string();
+    let axis = node.int("axis", 0);
+    let sizes: Vec<String> = node.inputs.iter().map(|x| em.dim(x, axis)).collect();
+    let refs: Vec<&str> = sizes.iter().map(String::as_str).collect();
+    let split = em.op("Concat", &refs, &[("axis", Attribute::Int(0))]);
+    let parts = em.op_n(
+        "Split",
+        &[&g, &split],
+        &[("axis", Attribute::Int(axis))],
+        node.inputs.len(),
+    );
+    Ok(parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| site.is_active(i).then_some(p))
+        .collect())
+}

@@ -1,0 +1,189 @@
+//! Rules of the linear operators: convolutions (a `Conv`'s input gradient is a `ConvTranspose`
+//! with the same weights, and back), matrix products and inference-mode batch norm.
+
+use super::{ranks, RuleError, Site};
+use crate::autodiff::emit::{Emitter, OPEN_END};
+use crate::ir::{Attribute, Node};
+
+/// The explicit `pads` of a convolution with `spatial` spatial axes (from `auto_pad` where
+/// that does not depend on the input size).
+fn explicit_pads(node: &Node, spatial: usize, kernel: &[i64]) -> Result<Vec<i64>, RuleError> {
+    let ones = vec![1i64; spatial];
+    let strides = node
+        .ints("strides")
+        .map(<[i64]>::to_vec)
+        .unwrap_or(ones.clone());
+    let dilations = node.ints("dilations").map(<[i64]>::to_vec).unwrap_or(ones);
+    match node.string("auto_pad").unwrap_or("NOTSET") {
+        "NOTSET" => Ok(node
+            .ints("pads")
+            .map(<[i64]>::to_vec)
+            .unwrap_or(vec![0; 2 * spatial])),
+        "VALID" => Ok(vec![0; 2 * spatial]),
+        same @ ("SAME_UPPER" | "SAME_LOWER") if strides.iter().all(|&s| s == 1) => {
+            let mut pads = vec![0; 2 * spatial];
+            for i in 0..spatial {
+                let total = dilations[i] * (kernel[i] - 1);
+                let small = total / 2;
+                let (begin, end) = if same == "SAME_UPPER" {
+                    (small, total - small)
+                } else {
+                    (total - small, small)
+                };
+                pads[i] = begin;
+                pads[spatial + i] = end;
+            }
+            Ok(pads)
+        }
+        other => Err(format!(
+            "auto_pad `{other}` with strides {strides:?} pads by the input's size; export the \
+             network with explicit `pads`"
+        )),
+    }
+}
+
+/// The kernel's spatial size: the constant weight's dimensions, else `kernel_shape`.
+fn kernel_shape(em: &Emitter, node: &Node) -> Result<Vec<i64>, RuleError> {
+    if let Some(w) = em.known.constant(&node.inputs[1]) {
+        return Ok(w.dims[2..].to_vec());
+    }
+    node.ints("kernel_shape")
+        .map(<[i64]>::to_vec)
+        .ok_or_else(|| "the weight is not a constant and there is no kernel_shape".to_string())
+}
+
+/// The input cotangent of `Conv` (a `ConvTranspose`) or of `ConvTranspose` (a `Conv`).
+pub fn conv(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
+    let node = site.node;
+    let (x, w, g) = (site.input(0), site.input(1), site.grad()?);
+    let kernel = kernel_shape(em, node)?;
+    let spatial = kernel.len();
+    if node.op_type == "ConvTranspose"
+        && (node.ints("output_shape").is_some() || node.string("auto_pad").is_some())
+    {
+        return Err(
+            "ConvTranspose with output_shape or auto_pad: export with explicit pads".to_string(),
+        );
+    }
+    let pads = explicit_pads(node, spatial, &kernel)?;
+    let ones = vec![1i64; spatial];
+    let strides = node
+        .ints("strides")
+        .map(<[i64]>::to_vec)
+        .unwrap_or(ones.clone());
+    let dilations = node.ints("dilations").map(<[i64]>::to_vec).unwrap_or(ones);
+    let attrs = [
+        ("strides", Attribute::Ints(strides.clone())),
+        ("dilations", Attribute::Ints(dilations)),
+        ("pads", Attribute::Ints(pads)),
+        ("group", Attribute::Int(node.int("group", 1))),
+    ];
+    if node.op_type == "ConvTranspose" {
+        return Ok(em.op("Conv", &[g, w], &attrs));
+    }
+    let ct = em.op("ConvTranspose", &[g, w], &attrs);
+    if strides.iter().all(|&s| s == 1) {
+        return Ok(ct);
+    }
+    // With strides, the rows a stride skipped at the end of the input get no cotangent from
+    // the transposed convolution: pad them with zeros up to the input's size.
+    let start = em.ints(&[2]);
+    let end = em.ints(&[OPEN_END]);
+    let sx = em.shape(x);
+    let sx = em.op("Slice", &[&sx, &start, &end], &[]);
+    let sct = em.shape(&ct);
+    let sct = em.op("Slice", &[&sct, &start, &end], &[]);
+    let missing = em.op("Sub", &[&sx, &sct], &[]);
+    let zeros = em.ints(&vec![0; 2 + spatial + 2]);
+    let pads = em.op(
+        "Concat",
+        &[&zeros, &missing],
+        &[("axis", Attribute::Int(0))],
+    );
+    Ok(em.op("Pad", &[&ct, &pads], &[]))
+}
+
+/// The cotangents of `MatMul` and `Gemm` operands.
+pub fn matmul(em: &mut Emitter, site: &Site) -> Result<Vec<Option<String>>, RuleError> {
+    let node = site.node;
+    let g = site.grad()?.to_string();
+    let (a, b) = (site.input(0).to_string(), site.input(1).to_string());
+    let mut out = vec![None; node.inputs.len()];
+    if node.op_type == "MatMul" {
+        let (ra, ry) = ranks(em, site, 0)?;
+        let (rb, _) = ranks(em, site, 1)?;
+        if ra < 2 || rb < 2 {
+            return Err(
+                "MatMul of a 1-D operand has no rule yet (both operands need rank >= 2)".into(),
+            );
+        }
+        let swap = |r: usize| -> Attribute {
+            let mut p: Vec<i64> = (0..r as i64).collect();
+            p.swap(r - 1, r - 2);
+            Attribute::Ints(p)
+        };
+        if site.is_active(0) {
+            let bt = em.op("Transpose", &[&b], &[("perm", swap(rb))]);
+            let d = em.op("MatMul", &[&g, &bt], &[]);
+            out[0] = Some(em.unbroadcast(&d, &a, ra, ry));
+        }
+        if site.is_active(1) {
+            let at = em.op("Transpose", &[&a], &[("perm", swap(ra))]);
+            let d = em.op("MatMul", &[&at, &g], &[]);
+            out[1] = Some(em.unbroadcast(&d, &b, rb, ry));
+        }
+        return Ok(out);
+    }
+    // Gemm: Y = alpha op(A) op(B) + beta C.
+    let (ta, tb) = (node.int("transA", 0), node.int("transB", 0));
+    let alpha = Attribute::Float(node.float("alpha", 1.0));
+    let gemm = |em: &mut Emitter, x: &str, y: &str, tx: i64, ty: i64| {
+        em.op(
+            "Gemm",
+            &[x, y],
+            &[
+                ("alpha", alpha.clone()),
+                ("transA", Attribute::Int(tx)),
+                ("transB", Attribute::Int(ty)),
+            ],
+        )
+    };
+    if site.is_active(0) {
+        out[0] = Some(if ta == 1 {
+            gemm(em, &b, &g, tb, 1)
+        } else {
+            gemm(em, &g, &b, 0, 1 - tb)
+        });
+    }
+    if site.is_active(1) {
+        out[1] = Some(if tb == 1 {
+            gemm(em, &g, &a, 1, ta)
+        } else {
+            gemm(em, &a, &g, 1 - ta, 0)
+        });
+    }
+    if site.is_active(2) {
+        let (rc, _) = ranks(em, site, 2)?;
+        let beta = em.scalar(node.float("beta", 1.0) as f64, &g);
+        let d = em.mul(&g, &beta);
+        out[2] = Some(em.unbroadcast(&d, site.input(2), rc, 2));
+    }
+    Ok(out)
+}
+
+/// The input cotangent of inference-mode `BatchNormalization`: `g * scale / sqrt(var + eps)`
+/// per channel.
+pub fn batch_norm(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
+    let node = site.node;
+    let (scale, var, g) = (site.input(1), site.input(4), site.grad()?);
+    let (rx, _) = ranks(em, site, 0)?;
+    let eps = em.scalar(node.float("epsilon", 1e-5) as f64, g);
+    let v = em.op("Add", &[var, &eps], &[]);
+    let sd = em.op("Sqrt", &[&v], &[]);
+    let coef = em.op("Div", &[scale, &sd], &[]);
+    let mut shape = vec![-1i64];
+    shape.extend(std::iter::repeat_n(1, rx.saturating_sub(2)));
+    let shape = em.ints(&shape);
+    let coef = em.op("Reshape", &[&coef, &shape], &[]);
+    Ok(em.mul(g, &coef))
+}

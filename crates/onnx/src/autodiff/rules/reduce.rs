@@ -1,0 +1,82 @@
+//! Rules of reductions and of `Softmax`: the cotangent spread back over the reduced axes.
+
+use super::{RuleError, Site};
+use crate::autodiff::emit::{Emitter, OPEN_END};
+use crate::ir::Attribute;
+
+/// `Cast` of an integer count to the float type of `like`.
+fn count_as_float(em: &mut Emitter, count: &str, like: &str) -> String {
+    let code = em
+        .known
+        .get(like)
+        .map(|f| f.elem_type)
+        .unwrap_or_default()
+        .code();
+    em.op("Cast", &[count], &[("to", Attribute::Int(code as i64))])
+}
+
+/// The input cotangent of `ReduceSum`, `ReduceMean`, `GlobalAveragePool` or `Softmax`.
+pub fn rule(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
+    let node = site.node;
+    let (x, y, g) = (site.input(0), site.output(), site.grad()?);
+    match node.op_type.as_str() {
+        "Softmax" => {
+            let default = if site.opset >= 13 { -1 } else { 1 };
+            let axis = node.int("axis", default);
+            if site.opset < 13 {
+                return Err("Softmax before opset 13 (flattening semantics) has no rule".into());
+            }
+            let gy = em.mul(g, y);
+            let axes = em.ints(&[axis]);
+            let s = em.op(
+                "ReduceSum",
+                &[&gy, &axes],
+                &[("keepdims", Attribute::Int(1))],
+            );
+            let d = em.op("Sub", &[g, &s], &[]);
+            Ok(em.mul(y, &d))
+        }
+        "GlobalAveragePool" => {
+            let sx = em.shape(x);
+            let spread = em.op("Expand", &[g, &sx], &[]);
+            let start = em.ints(&[2]);
+            let end = em.ints(&[OPEN_END]);
+            let hw = em.op("Slice", &[&sx, &start, &end], &[]);
+            let count = em.op("ReduceProd", &[&hw], &[("keepdims", Attribute::Int(0))]);
+            let count = count_as_float(em, &count, g);
+            Ok(em.op("Div", &[&spread, &count], &[]))
+        }
+        _ => {
+            let axes_input = node.inputs.get(1).is_some_and(|n| !n.is_empty());
+            let axes = em.known.axes(node, 1);
+            if axes_input && axes.is_none() {
+                return Err("the reduced axes are computed at run time, not constants".into());
+            }
+            let axes = axes.unwrap_or_default();
+            if axes.is_empty() && node.int("noop_with_empty_axes", 0) != 0 {
+                return Ok(em.op("Identity", &[g], &[]));
+            }
+            let keep = node.int("keepdims", 1) != 0;
+            let gk = if keep || axes.is_empty() {
+                g.to_string()
+            } else {
+                let a = em.ints(&axes);
+                em.op("Unsqueeze", &[g, &a], &[])
+            };
+            let sx = em.shape(x);
+            let spread = em.op("Expand", &[&gk, &sx], &[]);
+            if node.op_type == "ReduceSum" {
+                return Ok(spread);
+            }
+            let sizes = if axes.is_empty() {
+                sx.clone()
+            } else {
+                let a = em.ints(&axes);
+                em.op("Gather", &[&sx, &a], &[])
+            };
+            let count = em.op("ReduceProd", &[&sizes], &[("keepdims", Attribute::Int(0))]);
+            let count = count_as_float(em, &count, g);
+            Ok(em.op("Div", &[&spread, &count], &[]))
+        }
+    }
+}
