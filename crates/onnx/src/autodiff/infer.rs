@@ -21,6 +21,8 @@ pub struct Known {
     facts: HashMap<String, Facts>,
     /// Constant tensors: initializers and `Constant` node values.
     constants: HashMap<String, TensorData>,
+    /// The lengths of 1-D integer values (shapes) where known.
+    lengths: HashMap<String, usize>,
 }
 
 /// The ONNX `to` code of a `Cast`.
@@ -88,6 +90,14 @@ impl Known {
         }
     }
 
+    /// The length of a 1-D value (a shape) where known.
+    fn length(&self, name: &str) -> Option<usize> {
+        self.lengths
+            .get(name)
+            .copied()
+            .or_else(|| self.constant_ints(name).map(|v| v.len()))
+    }
+
     /// The rank-list input or attribute `axes` of a node (input `index` from opset 13 on).
     pub fn axes(&self, node: &Node, index: usize) -> Option<Vec<i64>> {
         if let Some(a) = node.ints("axes") {
@@ -132,8 +142,7 @@ impl Known {
                     Some(Attribute::Tensor(t)) => t.elem_type(),
                     _ => ElemType::F32,
                 };
-                let len = node.inputs.first().and_then(|n| self.constant_ints(n));
-                (t, len.map(|v| v.first().copied().unwrap_or(0) as usize))
+                (t, node.inputs.first().and_then(|n| self.length(n)))
             }
             "Add" | "Sub" | "Mul" | "Div" | "Pow" | "PRelu" | "Sum" | "Max" | "Min" | "Mod" => {
                 (first_type, max_rank())
@@ -145,8 +154,7 @@ impl Known {
             "MatMul" => (first_type, max_rank()),
             "Gemm" | "Flatten" => (first_type, Some(2)),
             "Reshape" | "Expand" => {
-                let shape = node.inputs.get(1).and_then(|n| self.constant_ints(n));
-                let len = shape.map(|s| s.len());
+                let len = node.inputs.get(1).and_then(|n| self.length(n));
                 let rank = if node.op_type == "Expand" {
                     len.and_then(|l| first_rank.map(|r| r.max(l)))
                 } else {
@@ -192,6 +200,24 @@ impl Known {
         };
         for out in node.outputs.iter().filter(|o| !o.is_empty()) {
             self.set(out, elem_type, rank);
+        }
+        let length = match node.op_type.as_str() {
+            "Shape" if node.attributes.is_empty() => first_rank,
+            "Identity" | "Cast" => node.inputs.first().and_then(|n| self.length(n)),
+            "Concat" if rank == Some(1) => node
+                .inputs
+                .iter()
+                .map(|n| self.length(n))
+                .try_fold(0, |a, l| l.map(|l| a + l)),
+            "Gather" if first_rank == Some(1) => node
+                .inputs
+                .get(1)
+                .and_then(|n| self.constant_ints(n))
+                .map(|v| v.len()),
+            _ => None,
+        };
+        if let (Some(l), Some(out)) = (length, node.outputs.first()) {
+            self.lengths.insert(out.clone(), l);
         }
     }
 }
