@@ -2,7 +2,8 @@
 //!
 //! - `quickstart`: fetch a real pretrained network and photos, build, run LAM, write a report.
 //! - `setup`: fetch and convert everything the tests need (models from npm, photos from PyPI,
-//!   TensorFlow.js reference outputs where a package ships no sample).
+//!   TensorFlow.js reference outputs where a package ships no sample, torch and onnxruntime
+//!   from PyPI into `.venv`).
 //! - `test`: `setup`, build every plugin, run every test of every backend.
 //! - `bench`: LAM timings of every backend against the original algorithm, in one run.
 
@@ -10,6 +11,7 @@ mod bench;
 mod fetch;
 #[cfg(test)]
 mod hack_check;
+mod onnxruntime;
 mod paths;
 mod tfjs_reference;
 mod torch;
@@ -26,7 +28,8 @@ const USAGE: &str = "usage: cargo xtask <quickstart | setup | test>
   quickstart   fetch esrgan-slim (npm) and photos (PyPI), build srlens and the default plugins,
                run configs/quickstart.toml and print the path of report.html
   setup        fetch and convert what the tests need into .cache/, zoo/ and data/ (with
-               TensorFlow.js reference outputs for the x8 models that ship no sample)
+               TensorFlow.js reference outputs for the x8 models that ship no sample), and
+               install torch 2.13.0 and onnxruntime 1.31.1 into .venv
   test         setup, build every plugin, run every test
   zoo          convert the zoo and check it: sha256 against zoo.toml (--write rewrites it), the
                packages' sample outputs on every ONNX backend, PSNR/SSIM vs bicubic on the photos
@@ -110,15 +113,15 @@ fn quickstart() -> Result<()> {
 }
 
 fn setup() -> Result<()> {
-    // The torch wheels (2.6 GB: network, then disk) download and install while the zoo is
-    // fetched and converted and TensorFlow.js makes its references (CPU).
-    let venv = std::thread::spawn(torch::ensure_venv);
+    // The torch wheels (2.6 GB: network, then disk), then onnxruntime's, download and install
+    // while the zoo is fetched and converted and TensorFlow.js makes its references (CPU).
+    let venv = std::thread::spawn(|| torch::ensure_venv().and_then(|()| onnxruntime::ensure()));
     let rest = zoo::prepare(&zoo::PACKAGES)
         .and_then(|()| tfjs_reference::prepare())
         .and_then(|()| fetch::photos());
     let venv = venv
         .join()
-        .map_err(|_| "the torch install panicked".to_string())?;
+        .map_err(|_| "the torch or onnxruntime install panicked".to_string())?;
     rest?;
     venv?;
     torch::convert_zoo()

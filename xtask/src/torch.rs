@@ -44,20 +44,10 @@ pub fn ensure_venv() -> Result<()> {
         return Ok(());
     }
     let started = std::time::Instant::now();
-    let wheels = wheelhouse()?;
-    let mut pip = Command::new(venv_python());
-    pip.args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--no-index",
-        "--find-links",
-    ])
-    .arg(&wheels)
-    .arg(format!("torch=={TORCH_VERSION}"))
-    .args(EXTRA);
-    run(&mut pip)?;
+    let mut requirements = vec![format!("torch=={TORCH_VERSION}")];
+    requirements.extend(EXTRA.map(String::from));
+    let wheels = wheelhouse(&format!("torch-{TORCH_VERSION}"), &requirements)?;
+    install_from(&wheels, &requirements)?;
     if !has_torch() {
         return Err(format!(
             "{} cannot import torch {TORCH_VERSION} after installing it",
@@ -83,8 +73,10 @@ fn has_torch() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Downloads the wheels (torch with its dependencies, numpy, onnx) once into the user cache.
-fn wheelhouse() -> Result<PathBuf> {
+/// Downloads `requirements` with their dependencies once into the user cache, as wheels for
+/// the venv's Python: `~/.cache/srlens/pypi/<key>-<python>/` (or under `$SRLENS_CACHE`),
+/// marked complete by a `.complete` file once pip has finished.
+pub fn wheelhouse(key: &str, requirements: &[String]) -> Result<PathBuf> {
     let tag = Command::new(venv_python())
         .args(["-c", "import sys; print(sys.implementation.cache_tag)"])
         .output()
@@ -92,7 +84,7 @@ fn wheelhouse() -> Result<PathBuf> {
     let tag = String::from_utf8_lossy(&tag.stdout).trim().to_string();
     let dir = paths::user_cache()
         .join("pypi")
-        .join(format!("torch-{TORCH_VERSION}-{tag}"));
+        .join(format!("{key}-{tag}"));
     let stamp = dir.join(".complete");
     if stamp.exists() {
         return Ok(dir);
@@ -108,10 +100,24 @@ fn wheelhouse() -> Result<PathBuf> {
             "-d",
         ])
         .arg(&dir)
-        .arg(format!("torch=={TORCH_VERSION}"))
-        .args(EXTRA))?;
+        .args(requirements))?;
     std::fs::write(&stamp, b"").map_err(|e| format!("{}: {e}", stamp.display()))?;
     Ok(dir)
+}
+
+/// Installs `requirements` into the venv from the wheelhouse `wheels` only (`--no-index`).
+pub fn install_from(wheels: &Path, requirements: &[String]) -> Result<()> {
+    run(Command::new(venv_python())
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+        ])
+        .arg(wheels)
+        .args(requirements))
 }
 
 /// Sets what torch-sys needs to build against the venv's libtorch: `LIBTORCH_USE_PYTORCH=1`,
