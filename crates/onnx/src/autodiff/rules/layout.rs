@@ -121,15 +121,20 @@ pub fn rule(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
                 return Ok(dcr);
             }
             // SpaceToDepth orders channels (block, c); CRD wants (c, block).
-            let split = em.ints(&[0, b * b, -1, 0, 0]);
+            let sd = em.shape(&dcr);
+            let (zero, one, two, four) =
+                (em.ints(&[0]), em.ints(&[1]), em.ints(&[2]), em.ints(&[4]));
+            let n = em.op("Slice", &[&sd, &zero, &one], &[]);
+            let hw = em.op("Slice", &[&sd, &two, &four], &[]);
+            let mid = em.ints(&[b * b, -1]);
+            let split = em.op("Concat", &[&n, &mid, &hw], &[("axis", Attribute::Int(0))]);
             let r = em.op("Reshape", &[&dcr, &split], &[]);
             let t = em.op(
                 "Transpose",
                 &[&r],
                 &[("perm", Attribute::Ints(vec![0, 2, 1, 3, 4]))],
             );
-            let join = em.ints(&[0, -1, 0, 0]);
-            Ok(em.op("Reshape", &[&t, &join], &[]))
+            Ok(em.reshape_like(&t, x))
         }
         "Resize" | "Upsample" => {
             let scales = block_scales(em, node)?;
