@@ -65,6 +65,37 @@ pub fn markdown(r: &Value, backends: &[String]) -> String {
         s.push_str(&line);
         s.push('\n');
     }
+    s.push_str(
+        "\n## One gradient call as a multiple of one forward pass\n\nA gradient call is a \
+         forward pass and the input gradient of the window's objective, at the map's batch \
+         size and crop, timed alone through the plugin (median of 3 after a warm-up).\n\n",
+    );
+    let mut head = "| network | LR |".to_string();
+    let mut rule = "|---|---|".to_string();
+    for b in backends {
+        head.push_str(&format!(" {b} forward s | {b} gradient / forward |"));
+        rule.push_str("---|---|");
+    }
+    s.push_str(&format!("{head}\n{rule}\n"));
+    for row in r["rows"].as_array().into_iter().flatten() {
+        let mut line = format!(
+            "| {} | {} x {} |",
+            row["net"].as_str().unwrap_or(""),
+            row["lr"],
+            row["lr"]
+        );
+        for b in backends {
+            let c = &row[b.as_str()];
+            let cell = |k: &str, f: &dyn Fn(f64) -> String| c[k].as_f64().map_or("-".into(), f);
+            line.push_str(&format!(
+                " {} | {} |",
+                cell("forward_s", &|v| format!("{v:.3}")),
+                cell("gradient_over_forward", &|v| format!("{v:.2}x")),
+            ));
+        }
+        s.push_str(&line);
+        s.push('\n');
+    }
     let sw = &r["sweeps"];
     if sw.get("by_lr_size").is_some() {
         s.push_str(&format!(

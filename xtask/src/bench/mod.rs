@@ -5,7 +5,7 @@
 //! `docs/benchmarks.md`.
 //!
 //! `cargo xtask bench [--runs N] [--nets slim,medium,thick] [--sizes 64,128] [--backends
-//! candle,tch] [--no-sweeps] [--no-windows | --windows-only]`. What a run does not measure
+//! candle,tch,ort] [--no-sweeps] [--no-windows | --windows-only]`. What a run does not measure
 //! (other networks or sizes, the sweeps, the several-windows comparison of [`windows`]) stays
 //! as last measured, each row and section with its own date.
 
@@ -63,7 +63,7 @@ fn parse(args: &[String]) -> Result<Plan> {
         runs,
         nets: list(args, "--nets", &["slim", "medium", "thick"]),
         sizes,
-        backends: list(args, "--backends", &["candle", "tch"]),
+        backends: list(args, "--backends", &["candle", "tch", "ort"]),
         sweeps: !args.iter().any(|a| a == "--no-sweeps"),
         windows: if args.iter().any(|a| a == "--windows-only") {
             Some(true)
@@ -298,8 +298,15 @@ fn srlens(
 /// The seconds of one model call (a forward and the input gradient of the window's
 /// objective) on `batch` copies of the LR input (the crop `crop` of the `n x n` image, when
 /// given), in this process through the plugin: the floor a map of `steps` points cannot beat
-/// is `ceil(steps / batch)` of them.
-fn pass_seconds(backend: &str, net: &str, png: &Path, crop: &Value, batch: usize) -> Result<f64> {
+/// is `ceil(steps / batch)` of them. Also the seconds of one forward pass alone on the same
+/// batch: a gradient call's cost as a multiple of a forward's.
+fn pass_seconds(
+    backend: &str,
+    net: &str,
+    png: &Path,
+    crop: &Value,
+    batch: usize,
+) -> Result<(f64, f64)> {
     use srlens_core::abi_stable::std_types::RSlice;
     let lib = paths::root().join(format!("target/debug/libsrlens_plugin_{backend}.so"));
     let plugin = srlens_host::plugins::load_file(&lib).map_err(|r| r.reason)?;
@@ -341,7 +348,7 @@ fn pass_seconds(backend: &str, net: &str, png: &Path, crop: &Value, batch: usize
         },
     }
     .boxed()];
-    let mut times = Vec::new();
+    let (mut times, mut forward) = (Vec::new(), Vec::new());
     for _ in 0..4 {
         let start = Instant::now();
         model
@@ -349,9 +356,15 @@ fn pass_seconds(backend: &str, net: &str, png: &Path, crop: &Value, batch: usize
             .into_result()
             .map_err(|e| e.message.to_string())?;
         times.push(start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        model
+            .forward(&x)
+            .into_result()
+            .map_err(|e| e.message.to_string())?;
+        forward.push(start.elapsed().as_secs_f64());
     }
-    // The first call warms caches up.
-    Ok(median(&times[1..]))
+    // The first calls warm caches up.
+    Ok((median(&times[1..]), median(&forward[1..])))
 }
 
 /// The machine, in words: the CPU model and its logical CPUs.
@@ -419,10 +432,12 @@ pub fn main(args: &[String]) -> Result<()> {
                 let mut j = cell.json();
                 j["ratio"] = json!(median(&cell.seconds) / median(&orig.seconds));
                 let batch = cell.batch.max(1);
-                let pass = pass_seconds(b, net, &png, &cell.crop, batch)?;
+                let (pass, forward) = pass_seconds(b, net, &png, &cell.crop, batch)?;
                 let floor = 50usize.div_ceil(batch) as f64 * pass;
                 j["batch"] = json!(batch);
                 j["pass_s"] = json!(pass);
+                j["forward_s"] = json!(forward);
+                j["gradient_over_forward"] = json!(pass / forward);
                 j["overhead"] = json!(median(&cell.seconds) / floor);
                 row[b.as_str()] = j;
             }
