@@ -53,7 +53,9 @@ pub fn split(
             .all(|i| forward_values.contains(*i) || is_constant(i));
         let small_result = node.outputs.iter().all(|o| !known.is_float(o));
         let from_small = inputs.iter().all(|i| is_constant(i) || !known.is_float(i));
-        if available && (small_result || from_small) {
+        // A tensor of zeros is cheaper to make again than to keep.
+        let big_from_shape = node.op_type == "ConstantOfShape";
+        if available && (small_result || from_small) && !big_from_shape {
             forward_values.extend(node.outputs.iter().cloned());
             hoisted.push(node);
         } else {

@@ -256,3 +256,75 @@ pub fn concat(em: &mut Emitter, site: &Site) -> Result<Vec<Option<String>>, Rule
         .map(|(i, p)| site.is_active(i).then_some(p))
         .collect())
 }
+
+/// The input cotangent of `Split`: the outputs' cotangents concatenated back, zeros for
+/// outputs that do not reach the objective.
+pub fn split(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
+    let node = site.node;
+    let axis = node.int("axis", 0);
+    let mut parts = vec![];
+    for (o, g) in node.outputs.iter().zip(&site.grads) {
+        parts.push(match g {
+            Some(g) => g.clone(),
+            None => {
+                let s = em.shape(o);
+                em.op("ConstantOfShape", &[&s], &[])
+            }
+        });
+    }
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    Ok(em.op("Concat", &refs, &[("axis", Attribute::Int(axis))]))
+}
+
+/// The data cotangent of `Gather`: the cotangent added back at the gathered indices
+/// (`ScatterND` with `reduction = "add"`, the gathered axis moved to the front and back).
+pub fn gather(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
+    let node = site.node;
+    if site.opset < 16 {
+        return Err("Gather on data needs ScatterND with reduction, opset 16 or later".into());
+    }
+    let (x, idx, g) = (site.input(0), site.input(1), site.grad()?);
+    let r = em
+        .known
+        .rank(x)
+        .ok_or_else(|| format!("the rank of `{x}` is not known from the graph"))?;
+    let ri = em
+        .known
+        .rank(idx)
+        .ok_or_else(|| format!("the rank of `{idx}` is not known from the graph"))?;
+    let a = node.int("axis", 0);
+    let a = if a < 0 { a + r as i64 } else { a } as usize;
+    if a >= r {
+        return Err(format!("axis {a} is out of range for rank {r}"));
+    }
+    // Negative indices count from the end of the axis.
+    let dim = em.dim(x, a as i64);
+    let zero = em.ints(&[0]);
+    let negative = em.op("Less", &[idx, &zero], &[]);
+    let wrapped = em.op("Add", &[idx, &dim], &[]);
+    let idx = em.op("Where", &[&negative, &wrapped, idx], &[]);
+    let last = em.ints(&[-1]);
+    let idx = em.op("Unsqueeze", &[&idx, &last], &[]);
+    // x with axis a first; g with the index axes first.
+    let mut px: Vec<i64> = vec![a as i64];
+    px.extend((0..r as i64).filter(|&k| k != a as i64));
+    let mut pg: Vec<i64> = (a as i64..(a + ri) as i64).collect();
+    pg.extend(0..a as i64);
+    pg.extend((a + ri) as i64..(r + ri - 1) as i64);
+    let sx = em.shape(x);
+    let order = em.ints(&px);
+    let st = em.op("Gather", &[&sx, &order], &[]);
+    let zeros = em.op("ConstantOfShape", &[&st], &[]);
+    let zeros = em.op("CastLike", &[&zeros, g], &[]);
+    let gt = em.op("Transpose", &[g], &[("perm", Attribute::Ints(pg))]);
+    let scattered = em.op(
+        "ScatterND",
+        &[&zeros, &idx, &gt],
+        &[("reduction", Attribute::String("add".into()))],
+    );
+    let mut inv = vec![0i64; r];
+    for (i, &p) in px.iter().enumerate() {
+        inv[p as usize] = i as i64;
+    }
+    Ok(em.op("Transpose", &[&scattered], &[("perm", Attribute::Ints(inv))]))
+}

@@ -4,6 +4,7 @@
 mod elementwise;
 mod layout;
 mod linear;
+mod norm;
 mod reduce;
 
 use super::emit::Emitter;
@@ -90,7 +91,10 @@ pub const DIFFERENTIABLE_OPS: &[&str] = &[
     "Flatten",
     "Gemm",
     "GlobalAveragePool",
+    "Gather",
     "Identity",
+    "InstanceNormalization",
+    "LayerNormalization",
     "LeakyRelu",
     "MatMul",
     "Mul",
@@ -108,6 +112,7 @@ pub const DIFFERENTIABLE_OPS: &[&str] = &[
     "Slice",
     "Softmax",
     "SpaceToDepth",
+    "Split",
     "Sqrt",
     "Squeeze",
     "Sub",
@@ -185,6 +190,18 @@ pub fn apply(em: &mut Emitter, site: &Site) -> Result<Vec<Option<String>>, RuleE
             out[0] = Some(layout::rule(em, site)?);
         }
         "Concat" => out = layout::concat(em, site)?,
+        "Split" => {
+            site.only_active(&[0], "its data input (constant split sizes)")?;
+            out[0] = Some(layout::split(em, site)?);
+        }
+        "Gather" => {
+            site.only_active(&[0], "its data input (the indices are integers)")?;
+            out[0] = Some(layout::gather(em, site)?);
+        }
+        "LayerNormalization" | "InstanceNormalization" => {
+            site.only_active(&[0], "the data input (constant scale and bias)")?;
+            out[0] = Some(norm::rule(em, site)?);
+        }
         other => {
             return Err(format!(
                 "there is no gradient rule for `{other}`; operators with rules: {}",
