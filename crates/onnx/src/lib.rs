@@ -7,6 +7,7 @@ pub mod check;
 pub mod error;
 pub mod io;
 pub mod ir;
+pub mod metadata;
 mod model_pb;
 pub mod receptive;
 mod tensor_pb;

@@ -112,6 +112,17 @@ impl Emitter {
         self.constant(t)
     }
 
+    /// `x` cast to the element type of `like`.
+    pub fn cast_like(&mut self, x: &str, like: &str) -> String {
+        let code = self
+            .known
+            .get(like)
+            .map(|f| f.elem_type)
+            .unwrap_or_default()
+            .code();
+        self.op("Cast", &[x], &[("to", Attribute::Int(code as i64))])
+    }
+
     /// `Shape(x)`.
     pub fn shape(&mut self, x: &str) -> String {
         self.op("Shape", &[x], &[])

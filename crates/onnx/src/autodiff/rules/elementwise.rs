@@ -3,7 +3,6 @@
 
 use super::{ranks, RuleError, Site};
 use crate::autodiff::emit::Emitter;
-use crate::ir::Attribute;
 
 /// `g` where `mask` holds, else `otherwise` (zero when `None`).
 fn select(em: &mut Emitter, mask: &str, g: &str, otherwise: Option<&str>) -> String {
@@ -67,15 +66,7 @@ pub fn unary(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
             let d = em.mul(&e, &c);
             em.mul(g, &d)
         }
-        "Cast" => {
-            let to = em
-                .known
-                .get(x)
-                .map(|f| f.elem_type)
-                .unwrap_or_default()
-                .code();
-            em.op("Cast", &[g], &[("to", Attribute::Int(to as i64))])
-        }
+        "Cast" => em.cast_like(g, x),
         other => return Err(format!("no elementwise rule for `{other}`")),
     })
 }
@@ -136,9 +127,9 @@ pub fn binary(em: &mut Emitter, site: &Site) -> Result<Vec<Option<String>>, Rule
             // d(a^p)/da = p a^(p-1).
             let one = em.scalar(1.0, a);
             let pm1 = em.op("Sub", &[b, &one], &[]);
-            let pm1 = em.op("Cast", &[&pm1], &[cast_like(em, a)]);
+            let pm1 = em.cast_like(&pm1, a);
             let pw = em.op("Pow", &[a, &pm1], &[]);
-            let bp = em.op("Cast", &[b], &[cast_like(em, a)]);
+            let bp = em.cast_like(b, a);
             let d = em.mul(&pw, &bp);
             let d = em.mul(&g, &d);
             back(em, 0, d)?;
@@ -201,15 +192,4 @@ pub fn binary(em: &mut Emitter, site: &Site) -> Result<Vec<Option<String>>, Rule
         other => return Err(format!("no broadcasting rule for `{other}`")),
     }
     Ok(out)
-}
-
-/// A `Cast` attribute to the element type of `like`.
-fn cast_like(em: &Emitter, like: &str) -> (&'static str, Attribute) {
-    let code = em
-        .known
-        .get(like)
-        .map(|f| f.elem_type)
-        .unwrap_or_default()
-        .code();
-    ("to", Attribute::Int(code as i64))
 }

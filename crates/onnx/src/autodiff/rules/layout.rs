@@ -326,5 +326,9 @@ pub fn gather(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
     for (i, &p) in px.iter().enumerate() {
         inv[p as usize] = i as i64;
     }
-    Ok(em.op("Transpose", &[&scattered], &[("perm", Attribute::Ints(inv))]))
+    Ok(em.op(
+        "Transpose",
+        &[&scattered],
+        &[("perm", Attribute::Ints(inv))],
+    ))
 }

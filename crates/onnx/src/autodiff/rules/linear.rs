@@ -5,15 +5,17 @@ use super::{ranks, RuleError, Site};
 use crate::autodiff::emit::{Emitter, OPEN_END};
 use crate::ir::{Attribute, Node};
 
+/// A convolution's `strides` and `dilations` over `spatial` axes (1 where absent).
+fn strides_dilations(node: &Node, spatial: usize) -> (Vec<i64>, Vec<i64>) {
+    let ones = vec![1i64; spatial];
+    let get = |k: &str| node.ints(k).map(<[i64]>::to_vec).unwrap_or(ones.clone());
+    (get("strides"), get("dilations"))
+}
+
 /// The explicit `pads` of a convolution with `spatial` spatial axes (from `auto_pad` where
 /// that does not depend on the input size).
 fn explicit_pads(node: &Node, spatial: usize, kernel: &[i64]) -> Result<Vec<i64>, RuleError> {
-    let ones = vec![1i64; spatial];
-    let strides = node
-        .ints("strides")
-        .map(<[i64]>::to_vec)
-        .unwrap_or(ones.clone());
-    let dilations = node.ints("dilations").map(<[i64]>::to_vec).unwrap_or(ones);
+    let (strides, dilations) = strides_dilations(node, spatial);
     match node.string("auto_pad").unwrap_or("NOTSET") {
         "NOTSET" => Ok(node
             .ints("pads")
@@ -66,12 +68,7 @@ pub fn conv(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
         );
     }
     let pads = explicit_pads(node, spatial, &kernel)?;
-    let ones = vec![1i64; spatial];
-    let strides = node
-        .ints("strides")
-        .map(<[i64]>::to_vec)
-        .unwrap_or(ones.clone());
-    let dilations = node.ints("dilations").map(<[i64]>::to_vec).unwrap_or(ones);
+    let (strides, dilations) = strides_dilations(node, spatial);
     let attrs = [
         ("strides", Attribute::Ints(strides.clone())),
         ("dilations", Attribute::Ints(dilations)),

@@ -14,7 +14,11 @@ fn mean(em: &mut Emitter, x: &str, axes: &[i64], opset: i64) -> String {
         let a = em.ints(axes);
         em.op("ReduceMean", &[x, &a], &[keep])
     } else {
-        em.op("ReduceMean", &[x], &[keep, ("axes", Attribute::Ints(axes.to_vec()))])
+        em.op(
+            "ReduceMean",
+            &[x],
+            &[keep, ("axes", Attribute::Ints(axes.to_vec()))],
+        )
     }
 }
 

@@ -4,17 +4,6 @@ use super::{RuleError, Site};
 use crate::autodiff::emit::{Emitter, OPEN_END};
 use crate::ir::Attribute;
 
-/// `Cast` of an integer count to the float type of `like`.
-fn count_as_float(em: &mut Emitter, count: &str, like: &str) -> String {
-    let code = em
-        .known
-        .get(like)
-        .map(|f| f.elem_type)
-        .unwrap_or_default()
-        .code();
-    em.op("Cast", &[count], &[("to", Attribute::Int(code as i64))])
-}
-
 /// The input cotangent of `ReduceSum`, `ReduceMean`, `GlobalAveragePool` or `Softmax`.
 pub fn rule(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
     let node = site.node;
@@ -43,7 +32,7 @@ pub fn rule(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
             let end = em.ints(&[OPEN_END]);
             let hw = em.op("Slice", &[&sx, &start, &end], &[]);
             let count = em.op("ReduceProd", &[&hw], &[("keepdims", Attribute::Int(0))]);
-            let count = count_as_float(em, &count, g);
+            let count = em.cast_like(&count, g);
             Ok(em.op("Div", &[&spread, &count], &[]))
         }
         _ => {
@@ -75,7 +64,7 @@ pub fn rule(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
                 em.op("Gather", &[&sx, &a], &[])
             };
             let count = em.op("ReduceProd", &[&sizes], &[("keepdims", Attribute::Int(0))]);
-            let count = count_as_float(em, &count, g);
+            let count = em.cast_like(&count, g);
             Ok(em.op("Div", &[&spread, &count], &[]))
         }
     }

@@ -1,0 +1,121 @@
+//! The `srlens.*` metadata of an SR model file, as every ONNX backend reads it.
+//!
+//! - `srlens.scale`: the upscaling factor, a positive integer (`"4"`).
+//! - `srlens.input_range`: the values the model takes, `"lo,hi"` (`"0,255"`; default `0,1`).
+//! - `srlens.output_range`: the values it returns, `"lo,hi"`; it applies only while the input
+//!   range is the file's own (an `input_range` option given to a backend replaces both).
+//!
+//! Errors are [`Error::Graph`] with a message for the user.
+
+use crate::error::{Error, Result};
+use crate::ir::Graph;
+
+/// The metadata key of the upscaling factor.
+pub const SCALE: &str = "srlens.scale";
+/// The metadata key of the input range.
+pub const INPUT_RANGE: &str = "srlens.input_range";
+/// The metadata key of the output range.
+pub const OUTPUT_RANGE: &str = "srlens.output_range";
+
+/// Parses a range such as `"0,255"`, the value of the metadata entry `key` (named in errors).
+pub fn parse_range(key: &str, text: &str) -> Result<[f32; 2]> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let bad = || Error::Graph(format!("metadata {key} `{text}`: expected `lo,hi`"));
+    if parts.len() != 2 {
+        return Err(bad());
+    }
+    let lo: f32 = parts[0].parse().map_err(|_| bad())?;
+    let hi: f32 = parts[1].parse().map_err(|_| bad())?;
+    Ok([lo, hi])
+}
+
+/// Parses the metadata `srlens.scale`: a positive integer (the host divides by it).
+pub fn parse_scale(text: &str) -> Result<u32> {
+    match text.trim().parse::<u32>() {
+        Ok(scale) if scale > 0 => Ok(scale),
+        _ => Err(Error::Graph(format!(
+            "metadata srlens.scale `{text}` is not accepted: expected a positive integer \
+             (the upscaling factor: 1, 2, 3, 4, ...)"
+        ))),
+    }
+}
+
+/// The file's `srlens.scale`, if it has one.
+pub fn scale(graph: &Graph) -> Result<Option<u32>> {
+    graph
+        .metadata
+        .get(SCALE)
+        .map(|s| parse_scale(s))
+        .transpose()
+}
+
+/// The model's input range: `option` when given, else the file's `srlens.input_range`, else
+/// `[0, 1]`. The bounds are not checked here (the backend reports them as an option error).
+pub fn input_range(graph: &Graph, option: Option<[f32; 2]>) -> Result<[f32; 2]> {
+    match option {
+        Some(r) => Ok(r),
+        None => match graph.metadata.get(INPUT_RANGE) {
+            Some(t) => parse_range(INPUT_RANGE, t),
+            None => Ok([0.0, 1.0]),
+        },
+    }
+}
+
+/// The model's output range for the input range `input` (from [`input_range`]): the file's
+/// `srlens.output_range` when `input` is the file's own input range (no option replaced it),
+/// else `input`.
+pub fn output_range(graph: &Graph, input: [f32; 2]) -> Result<[f32; 2]> {
+    match graph.metadata.get(OUTPUT_RANGE) {
+        Some(t) if is_files_input_range(graph, input) => parse_range(OUTPUT_RANGE, t),
+        _ => Ok(input),
+    }
+}
+
+/// Whether `range` is the file's own input range (no option overrode it), so that the file's
+/// output range applies too.
+fn is_files_input_range(graph: &Graph, range: [f32; 2]) -> bool {
+    let file = match graph.metadata.get(INPUT_RANGE) {
+        Some(t) => parse_range(INPUT_RANGE, t).ok(),
+        None => Some([0.0, 1.0]),
+    };
+    file == Some(range)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(entries: &[(&str, &str)]) -> Graph {
+        let mut g = Graph::default();
+        for (k, v) in entries {
+            g.metadata.insert(k.to_string(), v.to_string());
+        }
+        g
+    }
+
+    #[test]
+    fn ranges_follow_the_file_unless_an_option_replaces_them() {
+        let g = graph(&[(INPUT_RANGE, "0, 255"), (OUTPUT_RANGE, "0,1")]);
+        let input = input_range(&g, None).unwrap();
+        assert_eq!(input, [0.0, 255.0]);
+        assert_eq!(output_range(&g, input).unwrap(), [0.0, 1.0]);
+        let input = input_range(&g, Some([-1.0, 1.0])).unwrap();
+        assert_eq!(output_range(&g, input).unwrap(), [-1.0, 1.0]);
+        let plain = graph(&[]);
+        assert_eq!(input_range(&plain, None).unwrap(), [0.0, 1.0]);
+        assert_eq!(output_range(&plain, [0.0, 1.0]).unwrap(), [0.0, 1.0]);
+    }
+
+    #[test]
+    fn malformed_entries_are_errors_naming_the_key() {
+        let e = input_range(&graph(&[(INPUT_RANGE, "0;255")]), None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "metadata srlens.input_range `0;255`: expected `lo,hi`"
+        );
+        let e = scale(&graph(&[(SCALE, "0")])).unwrap_err();
+        assert!(e.to_string().contains("positive integer"), "{e}");
+        assert_eq!(scale(&graph(&[(SCALE, " 4")])).unwrap(), Some(4));
+        assert_eq!(scale(&graph(&[])).unwrap(), None);
+    }
+}
