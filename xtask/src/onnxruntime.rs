@@ -53,9 +53,8 @@ pub fn ensure() -> Result<()> {
 
 /// Whether the venv imports onnxruntime 1.31.1.
 fn has_onnxruntime() -> bool {
-    let check = format!(
-        "import onnxruntime, sys; sys.exit(onnxruntime.__version__ != '{ORT_VERSION}')"
-    );
+    let check =
+        format!("import onnxruntime, sys; sys.exit(onnxruntime.__version__ != '{ORT_VERSION}')");
     Command::new(torch::venv_python())
         .args(["-c", &check])
         .stderr(std::process::Stdio::null())

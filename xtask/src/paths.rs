@@ -16,14 +16,8 @@ pub fn project_cache() -> PathBuf {
 }
 
 /// A per-user download cache, like cargo's own: `$SRLENS_CACHE`, else `$XDG_CACHE_HOME/srlens`,
-/// else `~/.cache/srlens`. Large downloads are kept here, keyed by version in the file name.
+/// else `~/.cache/srlens` (the plugins' cache folder too), else `.cache/srlens` here. Large
+/// downloads are kept here, keyed by version in the file name.
 pub fn user_cache() -> PathBuf {
-    if let Some(p) = std::env::var_os("SRLENS_CACHE") {
-        return PathBuf::from(p);
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(project_cache);
-    base.join("srlens")
+    srlens_plugin_kit::cache::user_cache_dir().unwrap_or_else(|| project_cache().join("srlens"))
 }

@@ -8,10 +8,12 @@
 //! - [`parse_options`]: reads a component's JSON options into a serde struct.
 //! - [`blur`] and [`batch`]: tensor helpers shared by methods.
 //! - [`random`]: seeded, platform-independent random numbers.
+//! - [`cache`]: the per-user cache folder (`$SRLENS_CACHE`, else `~/.cache/srlens`).
 //! - [`testing`]: in-process host traits (model, objective, registry) for unit tests.
 
 pub mod batch;
 pub mod blur;
+pub mod cache;
 pub mod component;
 mod export;
 pub mod guard;

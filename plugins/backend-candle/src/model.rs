@@ -5,7 +5,7 @@ use std::path::Path;
 use candle_core::{DType, Tensor, Var};
 use srlens_core::abi_stable::std_types::RString;
 use srlens_core::{ModelInfo, PluginError};
-use srlens_onnx::{Dim, Graph};
+use srlens_onnx::{metadata, Dim, Graph};
 use srlens_plugin_kit::component::checks;
 use srlens_plugin_kit::{Cotangents, SrModel};
 
@@ -47,36 +47,11 @@ impl std::fmt::Debug for CandleModel {
     }
 }
 
-/// Whether `range` is the file's own input range (no option overrode it), so that the file's
-/// output range applies too.
-fn range_override_absent(graph: &Graph, range: [f32; 2]) -> bool {
-    let file = match graph.metadata.get("srlens.input_range") {
-        Some(t) => parse_range("srlens.input_range", t).ok(),
-        None => Some([0.0, 1.0]),
-    };
-    file == Some(range)
-}
-
-/// Parses a range such as `"0,255"`, the value of the metadata entry `key` (named in errors).
-fn parse_range(key: &str, text: &str) -> Result<[f32; 2]> {
-    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
-    let bad = || Error::Load(format!("metadata {key} `{text}`: expected `lo,hi`"));
-    if parts.len() != 2 {
-        return Err(bad());
-    }
-    let lo: f32 = parts[0].parse().map_err(|_| bad())?;
-    let hi: f32 = parts[1].parse().map_err(|_| bad())?;
-    Ok([lo, hi])
-}
-
-/// Parses the metadata `srlens.scale`: a positive integer (the host divides by it).
-fn parse_scale(text: &str) -> Result<u32> {
-    match text.trim().parse::<u32>() {
-        Ok(scale) if scale > 0 => Ok(scale),
-        _ => Err(Error::Load(format!(
-            "metadata srlens.scale `{text}` is not accepted: expected a positive integer \
-             (the upscaling factor: 1, 2, 3, 4, ...)"
-        ))),
+/// A metadata error (`srlens_onnx::metadata`) as a load error, with the same message.
+fn metadata_error(e: srlens_onnx::Error) -> Error {
+    match e {
+        srlens_onnx::Error::Graph(m) => Error::Load(m),
+        other => Error::Load(other.to_string()),
     }
 }
 
@@ -117,27 +92,16 @@ impl CandleModel {
         range: Option<[f32; 2]>,
         threads: u32,
     ) -> Result<Self> {
-        let range = match range {
-            Some(r) => r,
-            None => match graph.metadata.get("srlens.input_range") {
-                Some(t) => parse_range("srlens.input_range", t)?,
-                None => [0.0, 1.0],
-            },
-        };
+        let range = metadata::input_range(&graph, range).map_err(metadata_error)?;
         if range[1].partial_cmp(&range[0]) != Some(std::cmp::Ordering::Greater) {
             return Err(Error::Config(format!(
                 "input_range {range:?}: the upper bound must exceed the lower one"
             )));
         }
         // The output range: `srlens.output_range` metadata, else the input range.
-        let output_range = match graph.metadata.get("srlens.output_range") {
-            Some(t) if range_override_absent(&graph, range) => {
-                parse_range("srlens.output_range", t)?
-            }
-            _ => range,
-        };
+        let output_range = metadata::output_range(&graph, range).map_err(metadata_error)?;
         let parameters = graph.parameter_count();
-        let meta_scale = graph.metadata.get("srlens.scale").cloned();
+        let meta_scale = metadata::scale(&graph).map_err(metadata_error);
         // How far an output pixel sees, from the operators (the host crops to it).
         let receptive = srlens_onnx::receptive_field(&graph);
         let metadata = match &receptive {
@@ -193,8 +157,8 @@ impl CandleModel {
             output_range,
             pool,
         };
-        model.info.scale = match meta_scale {
-            Some(s) => parse_scale(&s)?,
+        model.info.scale = match meta_scale? {
+            Some(s) => s,
             None => {
                 let (h, w) = (fixed(2).unwrap_or(16), fixed(3).unwrap_or(16));
                 let probe = Tensor::zeros((1, channels, h, w), DType::F32, &DEVICE)?;
