@@ -134,7 +134,7 @@ impl OrtModel {
         };
         meta["onnxruntime"] = serde_json::json!({
             "library": rt.library.display().to_string(),
-            "build": rt.build,
+            "version": rt.version,
         });
         let bytes = srlens_onnx::to_bytes(&graph).map_err(|e| load_error("", e))?;
         let forward = rt.session(&bytes, &settings).map_err(|e| match e {

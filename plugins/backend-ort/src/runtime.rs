@@ -97,8 +97,8 @@ pub fn default_library() -> PathBuf {
 pub struct Runtime {
     /// The library it was loaded from.
     pub library: PathBuf,
-    /// ONNX Runtime's version and build, from its build-info string.
-    pub build: String,
+    /// ONNX Runtime's version (`GetVersionString`), e.g. `1.31.1`.
+    pub version: String,
     env: Environment,
 }
 
@@ -106,7 +106,7 @@ impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
             .field("library", &self.library)
-            .field("build", &self.build)
+            .field("version", &self.version)
             .finish()
     }
 }
@@ -140,27 +140,64 @@ pub fn load(choice: &LibraryChoice) -> Result<&'static Runtime> {
             choice.source
         )));
     }
-    let builder = ort::init_from(path).map_err(|e| {
+    let cannot = |why: String| {
         Error::Library(format!(
-            "cannot load ONNX Runtime from `{}` ({}): {e}; {FIX}",
+            "cannot load ONNX Runtime from `{}` ({}): {why}; {FIX}",
             path.display(),
             choice.source
         ))
-    })?;
+    };
+    let version = library_version(path).map_err(cannot)?;
+    if !is_supported(&version) {
+        return Err(Error::Library(format!(
+            "`{}` ({}) is ONNX Runtime {version}, but this backend needs 1.31 or later (ort \
+             2.0.0-rc.15 uses its API 31): {FIX}",
+            path.display(),
+            choice.source
+        )));
+    }
+    let builder = ort::init_from(path).map_err(|e| cannot(e.to_string()))?;
     let env = builder
         .with_name("srlens")
         .build()
         .map_err(|e| Error::Library(format!("ONNX Runtime from `{}`: {e}", path.display())))?;
-    let build = ort::info()
-        .split(',')
-        .find_map(|part| part.trim().strip_prefix("ORT Build Info: git-branch="))
-        .unwrap_or("unknown")
-        .to_string();
     Ok(RUNTIME.get_or_init(|| Runtime {
         library: path.clone(),
-        build,
+        version,
         env,
     }))
+}
+
+/// The version string of the ONNX Runtime library at `path` (`OrtGetApiBase()->
+/// GetVersionString()`), or why it cannot be read (not a shared library, not ONNX Runtime).
+fn library_version(path: &Path) -> std::result::Result<String, String> {
+    // SAFETY: loading runs the library's initialisers, as ort's own loading does; the symbol is
+    // ONNX Runtime's C entry point, `const OrtApiBase* OrtGetApiBase(void)`, whose
+    // `GetVersionString` returns a static NUL-terminated string.
+    unsafe {
+        let lib = libloading::Library::new(path).map_err(|e| e.to_string())?;
+        let get: libloading::Symbol<'_, unsafe extern "C" fn() -> *const ort::sys::OrtApiBase> =
+            lib.get(b"OrtGetApiBase").map_err(|_| {
+                "it does not export `OrtGetApiBase`, so it is not ONNX Runtime".to_string()
+            })?;
+        let base = get();
+        if base.is_null() {
+            return Err("its `OrtGetApiBase` returned nothing".to_string());
+        }
+        let text = ((*base).GetVersionString)();
+        if text.is_null() {
+            return Err("it reports no version".to_string());
+        }
+        Ok(std::ffi::CStr::from_ptr(text)
+            .to_string_lossy()
+            .into_owned())
+    }
+}
+
+/// Whether `version` (`major.minor.patch`) is 1.31 or a later 1.x.
+fn is_supported(version: &str) -> bool {
+    let mut parts = version.trim().split('.').map(|p| p.parse::<u32>().ok());
+    matches!((parts.next(), parts.next()), (Some(Some(1)), Some(Some(minor))) if minor >= 31)
 }
 
 /// Whether two paths name the same file (their canonical forms when both exist).
@@ -223,5 +260,29 @@ impl Runtime {
                 .error_on_failure()])?;
         }
         Ok(builder.commit_from_memory(bytes)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_from_1_31_on_are_supported() {
+        for v in ["1.31.1", "1.31.0", "1.32.0", " 1.40.2"] {
+            assert!(is_supported(v), "{v}");
+        }
+        for v in ["1.30.2", "1.20.0", "2.0.0", "", "one"] {
+            assert!(!is_supported(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn the_option_wins_over_the_environment_and_is_relative_to_the_config() {
+        let c = LibraryChoice::resolve(Some("lib/x.so"), Path::new("/cfg"));
+        assert_eq!(c.path, PathBuf::from("/cfg/lib/x.so"));
+        assert_eq!(c.source, "the backend option `library`");
+        let c = LibraryChoice::resolve(Some("/abs/x.so"), Path::new("/cfg"));
+        assert_eq!(c.path, PathBuf::from("/abs/x.so"));
     }
 }

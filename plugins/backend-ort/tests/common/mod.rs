@@ -1,0 +1,119 @@
+//! Helpers shared by the ort backend's tests: the zoo, loading models on both backends, and
+//! comparisons.
+// Each test binary uses a part of this module.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use srlens_plugin_candle::CandleModel;
+use srlens_plugin_ort::OrtModel;
+
+/// The twelve UpscalerJS networks of the zoo.
+pub const ZOO: [&str; 12] = [
+    "esrgan-slim-x2",
+    "esrgan-slim-x3",
+    "esrgan-slim-x4",
+    "esrgan-slim-x8",
+    "esrgan-medium-x2",
+    "esrgan-medium-x3",
+    "esrgan-medium-x4",
+    "esrgan-medium-x8",
+    "esrgan-thick-x2",
+    "esrgan-thick-x3",
+    "esrgan-thick-x4",
+    "esrgan-thick-x8",
+];
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `zoo/<name>.onnx` (`cargo xtask setup` writes it); a clear failure when missing.
+pub fn zoo(name: &str) -> PathBuf {
+    let p = root().join("zoo").join(format!("{name}.onnx"));
+    assert!(
+        p.is_file(),
+        "{} is missing: run `cargo xtask setup`",
+        p.display()
+    );
+    p
+}
+
+/// The model on the ort backend (CPU, one thread), failing with the backend's message (a
+/// missing ONNX Runtime says to run `cargo xtask setup`).
+pub fn ort(path: &Path, options: &str) -> OrtModel {
+    OrtModel::load(path, options, 1, "cpu", Path::new(""))
+        .unwrap_or_else(|e| panic!("ort: {}: {e}", path.display()))
+}
+
+/// The same model on the candle backend (one thread).
+pub fn candle(path: &Path) -> CandleModel {
+    CandleModel::load(&path.to_string_lossy(), "", 1, "cpu")
+        .unwrap_or_else(|e| panic!("candle: {}: {e}", path.display()))
+}
+
+/// `max |a - b| / max |b|`, after checking the lengths.
+pub fn rel_max(a: &[f32], b: &[f32]) -> f64 {
+    assert_eq!(a.len(), b.len(), "lengths");
+    let diff = a
+        .iter()
+        .zip(b)
+        .fold(0f64, |m, (x, y)| m.max((*x as f64 - *y as f64).abs()));
+    let top = b.iter().fold(0f64, |m, y| m.max((*y as f64).abs()));
+    assert!(top > 0.0, "the reference is all zeros");
+    diff / top
+}
+
+/// Replaces the machine's paths in an error message (the workspace root, `tmp`) for a
+/// snapshot.
+pub fn redact(message: &str, tmp: Option<&Path>) -> String {
+    let mut m = message.to_string();
+    if let Some(t) = tmp {
+        m = m.replace(&t.display().to_string(), "[TMP]");
+    }
+    let workspace = root().canonicalize().unwrap();
+    m.replace(&workspace.display().to_string(), "[ROOT]")
+}
+
+/// A small x2 network: `Conv 3 -> 12 (3 x 3, padding 1) -> Relu -> DepthToSpace 2`, weights
+/// from `seed`, on `N x 3 x H x W` inputs, with `srlens.scale = 2`.
+pub fn tiny_net(seed: u64) -> srlens_onnx::Graph {
+    use srlens_onnx::{builder::GraphBuilder, Attribute, Dim, TensorData};
+    let mut rng = srlens_test_support::rng::SplitMix64(seed);
+    let mut b = GraphBuilder::new("tiny");
+    let sym = |s: &str| Dim::Symbolic(s.to_string());
+    b.input_dims("x", vec![sym("N"), Dim::Fixed(3), sym("H"), sym("W")]);
+    b.initializer(
+        "w",
+        TensorData::f32(vec![12, 3, 3, 3], rng.vec32(324, -0.5, 0.5)),
+    );
+    b.initializer("b", TensorData::f32(vec![12], rng.vec32(12, -0.1, 0.1)));
+    let c = b.op(
+        "Conv",
+        &["x", "w", "b"],
+        &[
+            ("kernel_shape", Attribute::Ints(vec![3, 3])),
+            ("pads", Attribute::Ints(vec![1, 1, 1, 1])),
+        ],
+    );
+    let r = b.op("Relu", &[&c], &[]);
+    let y = b.op(
+        "DepthToSpace",
+        &[&r],
+        &[
+            ("blocksize", Attribute::Int(2)),
+            ("mode", Attribute::String("DCR".into())),
+        ],
+    );
+    b.output_dims(&y, vec![sym("N"), Dim::Fixed(3), sym("H2"), sym("W2")]);
+    b.metadata("srlens.scale", "2");
+    b.build().expect("a valid graph")
+}
+
+/// Writes `graph` as `dir/<file>` and returns the path.
+pub fn write(graph: &srlens_onnx::Graph, dir: &Path, file: &str) -> PathBuf {
+    let p = dir.join(file);
+    srlens_onnx::write_file(graph, &p).expect("the model is written");
+    p
+}

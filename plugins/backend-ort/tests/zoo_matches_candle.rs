@@ -1,0 +1,102 @@
+//! The ort backend against the candle backend on the twelve UpscalerJS networks of the zoo:
+//! the same SR output, and the same input gradient (ort's through the VJP graphs that
+//! `srlens_onnx::autodiff` generates, candle's from its autograd), within 1e-4 of the
+//! reference's largest magnitude, on a small LR input.
+
+mod common;
+
+use srlens_core::Tensor;
+use srlens_plugin_kit::testing::objective_box;
+use srlens_plugin_kit::SrModelExt;
+use srlens_test_support::objective::Linear;
+use srlens_test_support::rng::SplitMix64;
+
+/// A 1 x 3 x 10 x 12 input in `[0, 1]`.
+fn input(seed: u64) -> Tensor {
+    SplitMix64(seed).tensor(&[1, 3, 10, 12], 0.0, 1.0)
+}
+
+fn same_sr_output(name: &str) {
+    let path = common::zoo(name);
+    let (o, c) = (common::ort(&path, ""), common::candle(&path));
+    assert_eq!(o.model_info().scale, c.model_info().scale, "{name}: scale");
+    assert_eq!(o.model_info().input_range, c.model_info().input_range);
+    assert_eq!(
+        o.model_info().receptive_field,
+        c.model_info().receptive_field
+    );
+    let x = input(7);
+    let (a, b) = (
+        o.checked_forward(&x).unwrap(),
+        c.checked_forward(&x).unwrap(),
+    );
+    assert_eq!(a.dims(), b.dims(), "{name}");
+    let err = common::rel_max(&a.data, &b.data);
+    assert!(
+        err < 1e-4,
+        "{name}: SR outputs differ by {err} of the largest"
+    );
+}
+
+fn same_input_gradient(name: &str) {
+    let path = common::zoo(name);
+    let (o, c) = (common::ort(&path, ""), common::candle(&path));
+    let x = input(11);
+    let s = c.model_info().scale as usize;
+    let w = SplitMix64(3).tensor(&[1, 3, 10 * s, 12 * s], -1.0, 1.0);
+    let objective = [objective_box(Linear(w))];
+    let go = o
+        .gradients(&x, &objective)
+        .unwrap_or_else(|e| panic!("{name}: ort gradient: {}", e.message));
+    let gc = c.gradients(&x, &objective).unwrap();
+    let err = common::rel_max(&go[0].grad.data, &gc[0].grad.data);
+    assert!(
+        err < 1e-4,
+        "{name}: input gradients differ by {err} of the largest"
+    );
+    let (vo, vc) = (go[0].values[0], gc[0].values[0]);
+    assert!(
+        (vo - vc).abs() <= 1e-4 * vc.abs().max(1.0),
+        "{name}: objective {vo} on ort, {vc} on candle"
+    );
+}
+
+macro_rules! zoo_tests {
+    ($($net:ident: $name:literal,)*) => {
+        mod sr_output {
+            $(#[test]
+            fn $net() {
+                super::same_sr_output($name);
+            })*
+        }
+        mod input_gradient {
+            $(#[test]
+            fn $net() {
+                super::same_input_gradient($name);
+            })*
+        }
+    };
+}
+
+zoo_tests! {
+    slim_x2: "esrgan-slim-x2",
+    slim_x3: "esrgan-slim-x3",
+    slim_x4: "esrgan-slim-x4",
+    slim_x8: "esrgan-slim-x8",
+    medium_x2: "esrgan-medium-x2",
+    medium_x3: "esrgan-medium-x3",
+    medium_x4: "esrgan-medium-x4",
+    medium_x8: "esrgan-medium-x8",
+    thick_x2: "esrgan-thick-x2",
+    thick_x3: "esrgan-thick-x3",
+    thick_x4: "esrgan-thick-x4",
+    thick_x8: "esrgan-thick-x8",
+}
+
+#[test]
+fn the_zoo_list_is_the_whole_zoo() {
+    assert_eq!(common::ZOO.len(), 12);
+    for name in common::ZOO {
+        common::zoo(name);
+    }
+}
