@@ -123,7 +123,12 @@ fn a_network_whose_output_ignores_the_input_has_a_zero_gradient() {
     b.output(&y, &[1, 1, 2, 2]);
     let g = gradient_graphs(&b.build().unwrap()).unwrap();
     // The zeros are made in the backward pass from the input's shape, which is all it saves.
-    let ops: Vec<&str> = g.backward.nodes.iter().map(|n| n.op_type.as_str()).collect();
+    let ops: Vec<&str> = g
+        .backward
+        .nodes
+        .iter()
+        .map(|n| n.op_type.as_str())
+        .collect();
     assert_eq!(ops, ["ConstantOfShape", "Identity"]);
     assert_eq!(g.forward.outputs[1].elem_type, ElemType::I64);
 }

@@ -21,17 +21,20 @@ pub struct Emitter {
     counter: usize,
     /// The node being differentiated, for the names of what its rule emits.
     pub origin: String,
+    /// The graph's default-domain opset (what the emitted operators may use).
+    pub opset: i64,
 }
 
 impl Emitter {
     /// An emitter over the forward graph's facts.
-    pub fn new(known: Known) -> Self {
+    pub fn new(known: Known, opset: i64) -> Self {
         Emitter {
             nodes: Vec::new(),
             constants: BTreeMap::new(),
             known,
             counter: 0,
             origin: String::new(),
+            opset,
         }
     }
 
@@ -173,9 +176,14 @@ impl Emitter {
         self.op("Reshape", &[&summed, &sx], &[])
     }
 
-    /// `x` reshaped to the shape of `like`.
+    /// `x` reshaped to the shape of `like` (zero-sized dimensions included: `allowzero`).
     pub fn reshape_like(&mut self, x: &str, like: &str) -> String {
         let s = self.shape(like);
-        self.op("Reshape", &[x, &s], &[])
+        let attrs = if self.opset >= 14 {
+            vec![("allowzero", Attribute::Int(1))]
+        } else {
+            vec![]
+        };
+        self.op("Reshape", &[x, &s], &attrs)
     }
 }

@@ -75,7 +75,7 @@ pub fn gradient_graphs(graph: &Graph) -> Result<GradientGraphs> {
     let cotangent = unique_name(graph, &format!("{y}_grad"));
     let input_gradient = unique_name(graph, &format!("{x}_grad"));
 
-    let mut em = Emitter::new(known);
+    let mut em = Emitter::new(known, graph.opset);
     let mut grads: HashMap<String, Vec<String>> = HashMap::new();
     grads.insert(y.clone(), vec![cotangent.clone()]);
     for (index, node) in graph.nodes.iter().enumerate().rev() {

@@ -124,12 +124,11 @@ pub fn binary(em: &mut Emitter, site: &Site) -> Result<Vec<Option<String>>, Rule
         }
         "Pow" => {
             site.only_active(&[0], "the base (a constant exponent)")?;
-            // d(a^p)/da = p a^(p-1).
-            let one = em.scalar(1.0, a);
-            let pm1 = em.op("Sub", &[b, &one], &[]);
-            let pm1 = em.cast_like(&pm1, a);
-            let pw = em.op("Pow", &[a, &pm1], &[]);
+            // d(a^p)/da = p a^(p-1), the exponent in the base's type.
             let bp = em.cast_like(b, a);
+            let one = em.scalar(1.0, a);
+            let pm1 = em.op("Sub", &[&bp, &one], &[]);
+            let pw = em.op("Pow", &[a, &pm1], &[]);
             let d = em.mul(&pw, &bp);
             let d = em.mul(&g, &d);
             back(em, 0, d)?;

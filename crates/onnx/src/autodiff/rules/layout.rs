@@ -59,6 +59,24 @@ fn block_scales(em: &Emitter, node: &Node) -> Result<Vec<i64>, RuleError> {
          factors"
             .to_string()
     })?;
+    // With `axes` (opset 18), the scales are those of the listed axes, 1 elsewhere.
+    let scales = match node.ints("axes") {
+        Some(axes) => {
+            let rank = em
+                .known
+                .rank(&node.inputs[0])
+                .ok_or("the rank of the resized input is not known")?;
+            let mut full = vec![1.0; rank];
+            for (&a, &s) in axes.iter().zip(&scales) {
+                let a = if a < 0 { a + rank as i64 } else { a };
+                *full
+                    .get_mut(a as usize)
+                    .ok_or_else(|| format!("axis {a} is out of range"))? = s;
+            }
+            full
+        }
+        None => scales,
+    };
     let mut out = vec![];
     for (i, &s) in scales.iter().enumerate() {
         let k = s.round() as i64;
@@ -111,8 +129,17 @@ pub fn rule(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
             None => em.op("Transpose", &[g], &[]),
         }),
         "SpaceToDepth" => {
+            // Each mode's SpaceToDepth is undone by the DepthToSpace of the same mode.
             let b = node.int("blocksize", 1);
-            Ok(em.op("DepthToSpace", &[g], &[("blocksize", Attribute::Int(b))]))
+            let mode = node.string("mode").unwrap_or("DCR").to_string();
+            Ok(em.op(
+                "DepthToSpace",
+                &[g],
+                &[
+                    ("blocksize", Attribute::Int(b)),
+                    ("mode", Attribute::String(mode)),
+                ],
+            ))
         }
         "DepthToSpace" => {
             let b = node.int("blocksize", 1);

@@ -69,35 +69,47 @@ pub fn conv(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
     }
     let pads = explicit_pads(node, spatial, &kernel)?;
     let (strides, dilations) = strides_dilations(node, spatial);
-    let attrs = [
-        ("strides", Attribute::Ints(strides.clone())),
+    let strided = strides.iter().any(|&s| s != 1);
+    let group = ("group", Attribute::Int(node.int("group", 1)));
+    let common = [
+        ("strides", Attribute::Ints(strides)),
         ("dilations", Attribute::Ints(dilations)),
-        ("pads", Attribute::Ints(pads)),
-        ("group", Attribute::Int(node.int("group", 1))),
+        group,
     ];
+    let with_pads = |pads: Vec<i64>| {
+        let mut a = common.to_vec();
+        a.push(("pads", Attribute::Ints(pads)));
+        a
+    };
     if node.op_type == "ConvTranspose" {
-        return Ok(em.op("Conv", &[g, w], &attrs));
+        return Ok(em.op("Conv", &[g, w], &with_pads(pads)));
     }
-    let ct = em.op("ConvTranspose", &[g, w], &attrs);
-    if strides.iter().all(|&s| s == 1) {
-        return Ok(ct);
+    if !strided {
+        return Ok(em.op("ConvTranspose", &[g, w], &with_pads(pads)));
     }
-    // With strides, the rows a stride skipped at the end of the input get no cotangent from
-    // the transposed convolution: pad them with zeros up to the input's size.
-    let start = em.ints(&[2]);
-    let end = em.ints(&[OPEN_END]);
+    // With strides, the end of the padded input may hold real rows that no output read (the
+    // stride skipped them) and pad rows that some output read: the transposed convolution
+    // covers the padded input up to the last row read, so it is cropped at the beginning
+    // only, then cut or padded with zeros to the input's size.
+    let mut begin_only = pads[..spatial].to_vec();
+    begin_only.extend(std::iter::repeat_n(0, spatial));
+    let ct = em.op("ConvTranspose", &[g, w], &with_pads(begin_only));
+    let (start, end) = (em.ints(&[2]), em.ints(&[OPEN_END]));
     let sx = em.shape(x);
-    let sx = em.op("Slice", &[&sx, &start, &end], &[]);
-    let sct = em.shape(&ct);
-    let sct = em.op("Slice", &[&sct, &start, &end], &[]);
-    let missing = em.op("Sub", &[&sx, &sct], &[]);
-    let zeros = em.ints(&vec![0; 2 + spatial + 2]);
+    let hw = em.op("Slice", &[&sx, &start, &end], &[]);
+    let zeros = em.ints(&vec![0; spatial]);
+    let axes = em.ints(&(2..2 + spatial as i64).collect::<Vec<_>>());
+    let cut = em.op("Slice", &[&ct, &zeros, &hw, &axes], &[]);
+    let sc = em.shape(&cut);
+    let hc = em.op("Slice", &[&sc, &start, &end], &[]);
+    let missing = em.op("Sub", &[&hw, &hc], &[]);
+    let before = em.ints(&vec![0; 2 + spatial + 2]);
     let pads = em.op(
         "Concat",
-        &[&zeros, &missing],
+        &[&before, &missing],
         &[("axis", Attribute::Int(0))],
     );
-    Ok(em.op("Pad", &[&ct, &pads], &[]))
+    Ok(em.op("Pad", &[&cut, &pads], &[]))
 }
 
 /// The cotangents of `MatMul` and `Gemm` operands.
