@@ -1,0 +1,122 @@
+//! The acceptance check of the ort backend through the real `srlens run`: the same networks
+//! give the same LAM map on ort (gradients from the generated ONNX graph), Candle (its own
+//! autograd) and tch (libtorch's autograd), on a pretrained UpscalerJS network and on a
+//! torch-exported network with PReLU, PixelShuffle and channel attention.
+//!
+//! `cargo xtask test` builds the workspace (srlens and every plugin) before running this.
+
+use std::path::{Path, PathBuf};
+
+use srlens_test_support::binaries::{library_file, profile_dir, require_built};
+use srlens_test_support::compare::rel_l2;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A zoo file (`cargo xtask setup` writes them); a clear failure when missing.
+fn zoo(name: &str) -> String {
+    let p = root().join("zoo").join(name);
+    assert!(
+        p.is_file(),
+        "{} is missing: run `cargo xtask setup`",
+        p.display()
+    );
+    p.to_string_lossy().into_owned()
+}
+
+/// A fixture of the tch backend's tests (`gen_models.py`).
+fn tch_fixture(name: &str) -> String {
+    root()
+        .join("plugins/backend-tch/tests/fixtures")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A deterministic `w x h` picture with edges.
+fn picture(path: &Path, w: u32, h: u32) {
+    image::RgbImage::from_fn(w, h, |x, y| {
+        let v = |c: u32| {
+            (((x * 37 + y * 11 + c * 50) % 97) * 2 + if (x / 3 + y / 4) % 2 == 0 { 40 } else { 0 })
+                as u8
+        };
+        image::Rgb([v(0), v(1), v(2)])
+    })
+    .save(path)
+    .unwrap();
+}
+
+/// Runs LAM (5 steps, window 8 at 10,12) with `backend` on `model`; the map and its report.
+fn lam(dir: &Path, backend: &str, model: &str, options: &str) -> (Vec<f32>, serde_json::Value) {
+    let bin = require_built(
+        &profile_dir("debug"),
+        &[
+            "srlens",
+            &library_file("srlens_plugin_lam"),
+            &library_file(&format!("srlens_plugin_{backend}")),
+        ],
+        "build the workspace first (`cargo xtask test` does)",
+    );
+    let config = format!(
+        "out = \"out-{backend}\"\nbatch_size = 2\n\n[model]\nbackend = \"{backend}\"\npath = \"{model}\"\n\
+         options = {options}\n\n[image]\npath = \"lr.png\"\nmode = \"lr\"\n\n[window]\nx = 10\ny = 12\nsize = 8\n\n\
+         [[method]]\nname = \"lam\"\nsteps = 5\n"
+    );
+    std::fs::write(dir.join(format!("{backend}.toml")), config).unwrap();
+    let out = std::process::Command::new(bin.join("srlens"))
+        .current_dir(dir)
+        .args(["run", &format!("{backend}.toml"), "--quiet"])
+        .output()
+        .expect("srlens runs");
+    assert!(
+        out.status.success(),
+        "{backend}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = dir.join(format!("out-{backend}/lam"));
+    let map = srlens_test_support::npy::read_npy(&run.join("attribution.npy")).1;
+    let report = serde_json::from_slice(&std::fs::read(run.join("report.json")).unwrap()).unwrap();
+    (map, report)
+}
+
+fn check(onnx: &str, tch: &str, tch_options: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    picture(&dir.path().join("lr.png"), 12, 10);
+    let (o, or) = lam(dir.path(), "ort", onnx, "{}");
+    let (c, cr) = lam(dir.path(), "candle", onnx, "{}");
+    let (t, _) = lam(dir.path(), "tch", tch, tch_options);
+    assert!(o.iter().any(|v| *v != 0.0), "the ort map is blank");
+    for (other, map) in [("candle", &c), ("tch", &t)] {
+        let err = rel_l2(&o, map);
+        assert!(
+            err < 1e-4,
+            "ort's LAM map differs from {other}'s: relative error {err}"
+        );
+    }
+    for key in ["objective_input", "objective_baseline"] {
+        let (a, b) = (or[key].as_f64().unwrap(), cr[key].as_f64().unwrap());
+        assert!(
+            (a - b).abs() <= 1e-4 * b.abs().max(1e-6),
+            "{key}: ort {a}, candle {b}"
+        );
+    }
+}
+
+#[test]
+fn lam_on_esrgan_slim_x4_is_the_same_on_ort_candle_and_tch() {
+    check(
+        &zoo("esrgan-slim-x4.onnx"),
+        &zoo("esrgan-slim-x4.pt"),
+        "{ input_range = [0, 255] }",
+    );
+}
+
+#[test]
+fn lam_on_a_torch_exported_prelu_pixelshuffle_attention_net_is_the_same_everywhere() {
+    check(
+        &tch_fixture("small_net.onnx"),
+        &tch_fixture("small_net.pt"),
+        "{}",
+    );
+}
