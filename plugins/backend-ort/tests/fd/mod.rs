@@ -1,6 +1,9 @@
 //! Central finite differences in float64 against the generated gradient graph run by ONNX
 //! Runtime: the check every gradient rule and conformance case goes through.
 
+// Each test binary uses a part of this module.
+#![allow(dead_code)]
+
 use candle_core::{DType, Device, Tensor};
 use srlens_onnx::{ElemType, Graph, TensorData, TensorValues};
 use srlens_plugin_candle::Interpreter;
