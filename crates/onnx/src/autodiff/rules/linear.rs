@@ -85,6 +85,19 @@ pub fn conv(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
         return Ok(em.op("Conv", &[g, w], &with_pads(pads)));
     }
     if !strided {
+        // A stride-1 transposed convolution is a convolution with the kernel flipped and its
+        // channel axes swapped, padded by `d (k - 1) - p`: with a constant weight, that
+        // kernel is made here once, and runtimes run their (faster) Conv.
+        let (_, dilations) = strides_dilations(node, spatial);
+        let flipped_pads: Vec<i64> = (0..2 * spatial)
+            .map(|i| dilations[i % spatial] * (kernel[i % spatial] - 1) - pads[i])
+            .collect();
+        if flipped_pads.iter().all(|&p| p >= 0) {
+            if let Some(t) = em.known.constant(w).and_then(|t| flipped_kernel(t, node.int("group", 1))) {
+                let wf = em.constant(t);
+                return Ok(em.op("Conv", &[g, &wf], &with_pads(flipped_pads)));
+            }
+        }
         return Ok(em.op("ConvTranspose", &[g, w], &with_pads(pads)));
     }
     // With strides, the end of the padded input may hold real rows that no output read (the
@@ -110,6 +123,40 @@ pub fn conv(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
         &[("axis", Attribute::Int(0))],
     );
     Ok(em.op("Pad", &[&cut, &pads], &[]))
+}
+
+/// The kernel of a stride-1 convolution's input gradient as a convolution: for a weight
+/// `M x C/g x k...` in `g` groups, `C x M/g x k...` with each group's channel axes swapped and
+/// the spatial axes reversed. `None` for a non-float weight.
+fn flipped_kernel(w: &crate::ir::TensorData, group: i64) -> Option<crate::ir::TensorData> {
+    use crate::ir::{TensorData, TensorValues};
+    let TensorValues::F32(v) = &w.values else {
+        return None;
+    };
+    let g = group.max(1) as usize;
+    let (m, cg) = (w.dims[0] as usize, w.dims[1] as usize);
+    let area: usize = w.dims[2..].iter().product::<i64>() as usize;
+    if m % g != 0 || v.len() != m * cg * area {
+        return None;
+    }
+    let mg = m / g;
+    let mut out = vec![0f32; v.len()];
+    for gi in 0..g {
+        for o in 0..mg {
+            for c in 0..cg {
+                let src = ((gi * mg + o) * cg + c) * area;
+                let dst = ((gi * cg + c) * mg + o) * area;
+                for k in 0..area {
+                    // Reversing the flattened spatial index reverses every spatial axis.
+                    out[dst + k] = v[src + area - 1 - k];
+                }
+            }
+        }
+    }
+    let mut dims = w.dims.clone();
+    dims[0] = (g * cg) as i64;
+    dims[1] = mg as i64;
+    Some(TensorData::f32(dims, out))
 }
 
 /// The cotangents of `MatMul` and `Gemm` operands.
