@@ -43,7 +43,12 @@ fn a_relu_saves_its_mask_not_its_input() {
     let names: Vec<&str> = g.backward.inputs.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(names, [g.saved[0].as_str(), g.cotangent.as_str()]);
     assert_eq!(g.backward.outputs[0].name, g.input_gradient);
-    let ops: Vec<&str> = g.backward.nodes.iter().map(|n| n.op_type.as_str()).collect();
+    let ops: Vec<&str> = g
+        .backward
+        .nodes
+        .iter()
+        .map(|n| n.op_type.as_str())
+        .collect();
     assert_eq!(ops.iter().filter(|o| **o == "Conv").count(), 2, "{ops:?}");
     assert!(!ops.contains(&"ConvTranspose"), "{ops:?}");
     let flipped: Vec<&Vec<i64>> = g.backward.initializers.values().map(|t| &t.dims).collect();

@@ -577,3 +577,19 @@ fn gather_on_data_and_split() {
     });
     assert_rule("Split", &graph, &d, -1.0, 1.0);
 }
+
+#[test]
+fn pad_in_every_mode() {
+    let d = [1, 2, 4, 5];
+    for mode in ["constant", "reflect", "edge", "wrap"] {
+        let graph = net(&d, |b| {
+            let p = ints(b, "pads", &[0, 0, 2, 1, 0, 0, 1, 3]);
+            b.op(
+                "Pad",
+                &["x", &p],
+                &[("mode", Attribute::String(mode.into()))],
+            )
+        });
+        assert_rule(&format!("Pad {mode}"), &graph, &d, -1.0, 1.0);
+    }
+}

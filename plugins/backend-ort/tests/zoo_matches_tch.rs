@@ -31,14 +31,19 @@ fn tch() -> &'static srlens_host::plugins::LoadedPlugin {
 
 fn check(name: &str) {
     let onnx = common::zoo(name);
-    let pt = onnx.with_extension("pt");
     // The TorchScript files take the networks' own range (thick: [0, 1]; the others:
     // [0, 255]); the ONNX files say it in their metadata.
     let hi = if name.contains("thick") { 1 } else { 255 };
+    compare(name, &onnx, hi);
+}
+
+/// ort on `onnx` against tch on the TorchScript file beside it (model range `[0, hi]`).
+fn compare(name: &str, onnx: &std::path::Path, hi: u32) {
+    let pt = onnx.with_extension("pt");
     let t = tch()
         .load_model("tch", Some(&pt), &format!("{{\"input_range\": [0, {hi}]}}"))
         .unwrap_or_else(|e| panic!("{name}: tch: {e}"));
-    let o = common::ort(&onnx, "");
+    let o = common::ort(onnx, "");
     let x: Tensor = SplitMix64(5).tensor(&[1, 3, 9, 11], 0.0, 1.0);
     let s = o.model_info().scale as usize;
     let w = SplitMix64(6).tensor(&[1, 3, 9 * s, 11 * s], -1.0, 1.0);
@@ -86,4 +91,12 @@ zoo_tests! {
     thick_x3: "esrgan-thick-x3",
     thick_x4: "esrgan-thick-x4",
     thick_x8: "esrgan-thick-x8",
+}
+
+/// The torch-exported (opset 17, dynamic H and W) network with PReLU, PixelShuffle and
+/// RCAN-style channel attention, beside its TorchScript trace.
+#[test]
+fn prelu_pixelshuffle_channel_attention_net() {
+    let onnx = common::root().join("plugins/backend-tch/tests/fixtures/small_net.onnx");
+    compare("small_net", &onnx, 1);
 }

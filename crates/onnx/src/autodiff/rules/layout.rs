@@ -188,12 +188,6 @@ pub fn rule(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
             ))
         }
         "Pad" => {
-            if node.string("mode").unwrap_or("constant") != "constant" {
-                return Err(format!(
-                    "Pad mode `{}` has no rule yet (only constant)",
-                    node.string("mode").unwrap_or("")
-                ));
-            }
             let pads = ints_of(em, node, 1, "pads")
                 .ok_or("the pads are computed at run time, not constants")?;
             if pads.iter().any(|&p| p < 0) {
@@ -203,6 +197,10 @@ pub fn rule(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
             }
             let n = pads.len() / 2;
             let axes = ints_of(em, node, 3, "axes").unwrap_or_else(|| (0..n as i64).collect());
+            let mode = node.string("mode").unwrap_or("constant");
+            if mode != "constant" {
+                return folded_pad(em, x, g, mode, &pads, &axes);
+            }
             let starts = em.ints(&pads[..n]);
             let ends: Vec<i64> = pads[n..]
                 .iter()
@@ -215,6 +213,102 @@ pub fn rule(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
         "Slice" => slice(em, site),
         other => Err(format!("no layout rule for `{other}`")),
     }
+}
+
+/// The input cotangent of `Pad` in `reflect`, `edge` or `wrap` mode: per padded axis, the
+/// middle of the cotangent plus each border folded back onto the input positions it copied
+/// (reversed for `reflect`, summed onto the end pixel for `edge`, shifted for `wrap`).
+fn folded_pad(
+    em: &mut Emitter,
+    x: &str,
+    g: &str,
+    mode: &str,
+    pads: &[i64],
+    axes: &[i64],
+) -> Result<String, RuleError> {
+    if !["reflect", "edge", "wrap"].contains(&mode) {
+        return Err(format!("Pad mode `{mode}` has no rule"));
+    }
+    let rank = em
+        .known
+        .rank(x)
+        .ok_or_else(|| format!("the rank of `{x}` is not known from the graph"))?;
+    let n_axes = axes.len();
+    let mut g = g.to_string();
+    for (k, &a) in axes.iter().enumerate() {
+        let (b, e) = (pads[k], pads[n_axes + k]);
+        if b == 0 && e == 0 {
+            continue;
+        }
+        let a = if a < 0 { a + rank as i64 } else { a };
+        let n = em.dim(x, a);
+        let axis = em.ints(&[a]);
+        let b_t = em.ints(&[b]);
+        let end_mid = em.op("Add", &[&b_t, &n], &[]);
+        let mut sum = em.op("Slice", &[&g, &b_t, &end_mid, &axis], &[]);
+        let one = em.ints(&[1]);
+        for side in [0, 1] {
+            let width = if side == 0 { b } else { e };
+            if width == 0 {
+                continue;
+            }
+            let part = if side == 0 {
+                let zero = em.ints(&[0]);
+                em.op("Slice", &[&g, &zero, &b_t, &axis], &[])
+            } else {
+                let open = em.ints(&[OPEN_END]);
+                em.op("Slice", &[&g, &end_mid, &open, &axis], &[])
+            };
+            let w = em.ints(&[width]);
+            let (t, before) = match (mode, side) {
+                // Left border i copies x[b - i]: reversed onto 1..=b.
+                ("reflect", 0) => (reverse(em, &part, &axis), one.clone()),
+                // Right border k copies x[n - 2 - k]: reversed onto n-1-e..=n-2.
+                ("reflect", _) => {
+                    let t = reverse(em, &part, &axis);
+                    let s = em.op("Sub", &[&n, &one], &[]);
+                    (t, em.op("Sub", &[&s, &w], &[]))
+                }
+                ("edge", _) => {
+                    let keep = ("keepdims", Attribute::Int(1));
+                    let t = em.op("ReduceSum", &[&part, &axis], &[keep]);
+                    let before = if side == 0 {
+                        em.ints(&[0])
+                    } else {
+                        em.op("Sub", &[&n, &one], &[])
+                    };
+                    (t, before)
+                }
+                // wrap: the left border copies the input's last b, the right its first e.
+                (_, 0) => (part, em.op("Sub", &[&n, &w], &[])),
+                _ => (part, em.ints(&[0])),
+            };
+            let folded = place(em, &t, &before, &n, a as usize, rank);
+            sum = em.op("Add", &[&sum, &folded], &[]);
+        }
+        g = sum;
+    }
+    Ok(em.op("Identity", &[&g], &[]))
+}
+
+/// `t` reversed along the 1-element `axis`.
+fn reverse(em: &mut Emitter, t: &str, axis: &str) -> String {
+    let (s, e, step) = (em.ints(&[-1]), em.ints(&[i64::MIN]), em.ints(&[-1]));
+    em.op("Slice", &[t, &s, &e, axis, &step], &[])
+}
+
+/// `t` padded with zeros along `axis` to the length `n`, `before` of them first.
+fn place(em: &mut Emitter, t: &str, before: &str, n: &str, axis: usize, rank: usize) -> String {
+    let len = em.dim(t, axis as i64);
+    let used = em.op("Add", &[before, &len], &[]);
+    let after = em.op("Sub", &[n, &used], &[]);
+    let zero = em.ints(&[0]);
+    let mut parts: Vec<String> = vec![zero; 2 * rank];
+    parts[axis] = before.to_string();
+    parts[rank + axis] = after;
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let p = em.op("Concat", &refs, &[("axis", Attribute::Int(0))]);
+    em.op("Pad", &[t, &p], &[])
 }
 
 /// The input cotangent of `Slice` (steps of 1): the cotangent padded with zeros where the

@@ -93,7 +93,11 @@ pub fn conv(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
             .map(|i| dilations[i % spatial] * (kernel[i % spatial] - 1) - pads[i])
             .collect();
         if flipped_pads.iter().all(|&p| p >= 0) {
-            if let Some(t) = em.known.constant(w).and_then(|t| flipped_kernel(t, node.int("group", 1))) {
+            if let Some(t) = em
+                .known
+                .constant(w)
+                .and_then(|t| flipped_kernel(t, node.int("group", 1)))
+            {
                 let wf = em.constant(t);
                 return Ok(em.op("Conv", &[g, &wf], &with_pads(flipped_pads)));
             }
