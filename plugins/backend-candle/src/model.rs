@@ -164,13 +164,8 @@ impl CandleModel {
                 let probe = Tensor::zeros((1, channels, h, w), DType::F32, &DEVICE)?;
                 let y = model.run(&probe)?;
                 let (_, _, oh, ow) = y.dims4()?;
-                if oh % h != 0 || ow % w != 0 || oh / h != ow / w || oh < h {
-                    return Err(Error::Load(format!(
-                        "cannot infer the scale: a {h}x{w} input gives a {oh}x{ow} output; \
-                         set the metadata srlens.scale"
-                    )));
-                }
-                (oh / h) as u32
+                srlens_onnx::metadata::scale_from_probe(h, w, oh, ow)
+                    .map_err(|e| Error::Load(e.to_string()))?
             }
         };
         Ok(model)

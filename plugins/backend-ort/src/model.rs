@@ -177,13 +177,8 @@ impl OrtModel {
                 let (h, w) = (fixed(2).unwrap_or(16), fixed(3).unwrap_or(16));
                 let (shape, _) = model.run(&[1, channels, h, w], vec![0.0; channels * h * w])?;
                 let (oh, ow) = (shape[2], shape[3]);
-                if oh % h != 0 || ow % w != 0 || oh / h != ow / w || oh < h {
-                    return Err(Error::Load(format!(
-                        "cannot infer the scale: a {h}x{w} input gives a {oh}x{ow} output; \
-                         set the metadata srlens.scale"
-                    )));
-                }
-                (oh / h) as u32
+                srlens_onnx::metadata::scale_from_probe(h, w, oh, ow)
+                    .map_err(|e| Error::Load(e.to_string()))?
             }
         };
         Ok(model)
