@@ -123,7 +123,7 @@ mod tests {
 /// The scale a probe shows: an `h x w` input gave an `oh x ow` output. The error says to set
 /// `srlens.scale` when the sizes are not one whole factor on both axes.
 pub fn scale_from_probe(h: usize, w: usize, oh: usize, ow: usize) -> Result<u32> {
-    if oh % h != 0 || ow % w != 0 || oh / h != ow / w || oh < h {
+    if !oh.is_multiple_of(h) || !ow.is_multiple_of(w) || oh / h != ow / w || oh < h {
         return Err(Error::Graph(format!(
             "cannot infer the scale: a {h}x{w} input gives a {oh}x{ow} output; set the \
              metadata srlens.scale"

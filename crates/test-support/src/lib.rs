@@ -1,6 +1,6 @@
 //! Helpers shared by the tests of the srlens workspace, written once instead of in each test
 //! folder: seeded generators, `.npy` reading, relative errors, the lookup of built binaries,
-//! a linear objective and a float64 reference blur.
+//! a linear objective, a float64 reference blur and test pictures.
 //!
 //! Only for tests: depend on it as a `[dev-dependencies]` entry, never from a crate's code.
 
@@ -11,4 +11,5 @@ pub mod blur64;
 pub mod compare;
 pub mod npy;
 pub mod objective;
+pub mod pictures;
 pub mod rng;

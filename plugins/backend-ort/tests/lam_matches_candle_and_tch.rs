@@ -34,19 +34,6 @@ fn tch_fixture(name: &str) -> String {
         .into_owned()
 }
 
-/// A deterministic `w x h` picture with edges.
-fn picture(path: &Path, w: u32, h: u32) {
-    image::RgbImage::from_fn(w, h, |x, y| {
-        let v = |c: u32| {
-            (((x * 37 + y * 11 + c * 50) % 97) * 2 + if (x / 3 + y / 4) % 2 == 0 { 40 } else { 0 })
-                as u8
-        };
-        image::Rgb([v(0), v(1), v(2)])
-    })
-    .save(path)
-    .unwrap();
-}
-
 /// Runs LAM (5 steps, window 8 at 10,12) with `backend` on `model`; the map and its report.
 fn lam(dir: &Path, backend: &str, model: &str, options: &str) -> (Vec<f32>, serde_json::Value) {
     let bin = require_built(
@@ -82,7 +69,7 @@ fn lam(dir: &Path, backend: &str, model: &str, options: &str) -> (Vec<f32>, serd
 
 fn check(onnx: &str, tch: &str, tch_options: &str) {
     let dir = tempfile::tempdir().unwrap();
-    picture(&dir.path().join("lr.png"), 12, 10);
+    srlens_test_support::pictures::edges_png(&dir.path().join("lr.png"), 12, 10);
     let (o, or) = lam(dir.path(), "ort", onnx, "{}");
     let (c, cr) = lam(dir.path(), "candle", onnx, "{}");
     let (t, _) = lam(dir.path(), "tch", tch, tch_options);

@@ -11,19 +11,6 @@ use std::path::Path;
 
 use srlens_test_support::compare::rel_l2;
 
-/// A deterministic `w x h` picture with edges.
-fn picture(path: &Path, w: u32, h: u32) {
-    image::RgbImage::from_fn(w, h, |x, y| {
-        let v = |c: u32| {
-            (((x * 37 + y * 11 + c * 50) % 97) * 2 + if (x / 3 + y / 4) % 2 == 0 { 40 } else { 0 })
-                as u8
-        };
-        image::Rgb([v(0), v(1), v(2)])
-    })
-    .save(path)
-    .unwrap();
-}
-
 /// Runs LAM with `backend` on `model` and returns the map and the SR window's report.
 fn lam(
     dir: &Path,
@@ -42,7 +29,7 @@ fn lam(
 
 fn check(tch_model: &str, onnx_model: &str, options: &str) {
     let dir = tempfile::tempdir().unwrap();
-    picture(&dir.path().join("lr.png"), 12, 10);
+    srlens_test_support::pictures::edges_png(&dir.path().join("lr.png"), 12, 10);
     let (t, tr) = lam(dir.path(), "tch", "tch", tch_model, options);
     let (c, cr) = lam(dir.path(), "candle", "candle", onnx_model, "{}");
     assert!(c.iter().any(|v| *v != 0.0), "the candle map is blank");
