@@ -81,6 +81,18 @@ fn is_files_input_range(graph: &Graph, range: [f32; 2]) -> bool {
     file == Some(range)
 }
 
+/// The scale a probe shows: an `h x w` input gave an `oh x ow` output. The error says to set
+/// `srlens.scale` when the sizes are not one whole factor on both axes.
+pub fn scale_from_probe(h: usize, w: usize, oh: usize, ow: usize) -> Result<u32> {
+    if !oh.is_multiple_of(h) || !ow.is_multiple_of(w) || oh / h != ow / w || oh < h {
+        return Err(Error::Graph(format!(
+            "cannot infer the scale: a {h}x{w} input gives a {oh}x{ow} output; set the \
+             metadata srlens.scale"
+        )));
+    }
+    Ok((oh / h) as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,16 +130,4 @@ mod tests {
         assert_eq!(scale(&graph(&[(SCALE, " 4")])).unwrap(), Some(4));
         assert_eq!(scale(&graph(&[])).unwrap(), None);
     }
-}
-
-/// The scale a probe shows: an `h x w` input gave an `oh x ow` output. The error says to set
-/// `srlens.scale` when the sizes are not one whole factor on both axes.
-pub fn scale_from_probe(h: usize, w: usize, oh: usize, ow: usize) -> Result<u32> {
-    if !oh.is_multiple_of(h) || !ow.is_multiple_of(w) || oh / h != ow / w || oh < h {
-        return Err(Error::Graph(format!(
-            "cannot infer the scale: a {h}x{w} input gives a {oh}x{ow} output; set the \
-             metadata srlens.scale"
-        )));
-    }
-    Ok((oh / h) as u32)
 }
