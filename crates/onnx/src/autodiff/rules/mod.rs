@@ -5,6 +5,7 @@ mod elementwise;
 mod layout;
 mod linear;
 mod norm;
+mod pad_slice;
 mod reduce;
 
 use super::emit::Emitter;
