@@ -93,6 +93,45 @@ pub fn scale_from_probe(h: usize, w: usize, oh: usize, ow: usize) -> Result<u32>
     Ok((oh / h) as u32)
 }
 
+/// Why `range` (a model's value range) is not usable: its upper bound must exceed its lower.
+pub fn range_problem(range: [f32; 2]) -> Option<String> {
+    (range[1].partial_cmp(&range[0]) != Some(std::cmp::Ordering::Greater))
+        .then(|| format!("input_range {range:?}: the upper bound must exceed the lower one"))
+}
+
+/// Why `graph` is not an SR model's graph: it must have one image input (an input that is not
+/// also an initializer) and an output.
+pub fn signature_problem(graph: &Graph) -> Option<String> {
+    let inputs: Vec<&str> = graph
+        .inputs
+        .iter()
+        .map(|v| v.name.as_str())
+        .filter(|n| !graph.initializers.contains_key(*n))
+        .collect();
+    (inputs.len() != 1 || graph.outputs.is_empty()).then(|| {
+        format!(
+            "an SR model has one image input and one output; this graph has inputs [{}] and {} outputs",
+            inputs.join(", "),
+            graph.outputs.len()
+        )
+    })
+}
+
+/// The `receptive_field` facts a backend reports in its model metadata (JSON), from the
+/// graph's operators: the radius, or why there is none.
+pub fn receptive_field_facts(
+    receptive: &std::result::Result<crate::ReceptiveField, String>,
+) -> serde_json::Value {
+    match receptive {
+        Ok(rf) => {
+            serde_json::json!({ "receptive_field": { "radius": rf.radius, "from": "onnx graph" } })
+        }
+        Err(why) => {
+            serde_json::json!({ "receptive_field": null, "receptive_field_unbounded": why })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -93,10 +93,8 @@ impl CandleModel {
         threads: u32,
     ) -> Result<Self> {
         let range = metadata::input_range(&graph, range).map_err(metadata_error)?;
-        if range[1].partial_cmp(&range[0]) != Some(std::cmp::Ordering::Greater) {
-            return Err(Error::Config(format!(
-                "input_range {range:?}: the upper bound must exceed the lower one"
-            )));
+        if let Some(problem) = metadata::range_problem(range) {
+            return Err(Error::Config(problem));
         }
         // The output range: `srlens.output_range` metadata, else the input range.
         let output_range = metadata::output_range(&graph, range).map_err(metadata_error)?;
@@ -104,22 +102,11 @@ impl CandleModel {
         let meta_scale = metadata::scale(&graph).map_err(metadata_error);
         // How far an output pixel sees, from the operators (the host crops to it).
         let receptive = srlens_onnx::receptive_field(&graph);
-        let metadata = match &receptive {
-            Ok(rf) => {
-                serde_json::json!({ "receptive_field": { "radius": rf.radius, "from": "onnx graph" } })
-            }
-            Err(why) => {
-                serde_json::json!({ "receptive_field": null, "receptive_field_unbounded": why })
-            }
-        };
+        let metadata = metadata::receptive_field_facts(&receptive);
         let interp = Interpreter::new(graph, DType::F32)?;
         let inputs = interp.input_names();
-        if inputs.len() != 1 || interp.graph().outputs.is_empty() {
-            return Err(Error::Load(format!(
-                "an SR model has one image input and one output; this graph has inputs [{}] and {} outputs",
-                inputs.join(", "),
-                interp.graph().outputs.len()
-            )));
+        if let Some(problem) = metadata::signature_problem(interp.graph()) {
+            return Err(Error::Load(problem));
         }
         let input = interp
             .graph()

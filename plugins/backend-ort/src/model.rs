@@ -108,30 +108,16 @@ impl OrtModel {
         model_sha256: String,
     ) -> Result<Self> {
         let range = metadata::input_range(&graph, range).map_err(|e| load_error("", e))?;
-        if range[1].partial_cmp(&range[0]) != Some(std::cmp::Ordering::Greater) {
-            return Err(Error::Config(format!(
-                "input_range {range:?}: the upper bound must exceed the lower one"
-            )));
+        if let Some(problem) = metadata::range_problem(range) {
+            return Err(Error::Config(problem));
         }
         let output_range = metadata::output_range(&graph, range).map_err(|e| load_error("", e))?;
-        if graph.inputs.len() != 1 || graph.outputs.is_empty() {
-            let inputs: Vec<&str> = graph.inputs.iter().map(|v| v.name.as_str()).collect();
-            return Err(Error::Load(format!(
-                "an SR model has one image input and one output; this graph has inputs [{}] and {} outputs",
-                inputs.join(", "),
-                graph.outputs.len()
-            )));
+        if let Some(problem) = metadata::signature_problem(&graph) {
+            return Err(Error::Load(problem));
         }
         let meta_scale = metadata::scale(&graph).map_err(|e| load_error("", e));
         let receptive = srlens_onnx::receptive_field(&graph);
-        let mut meta = match &receptive {
-            Ok(rf) => {
-                serde_json::json!({ "receptive_field": { "radius": rf.radius, "from": "onnx graph" } })
-            }
-            Err(why) => {
-                serde_json::json!({ "receptive_field": null, "receptive_field_unbounded": why })
-            }
-        };
+        let mut meta = metadata::receptive_field_facts(&receptive);
         meta["onnxruntime"] = serde_json::json!({
             "library": rt.library.display().to_string(),
             "version": rt.version,
