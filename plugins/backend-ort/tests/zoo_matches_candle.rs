@@ -3,6 +3,7 @@
 //! `srlens_onnx::autodiff` generates, candle's from its autograd), within 1e-4 of the
 //! reference's largest magnitude, on a small LR input.
 
+#[macro_use]
 mod common;
 
 use srlens_core::Tensor;
@@ -61,37 +62,8 @@ fn same_input_gradient(name: &str) {
     );
 }
 
-macro_rules! zoo_tests {
-    ($($net:ident: $name:literal,)*) => {
-        mod sr_output {
-            $(#[test]
-            fn $net() {
-                super::same_sr_output($name);
-            })*
-        }
-        mod input_gradient {
-            $(#[test]
-            fn $net() {
-                super::same_input_gradient($name);
-            })*
-        }
-    };
-}
-
-zoo_tests! {
-    slim_x2: "esrgan-slim-x2",
-    slim_x3: "esrgan-slim-x3",
-    slim_x4: "esrgan-slim-x4",
-    slim_x8: "esrgan-slim-x8",
-    medium_x2: "esrgan-medium-x2",
-    medium_x3: "esrgan-medium-x3",
-    medium_x4: "esrgan-medium-x4",
-    medium_x8: "esrgan-medium-x8",
-    thick_x2: "esrgan-thick-x2",
-    thick_x3: "esrgan-thick-x3",
-    thick_x4: "esrgan-thick-x4",
-    thick_x8: "esrgan-thick-x8",
-}
+zoo_tests!(sr_output, super::same_sr_output);
+zoo_tests!(input_gradient, super::same_input_gradient);
 
 #[test]
 fn the_zoo_list_is_the_whole_zoo() {

@@ -4,6 +4,7 @@
 //!
 //! `cargo xtask test` builds the tch plugin before running this.
 
+#[macro_use]
 mod common;
 
 use srlens_core::abi_stable::std_types::RSlice;
@@ -69,29 +70,7 @@ fn compare(name: &str, onnx: &std::path::Path, hi: u32) {
     );
 }
 
-macro_rules! zoo_tests {
-    ($($net:ident: $name:literal,)*) => {
-        $(#[test]
-        fn $net() {
-            check($name);
-        })*
-    };
-}
-
-zoo_tests! {
-    slim_x2: "esrgan-slim-x2",
-    slim_x3: "esrgan-slim-x3",
-    slim_x4: "esrgan-slim-x4",
-    slim_x8: "esrgan-slim-x8",
-    medium_x2: "esrgan-medium-x2",
-    medium_x3: "esrgan-medium-x3",
-    medium_x4: "esrgan-medium-x4",
-    medium_x8: "esrgan-medium-x8",
-    thick_x2: "esrgan-thick-x2",
-    thick_x3: "esrgan-thick-x3",
-    thick_x4: "esrgan-thick-x4",
-    thick_x8: "esrgan-thick-x8",
-}
+zoo_tests!(zoo, super::check);
 
 /// The torch-exported (opset 17, dynamic H and W) network with PReLU, PixelShuffle and
 /// RCAN-style channel attention, beside its TorchScript trace.

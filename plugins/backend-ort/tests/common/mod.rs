@@ -24,6 +24,64 @@ pub const ZOO: [&str; 12] = [
     "esrgan-thick-x8",
 ];
 
+/// A module `$module` of one `#[test]` per network of [`ZOO`], each calling `$check(name)`
+/// (a path as seen from inside the module, e.g. `super::check`).
+#[allow(unused_macros)]
+macro_rules! zoo_tests {
+    ($module:ident, $check:path) => {
+        mod $module {
+            #[test]
+            fn slim_x2() {
+                $check("esrgan-slim-x2");
+            }
+            #[test]
+            fn slim_x3() {
+                $check("esrgan-slim-x3");
+            }
+            #[test]
+            fn slim_x4() {
+                $check("esrgan-slim-x4");
+            }
+            #[test]
+            fn slim_x8() {
+                $check("esrgan-slim-x8");
+            }
+            #[test]
+            fn medium_x2() {
+                $check("esrgan-medium-x2");
+            }
+            #[test]
+            fn medium_x3() {
+                $check("esrgan-medium-x3");
+            }
+            #[test]
+            fn medium_x4() {
+                $check("esrgan-medium-x4");
+            }
+            #[test]
+            fn medium_x8() {
+                $check("esrgan-medium-x8");
+            }
+            #[test]
+            fn thick_x2() {
+                $check("esrgan-thick-x2");
+            }
+            #[test]
+            fn thick_x3() {
+                $check("esrgan-thick-x3");
+            }
+            #[test]
+            fn thick_x4() {
+                $check("esrgan-thick-x4");
+            }
+            #[test]
+            fn thick_x8() {
+                $check("esrgan-thick-x8");
+            }
+        }
+    };
+}
+
 /// The workspace root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

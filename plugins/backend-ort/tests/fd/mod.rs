@@ -88,17 +88,7 @@ impl Reference {
 
 /// Deterministic values in `[lo, hi)`.
 pub fn values(n: usize, seed: u64, lo: f64, hi: f64) -> Vec<f64> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            lo + (hi - lo) * ((s >> 11) as f64 / (1u64 << 53) as f64)
-        })
-        .collect()
+    srlens_test_support::rng::SplitMix64(seed).vec(n, lo, hi)
 }
 
 /// The result of one gradient check.
