@@ -35,7 +35,7 @@ pub fn write(model: &Path, out: &Path, split: bool) -> Result<Written, String> {
     let graph = srlens_onnx::read_file(model).map_err(|e| e.to_string())?;
     let graphs =
         autodiff::gradient_graphs(&graph).map_err(|e| format!("{}: {e}", model.display()))?;
-    let vjp = autodiff::vjp_graph(&graph).map_err(|e| format!("{}: {e}", model.display()))?;
+    let vjp = graphs.joined(&graph);
     let names = |v: &[srlens_onnx::ValueInfo]| {
         v.iter()
             .map(|i| format!("`{}`", i.name))

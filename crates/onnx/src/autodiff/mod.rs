@@ -134,8 +134,14 @@ pub fn gradient_graphs(graph: &Graph) -> Result<GradientGraphs> {
 /// and the cotangent, outputs the model's output and the input gradient (names as in
 /// [`GradientGraphs`]).
 pub fn vjp_graph(graph: &Graph) -> Result<Graph> {
-    let g = gradient_graphs(graph)?;
-    Ok(split::join(graph, &g))
+    Ok(gradient_graphs(graph)?.joined(graph))
+}
+
+impl GradientGraphs {
+    /// The forward and backward graphs of `graph` joined into its [`vjp_graph`].
+    pub fn joined(&self, graph: &Graph) -> Graph {
+        split::join(graph, self)
+    }
 }
 
 /// Values that depend on `x` through differentiable float operators.
