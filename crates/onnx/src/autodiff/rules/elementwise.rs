@@ -13,6 +13,12 @@ fn select(em: &mut Emitter, mask: &str, g: &str, otherwise: Option<&str>) -> Str
     em.op("Where", &[mask, g, &other], &[])
 }
 
+/// The mask `x > 0` (a bool tensor, which the forward graph computes and saves).
+fn positive(em: &mut Emitter, x: &str) -> String {
+    let zero = em.scalar(0.0, x);
+    em.op("Greater", &[x, &zero], &[])
+}
+
 /// The cotangent of a one-input elementwise operator.
 pub fn unary(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
     let (x, y, g) = (site.input(0), site.output(), site.grad()?);
@@ -24,13 +30,11 @@ pub fn unary(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
             em.mul(g, &s)
         }
         "Relu" => {
-            let zero = em.scalar(0.0, x);
-            let m = em.op("Greater", &[x, &zero], &[]);
+            let m = positive(em, x);
             select(em, &m, g, None)
         }
         "LeakyRelu" => {
-            let zero = em.scalar(0.0, x);
-            let m = em.op("Greater", &[x, &zero], &[]);
+            let m = positive(em, x);
             let alpha = em.scalar(node.float("alpha", 0.01) as f64, g);
             let scaled = em.mul(g, &alpha);
             select(em, &m, g, Some(&scaled))
@@ -135,8 +139,7 @@ pub fn binary(em: &mut Emitter, site: &Site) -> Result<Vec<Option<String>>, Rule
         }
         "PRelu" => {
             site.only_active(&[0], "the data input (a constant slope)")?;
-            let zero = em.scalar(0.0, a);
-            let m = em.op("Greater", &[a, &zero], &[]);
+            let m = positive(em, a);
             let scaled = em.mul(&g, b);
             out[0] = Some(select(em, &m, &g, Some(&scaled)));
         }
