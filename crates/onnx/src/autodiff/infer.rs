@@ -91,7 +91,7 @@ impl Known {
     }
 
     /// The length of a 1-D value (a shape) where known.
-    fn length(&self, name: &str) -> Option<usize> {
+    pub fn length(&self, name: &str) -> Option<usize> {
         self.lengths
             .get(name)
             .copied()
@@ -201,23 +201,92 @@ impl Known {
         for out in node.outputs.iter().filter(|o| !o.is_empty()) {
             self.set(out, elem_type, rank);
         }
-        let length = match node.op_type.as_str() {
-            "Shape" if node.attributes.is_empty() => first_rank,
-            "Identity" | "Cast" => node.inputs.first().and_then(|n| self.length(n)),
-            "Concat" if rank == Some(1) => node
-                .inputs
-                .iter()
-                .map(|n| self.length(n))
-                .try_fold(0, |a, l| l.map(|l| a + l)),
-            "Gather" if first_rank == Some(1) => node
-                .inputs
-                .get(1)
-                .and_then(|n| self.constant_ints(n))
-                .map(|v| v.len()),
-            _ => None,
+        let length = if rank == Some(1) {
+            self.length_of(node, first_rank)
+        } else {
+            None
         };
         if let (Some(l), Some(out)) = (length, node.outputs.first()) {
             self.lengths.insert(out.clone(), l);
         }
+        // The shape of a shape is known once its length is: `ConstantOfShape(Shape(s))`
+        // (exporters write it) then has a known length too.
+        if node.op_type == "Shape" && node.attributes.is_empty() && first_rank == Some(1) {
+            if let (Some(l), Some(out)) = (
+                node.inputs.first().and_then(|n| self.length(n)),
+                node.outputs.first(),
+            ) {
+                self.constants
+                    .insert(out.clone(), TensorData::i64(vec![1], vec![l as i64]));
+            }
+        }
     }
+
+    /// The length of `node`'s 1-D output (shape arithmetic), where the inputs tell it.
+    fn length_of(&self, node: &Node, first_rank: Option<usize>) -> Option<usize> {
+        let input = |i: usize| node.inputs.get(i).filter(|n| !n.is_empty());
+        let len = |i: usize| input(i).and_then(|n| self.length(n));
+        let ints = |i: usize| input(i).and_then(|n| self.constant_ints(n));
+        match node.op_type.as_str() {
+            "Shape" => {
+                let r = first_rank? as i64;
+                let norm = |v: i64| if v < 0 { v + r } else { v }.clamp(0, r);
+                let start = norm(node.int("start", 0));
+                let end = norm(node.int("end", r));
+                Some((end - start).max(0) as usize)
+            }
+            "Identity" | "Cast" => len(0),
+            "Concat" => node
+                .inputs
+                .iter()
+                .map(|n| self.length(n))
+                .try_fold(0, |a, l| l.map(|l| a + l)),
+            "Gather" if first_rank == Some(1) => ints(1).map(|v| v.len()),
+            "Unsqueeze" if first_rank == Some(0) => self.axes(node, 1).map(|a| a.len()),
+            "ConstantOfShape" => ints(0).and_then(|v| v.first().map(|&n| n.max(0) as usize)),
+            "Expand" => {
+                let x = if first_rank == Some(1) { len(0)? } else { 1 };
+                ints(1).and_then(|v| v.first().map(|&n| x.max(n.max(0) as usize)))
+            }
+            "Slice" => {
+                let n = len(0)? as i64;
+                let (start, end) = (*ints(1)?.first()?, *ints(2)?.first()?);
+                let step = match input(4) {
+                    Some(_) => *ints(4)?.first()?,
+                    None => 1,
+                };
+                slice_length(n, start, end, step)
+            }
+            "Add" | "Sub" | "Mul" | "Div" | "Mod" | "Max" | "Min" | "Where" | "Equal"
+            | "Less" | "Greater" | "LessOrEqual" | "GreaterOrEqual" | "And" | "Or" | "Xor"
+            | "Not" | "Neg" | "Abs" | "Floor" | "Ceil" | "Sqrt" => node
+                .inputs
+                .iter()
+                .filter(|n| !n.is_empty())
+                .map(|n| match self.rank(n)? {
+                    0 => Some(1),
+                    1 => self.length(n),
+                    _ => None,
+                })
+                .try_fold(0, |m, l| l.map(|l| m.max(l))),
+            _ => None,
+        }
+    }
+}
+
+/// The number of elements `Slice` takes from a 1-D value of length `n`, as ONNX clamps.
+fn slice_length(n: i64, start: i64, end: i64, step: i64) -> Option<usize> {
+    if step == 0 {
+        return None;
+    }
+    let norm = |v: i64| if v < 0 { v.saturating_add(n) } else { v };
+    let (s, e) = (norm(start), norm(end));
+    let count = if step > 0 {
+        let (s, e) = (s.clamp(0, n), e.clamp(0, n));
+        (e - s + step - 1).div_euclid(step)
+    } else {
+        let (s, e) = (s.clamp(-1, n - 1), e.clamp(-1, n - 1));
+        (s - e - step - 1).div_euclid(-step)
+    };
+    Some(count.max(0) as usize)
 }

@@ -3,7 +3,7 @@
 //! other's adjoint), concatenation (a split).
 
 use super::{RuleError, Site};
-use crate::autodiff::emit::{Emitter, OPEN_END};
+use crate::autodiff::emit::Emitter;
 use crate::ir::{Attribute, Node};
 
 /// The source index of output index `dst` of a nearest `Resize` by the integer factor `s`,
@@ -187,32 +187,63 @@ pub fn rule(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
                 &[("keepdims", Attribute::Int(0))],
             ))
         }
-        "Pad" => {
-            let pads = ints_of(em, node, 1, "pads")
-                .ok_or("the pads are computed at run time, not constants")?;
-            if pads.iter().any(|&p| p < 0) {
-                return Err(format!(
-                    "negative pads {pads:?} (cropping) have no rule yet"
-                ));
-            }
-            let n = pads.len() / 2;
-            let axes = ints_of(em, node, 3, "axes").unwrap_or_else(|| (0..n as i64).collect());
-            let mode = node.string("mode").unwrap_or("constant");
-            if mode != "constant" {
-                return super::pad_slice::folded_pad(em, x, g, mode, &pads, &axes);
-            }
-            let starts = em.ints(&pads[..n]);
-            let ends: Vec<i64> = pads[n..]
-                .iter()
-                .map(|&p| if p == 0 { OPEN_END } else { -p })
-                .collect();
-            let ends = em.ints(&ends);
-            let axes = em.ints(&axes);
-            Ok(em.op("Slice", &[g, &starts, &ends, &axes], &[]))
-        }
+        "Pad" => pad(em, site),
         "Slice" => super::pad_slice::slice(em, site),
         other => Err(format!("no layout rule for `{other}`")),
     }
+}
+
+/// The input cotangent of `Pad`: for constant padding, the cotangent sliced where the input
+/// lies; for the folding modes, [`folded_pad`](super::pad_slice::folded_pad). Pads computed at
+/// run time (an exporter's padding to a multiple of a window) must not be negative: a negative
+/// constant pad crops, and only constant ones can be checked here.
+fn pad(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
+    let node = site.node;
+    let (x, g) = (site.input(0), site.grad()?);
+    let values = ints_of(em, node, 1, "pads");
+    if let Some(pads) = &values {
+        if pads.iter().any(|&p| p < 0) {
+            return Err(format!("negative pads {pads:?} (cropping) have no rule yet"));
+        }
+    }
+    let axes_given = node.inputs.get(3).is_some_and(|a| !a.is_empty());
+    let n = match &values {
+        Some(v) => v.len() / 2,
+        // Without `axes`, `Pad` pads every axis.
+        None if !axes_given => em
+            .known
+            .rank(x)
+            .ok_or_else(|| format!("the rank of `{x}` is not known from the graph"))?,
+        None => {
+            let len = node
+                .inputs
+                .get(1)
+                .and_then(|p| em.known.length(p))
+                .ok_or("the number of pads is not known from the graph")?;
+            len / 2
+        }
+    };
+    let name = match &values {
+        Some(v) => em.ints(v),
+        None => node.inputs[1].clone(),
+    };
+    let pads = super::pad_slice::Pads { name, values };
+    let axes = ints_of(em, node, 3, "axes").unwrap_or_else(|| (0..n as i64).collect());
+    if axes_given && ints_of(em, node, 3, "axes").is_none() {
+        return Err("the padded axes are computed at run time, not constants".into());
+    }
+    let mode = node.string("mode").unwrap_or("constant");
+    if mode != "constant" {
+        return super::pad_slice::folded_pad(em, x, g, mode, &pads, &axes);
+    }
+    let (begin, end) = (em.ints(&[0]), em.ints(&[n as i64]));
+    let zero = em.ints(&[0]);
+    let starts = em.op("Slice", &[&pads.name, &begin, &end, &zero], &[]);
+    let axes_t = em.ints(&axes);
+    let shape = em.shape(x);
+    let extent = em.op("Gather", &[&shape, &axes_t], &[]);
+    let ends = em.op("Add", &[&starts, &extent], &[]);
+    Ok(em.op("Slice", &[g, &starts, &ends, &axes_t], &[]))
 }
 
 /// The cotangents of `Concat`'s inputs: the cotangent split at the inputs' sizes.
@@ -276,6 +307,20 @@ pub fn gather(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
     if a >= r {
         return Err(format!("axis {a} is out of range for rank {r}"));
     }
+    // A scalar index drops the axis: gather with a 1-element index instead, whose cotangent
+    // is `g` with the axis put back.
+    let (idx, g, ri) = if ri == 0 {
+        let one = em.ints(&[1]);
+        let axis = em.ints(&[a as i64]);
+        (
+            em.op("Reshape", &[idx, &one], &[]),
+            em.op("Unsqueeze", &[g, &axis], &[]),
+            1,
+        )
+    } else {
+        (idx.to_string(), g.to_string(), ri)
+    };
+    let (idx, g) = (idx.as_str(), g.as_str());
     // Negative indices count from the end of the axis.
     let dim = em.dim(x, a as i64);
     let zero = em.ints(&[0]);

@@ -104,6 +104,7 @@ pub const DIFFERENTIABLE_OPS: &[&str] = &[
     "Pow",
     "PRelu",
     "Reciprocal",
+    "ReduceL2",
     "ReduceMean",
     "ReduceSum",
     "Relu",
@@ -178,7 +179,7 @@ pub fn apply(em: &mut Emitter, site: &Site) -> Result<Vec<Option<String>>, RuleE
             site.only_active(&[0], "the data input (inference mode, constant statistics)")?;
             out[0] = Some(linear::batch_norm(em, site)?);
         }
-        "ReduceSum" | "ReduceMean" | "GlobalAveragePool" | "Softmax" => {
+        "ReduceSum" | "ReduceMean" | "ReduceL2" | "GlobalAveragePool" | "Softmax" => {
             site.only_active(&[0], "its data input")?;
             out[0] = Some(reduce::rule(em, site)?);
         }

@@ -4,7 +4,8 @@ use super::{RuleError, Site};
 use crate::autodiff::emit::{Emitter, OPEN_END};
 use crate::ir::Attribute;
 
-/// The input cotangent of `ReduceSum`, `ReduceMean`, `GlobalAveragePool` or `Softmax`.
+/// The input cotangent of `ReduceSum`, `ReduceMean`, `ReduceL2`, `GlobalAveragePool` or
+/// `Softmax`.
 pub fn rule(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
     let node = site.node;
     let (x, y, g) = (site.input(0), site.output(), site.grad()?);
@@ -56,6 +57,20 @@ pub fn rule(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
             let spread = em.op("Expand", &[&gk, &sx], &[]);
             if node.op_type == "ReduceSum" {
                 return Ok(spread);
+            }
+            if node.op_type == "ReduceL2" {
+                // d |x| / dx = x / |x|, and 0 where the norm is 0 (as torch's norm).
+                let yk = if keep || axes.is_empty() {
+                    y.to_string()
+                } else {
+                    let a = em.ints(&axes);
+                    em.op("Unsqueeze", &[y, &a], &[])
+                };
+                let ratio = em.op("Div", &[x, &yk], &[]);
+                let zero = em.scalar(0.0, x);
+                let at_zero = em.op("Equal", &[&yk, &zero], &[]);
+                let ratio = em.op("Where", &[&at_zero, &zero, &ratio], &[]);
+                return Ok(em.mul(&spread, &ratio));
             }
             let sizes = if axes.is_empty() {
                 sx.clone()
