@@ -593,3 +593,80 @@ fn pad_in_every_mode() {
         assert_rule(&format!("Pad {mode}"), &graph, &d, -1.0, 1.0);
     }
 }
+
+#[test]
+fn bounds_and_pads_computed_at_run_time() {
+    // What exporters write for `x[..., 1:-1, ::2]` on a free size and for padding to a
+    // multiple of a window (SwinIR's `check_image_size`): bounds from `Shape` at run time.
+    let d = [1, 2, 5, 7];
+    let graph = net(&d, |b| {
+        let shape = b.op("Shape", &["x"], &[]);
+        let hw = {
+            let (s, e) = (ints(b, "s", &[2]), ints(b, "e", &[4]));
+            b.op("Slice", &[&shape, &s, &e], &[])
+        };
+        let less = ints(b, "less", &[1, 0]);
+        let ends = b.op("Sub", &[&hw, &less], &[]);
+        let starts = ints(b, "starts", &[1, -6]);
+        let axes = ints(b, "axes", &[2, 3]);
+        let steps = ints(b, "steps", &[1, 2]);
+        b.op("Slice", &["x", &starts, &ends, &axes, &steps], &[])
+    });
+    assert_rule("Slice, run-time ends and a step", &graph, &d, -1.0, 1.0);
+    let graph = net(&d, |b| {
+        let (s, e, ax, st) = (
+            ints(b, "s", &[-1]),
+            ints(b, "e", &[i64::MIN]),
+            ints(b, "a", &[3]),
+            ints(b, "st", &[-2]),
+        );
+        b.op("Slice", &["x", &s, &e, &ax, &st], &[])
+    });
+    assert_rule("Slice, a negative step", &graph, &d, -1.0, 1.0);
+    for mode in ["reflect", "constant"] {
+        let graph = net(&d, |b| {
+            // pad = (4 - size % 4) % 4 at the end of H and W.
+            let shape = b.op("Shape", &["x"], &[]);
+            let (s, e) = (ints(b, "s", &[2]), ints(b, "e", &[4]));
+            let hw = b.op("Slice", &[&shape, &s, &e], &[]);
+            let four = ints(b, "four", &[4]);
+            let m = b.op("Mod", &[&hw, &four], &[]);
+            let r = b.op("Sub", &[&four, &m], &[]);
+            let pad = b.op("Mod", &[&r, &four], &[]);
+            let zeros = ints(b, "zeros", &[0, 0, 0, 0, 0, 0]);
+            let pads = b.op("Concat", &[&zeros, &pad], &[("axis", Attribute::Int(0))]);
+            b.op(
+                "Pad",
+                &["x", &pads],
+                &[("mode", Attribute::String(mode.into()))],
+            )
+        });
+        assert_rule(&format!("Pad {mode}, run-time pads"), &graph, &d, -1.0, 1.0);
+    }
+}
+
+#[test]
+fn gather_with_a_scalar_index_and_l2_norms() {
+    // `q, k, v = qkv[0], qkv[1], qkv[2]` in attention: a scalar index drops the axis.
+    let d = [3, 2, 4];
+    for i in [1, -1] {
+        let graph = net_r(&d, 2, |b| {
+            b.initializer("i", TensorData::i64(vec![], vec![i]));
+            b.op("Gather", &["x", "i"], &[("axis", Attribute::Int(0))])
+        });
+        assert_rule(&format!("Gather scalar {i}"), &graph, &d, -1.0, 1.0);
+    }
+    for keep in [0, 1] {
+        let graph = net_r(&d, 2 + keep as usize, |b| {
+            b.op(
+                "ReduceL2",
+                &["x"],
+                &[
+                    ("axes", Attribute::Ints(vec![-1])),
+                    ("keepdims", Attribute::Int(keep)),
+                ],
+            )
+        });
+        assert_rule(&format!("ReduceL2 keepdims {keep}"), &graph, &d, -1.0, 1.0);
+    }
+}
