@@ -33,7 +33,6 @@ const REFUSED: &[(&str, &str)] = &[
     ("test_mvn_expanded_ver18", "computed at run time"),
     ("test_resize_", "sizes computed at run time"),
     ("test_resize_downsample", "only whole spatial factors"),
-    ("test_slice_neg_steps", "only steps of 1"),
     // Zero-sized inputs or outputs: nothing to differentiate.
     ("empty_set", "all zero"),
     ("test_reshape_allowzero_reordered", "all zero"),
