@@ -1,6 +1,7 @@
 //! `srlens run` as a library: load the plugins, the model and the image, check every method
 //! before any model call, run each method once for all windows, write the outputs.
 
+mod batch_probe;
 mod findings;
 mod image_input;
 mod memory;
@@ -358,6 +359,10 @@ fn choose_batch(
 ) -> std::result::Result<u32, srlens_core::PluginError> {
     let c = &cfg.config;
     if c.batch_size == 1 {
+        return Ok(1);
+    }
+    if let Some(problem) = batch_probe::batch_problem(model, x) {
+        observer.note("batch size", &format!("1 ({problem})"));
         return Ok(1);
     }
     let (result, per_image) = memory::peak_growth(|| {
