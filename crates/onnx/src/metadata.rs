@@ -117,19 +117,39 @@ pub fn signature_problem(graph: &Graph) -> Option<String> {
     })
 }
 
-/// The `receptive_field` facts a backend reports in its model metadata (JSON), from the
-/// graph's operators: the radius, or why there is none.
-pub fn receptive_field_facts(
+/// The metadata key of the architecture's name (`srlens import` writes spandrel's).
+pub const ARCHITECTURE: &str = "srlens.architecture";
+/// The metadata key of the multiple of H and W a network pads its input to internally (the
+/// attention window of a Swin network; `srlens import` writes it).
+pub const WINDOW_MULTIPLE: &str = "srlens.window_multiple";
+
+/// The facts a backend reports in its model metadata (JSON): the `receptive_field` from the
+/// graph's operators (the radius, or why there is none) and, where the file says them, the
+/// `architecture` and the `window_multiple` the network pads to itself.
+pub fn model_facts(
+    graph: &Graph,
     receptive: &std::result::Result<crate::ReceptiveField, String>,
 ) -> serde_json::Value {
-    match receptive {
+    let mut facts = match receptive {
         Ok(rf) => {
             serde_json::json!({ "receptive_field": { "radius": rf.radius, "from": "onnx graph" } })
         }
         Err(why) => {
             serde_json::json!({ "receptive_field": null, "receptive_field_unbounded": why })
         }
+    };
+    if let Some(a) = graph.metadata.get(ARCHITECTURE) {
+        facts["architecture"] = a.clone().into();
     }
+    if let Some(m) = graph
+        .metadata
+        .get(WINDOW_MULTIPLE)
+        .and_then(|m| m.trim().parse::<u32>().ok())
+        .filter(|&m| m > 1)
+    {
+        facts["window_multiple"] = m.into();
+    }
+    facts
 }
 
 #[cfg(test)]
@@ -142,6 +162,17 @@ mod tests {
             g.metadata.insert(k.to_string(), v.to_string());
         }
         g
+    }
+
+    #[test]
+    fn model_facts_carry_the_architecture_and_a_window_multiple_above_one() {
+        let g = graph(&[(ARCHITECTURE, "SwinIR"), (WINDOW_MULTIPLE, "8")]);
+        let f = model_facts(&g, &Err("attention".into()));
+        assert_eq!(f["architecture"], "SwinIR");
+        assert_eq!(f["window_multiple"], 8);
+        assert_eq!(f["receptive_field_unbounded"], "attention");
+        let f = model_facts(&graph(&[(WINDOW_MULTIPLE, "1")]), &Err(String::new()));
+        assert!(f.get("window_multiple").is_none() && f.get("architecture").is_none());
     }
 
     #[test]

@@ -102,7 +102,7 @@ impl CandleModel {
         let meta_scale = metadata::scale(&graph).map_err(metadata_error);
         // How far an output pixel sees, from the operators (the host crops to it).
         let receptive = srlens_onnx::receptive_field(&graph);
-        let metadata = metadata::receptive_field_facts(&receptive);
+        let metadata = metadata::model_facts(&graph, &receptive);
         let interp = Interpreter::new(graph, DType::F32)?;
         let inputs = interp.input_names();
         if let Some(problem) = metadata::signature_problem(interp.graph()) {

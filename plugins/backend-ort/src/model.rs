@@ -117,7 +117,7 @@ impl OrtModel {
         }
         let meta_scale = metadata::scale(&graph).map_err(|e| load_error("", e));
         let receptive = srlens_onnx::receptive_field(&graph);
-        let mut meta = metadata::receptive_field_facts(&receptive);
+        let mut meta = metadata::model_facts(&graph, &receptive);
         meta["onnxruntime"] = serde_json::json!({
             "library": rt.library.display().to_string(),
             "version": rt.version,

@@ -102,9 +102,15 @@ mod tests {
         let x = Tensor::new(vec![1, 2, 3, 4], (0..24).map(|v| v as f32).collect()).unwrap();
         let c = corner(&x, 2);
         assert_eq!(c.dims(), vec![1, 2, 2, 2]);
-        assert_eq!(c.data.to_vec(), vec![0.0, 1.0, 4.0, 5.0, 12.0, 13.0, 16.0, 17.0]);
+        assert_eq!(
+            c.data.to_vec(),
+            vec![0.0, 1.0, 4.0, 5.0, 12.0, 13.0, 16.0, 17.0]
+        );
         let m = mirrored(&c);
-        assert_eq!(m.data.to_vec(), vec![1.0, 0.0, 5.0, 4.0, 13.0, 12.0, 17.0, 16.0]);
+        assert_eq!(
+            m.data.to_vec(),
+            vec![1.0, 0.0, 5.0, 4.0, 13.0, 12.0, 17.0, 16.0]
+        );
         let s = stacked(&c, &m);
         assert_eq!(s.dims(), vec![2, 2, 2, 2]);
         assert_eq!(&s.data[8..], &m.data[..]);

@@ -171,7 +171,7 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
         .map_err(|e| call_error(backend_plugin, "running model", &info.name, e))?;
     check_sr(&sr, &info, lw, lh, &model_name, backend_plugin)?;
 
-    let batch = choose_batch(
+    let (batch, batch_note) = choose_batch(
         &cfg,
         &cropped_model,
         session.objectives(),
@@ -216,6 +216,7 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
                 attribution,
                 seconds,
                 batch_size: batch,
+                batch_note: batch_note.as_deref(),
             })?;
             for warning in entry.card_warnings(c.gap_warning) {
                 observer.warning(&format!("{}: {warning}", entry.label));
@@ -348,7 +349,9 @@ fn model_file(
     Ok(None)
 }
 
-/// Measures one image's gradient and picks the largest batch within the memory budget.
+/// Probes whether the model takes a batch at all (see [`batch_probe`]), then measures one
+/// image's gradient and picks the largest batch within the memory budget; with the reason
+/// when the batch is 1 because the model cannot take more.
 fn choose_batch(
     cfg: &LoadedConfig,
     model: &ModelBox,
@@ -356,14 +359,14 @@ fn choose_batch(
     x: &Tensor,
     info: &ModelInfo,
     observer: &dyn Observer,
-) -> std::result::Result<u32, srlens_core::PluginError> {
+) -> std::result::Result<(u32, Option<String>), srlens_core::PluginError> {
     let c = &cfg.config;
     if c.batch_size == 1 {
-        return Ok(1);
+        return Ok((1, None));
     }
     if let Some(problem) = batch_probe::batch_problem(model, x) {
         observer.note("batch size", &format!("1 ({problem})"));
-        return Ok(1);
+        return Ok((1, Some(problem)));
     }
     let (result, per_image) = memory::peak_growth(|| {
         model
@@ -384,7 +387,7 @@ fn choose_batch(
             ),
         );
     }
-    Ok(batch)
+    Ok((batch, None))
 }
 
 /// `model.threads` is at most the machine's logical CPUs (more only oversubscribes them:

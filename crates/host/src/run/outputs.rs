@@ -33,6 +33,8 @@ pub struct MethodOutput<'a> {
     pub seconds: f64,
     /// Images per model call.
     pub batch_size: u32,
+    /// Why the batch is 1 whatever the config says, if it is.
+    pub batch_note: Option<&'a str>,
 }
 
 /// What every method of a run shares.
@@ -60,6 +62,14 @@ fn out_err(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 impl<'a> RunContext<'a> {
+    /// A fact of the backend's model metadata (JSON; see [`ModelInfo::metadata`]).
+    fn model_fact(&self, key: &str) -> Option<serde_json::Value> {
+        serde_json::from_str::<serde_json::Value>(&self.info.metadata)
+            .ok()?
+            .get(key)
+            .cloned()
+    }
+
     /// Prepares the output folder and the pictures every method shares.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -193,6 +203,21 @@ impl<'a> RunContext<'a> {
                 image_sha256: self.image_sha256.clone(),
                 receptive_field: self.receptive.clone(),
                 batch_size: m.batch_size,
+                batch_note: m.batch_note.map(String::from),
+                architecture: self
+                    .model_fact("architecture")
+                    .and_then(|a| a.as_str().map(String::from)),
+                window_padding: self
+                    .model_fact("window_multiple")
+                    .and_then(|m| m.as_u64())
+                    .map(|m| {
+                        format!(
+                            "the network pads H and W to a multiple of {m} (its attention window) \
+                         itself, in its graph, and crops its output to {s} x the input; srlens \
+                         gives it the image as it is",
+                            s = self.info.scale
+                        )
+                    }),
                 peak_rss_mib: super::memory::peak_bytes().map(|b| b as f64 / (1 << 20) as f64),
                 channels: self.info.channels,
                 input_range: self.info.input_range,

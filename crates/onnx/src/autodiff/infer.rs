@@ -257,9 +257,9 @@ impl Known {
                 };
                 slice_length(n, start, end, step)
             }
-            "Add" | "Sub" | "Mul" | "Div" | "Mod" | "Max" | "Min" | "Where" | "Equal"
-            | "Less" | "Greater" | "LessOrEqual" | "GreaterOrEqual" | "And" | "Or" | "Xor"
-            | "Not" | "Neg" | "Abs" | "Floor" | "Ceil" | "Sqrt" => node
+            "Add" | "Sub" | "Mul" | "Div" | "Mod" | "Max" | "Min" | "Where" | "Equal" | "Less"
+            | "Greater" | "LessOrEqual" | "GreaterOrEqual" | "And" | "Or" | "Xor" | "Not"
+            | "Neg" | "Abs" | "Floor" | "Ceil" | "Sqrt" => node
                 .inputs
                 .iter()
                 .filter(|n| !n.is_empty())

@@ -191,6 +191,17 @@ pub struct Provenance {
     /// Images per model call (the config's `batch_size`, lowered to fit the memory budget).
     #[serde(default)]
     pub batch_size: u32,
+    /// Why the model ran one image per call whatever the config's `batch_size` (it mixes or
+    /// refuses the images of a batch), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_note: Option<String>,
+    /// The model's architecture, where its file names it (`srlens import` writes spandrel's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
+    /// How the image's size met the network's attention windows, where it has them: the
+    /// network pads H and W to a multiple of its window itself and crops its output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_padding: Option<String>,
     /// Whether the model's gradients ran on a crop of the image (its receptive field).
     #[serde(default)]
     pub receptive_field: ReceptiveCrop,

@@ -203,7 +203,9 @@ fn pad(em: &mut Emitter, site: &Site) -> Result<String, RuleError> {
     let values = ints_of(em, node, 1, "pads");
     if let Some(pads) = &values {
         if pads.iter().any(|&p| p < 0) {
-            return Err(format!("negative pads {pads:?} (cropping) have no rule yet"));
+            return Err(format!(
+                "negative pads {pads:?} (cropping) have no rule yet"
+            ));
         }
     }
     let axes_given = node.inputs.get(3).is_some_and(|a| !a.is_empty());

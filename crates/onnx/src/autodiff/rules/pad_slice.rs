@@ -196,7 +196,9 @@ fn slice_by_scatter(em: &mut Emitter, site: &Site, rank: usize) -> Result<String
     let node = site.node;
     let (x, g) = (site.input(0), site.grad()?);
     if node.inputs.len() < 3 {
-        return Err("a `Slice` before opset 10 (bounds as attributes) needs constant bounds".into());
+        return Err(
+            "a `Slice` before opset 10 (bounds as attributes) needs constant bounds".into(),
+        );
     }
     let n_axes = em
         .known
