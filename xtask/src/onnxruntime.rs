@@ -30,8 +30,8 @@ pub fn ensure() -> Result<()> {
     }
     let started = std::time::Instant::now();
     let requirements = [format!("onnxruntime=={ORT_VERSION}")];
-    let wheels = torch::wheelhouse(&format!("onnxruntime-{ORT_VERSION}"), &requirements)?;
-    torch::install_from(&wheels, &requirements)?;
+    let wheels = torch::wheelhouse(&format!("onnxruntime-{ORT_VERSION}"), &requirements, false)?;
+    torch::install_from(&wheels, &requirements, false)?;
     if !has_onnxruntime() {
         return Err(format!(
             "{} cannot import onnxruntime {ORT_VERSION} after installing it",

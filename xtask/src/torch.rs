@@ -46,8 +46,8 @@ pub fn ensure_venv() -> Result<()> {
     let started = std::time::Instant::now();
     let mut requirements = vec![format!("torch=={TORCH_VERSION}")];
     requirements.extend(EXTRA.map(String::from));
-    let wheels = wheelhouse(&format!("torch-{TORCH_VERSION}"), &requirements)?;
-    install_from(&wheels, &requirements)?;
+    let wheels = wheelhouse(&format!("torch-{TORCH_VERSION}"), &requirements, false)?;
+    install_from(&wheels, &requirements, false)?;
     if !has_torch() {
         return Err(format!(
             "{} cannot import torch {TORCH_VERSION} after installing it",
@@ -73,10 +73,11 @@ fn has_torch() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Downloads `requirements` with their dependencies once into the user cache, as wheels for
-/// the venv's Python: `~/.cache/srlens/pypi/<key>-<python>/` (or under `$SRLENS_CACHE`),
-/// marked complete by a `.complete` file once pip has finished.
-pub fn wheelhouse(key: &str, requirements: &[String]) -> Result<PathBuf> {
+/// Downloads `requirements` with their dependencies (only the requirements themselves when
+/// `no_deps`) once into the user cache, as wheels for the venv's Python:
+/// `~/.cache/srlens/pypi/<key>-<python>/` (or under `$SRLENS_CACHE`), marked complete by a
+/// `.complete` file once pip has finished.
+pub fn wheelhouse(key: &str, requirements: &[String], no_deps: bool) -> Result<PathBuf> {
     let tag = Command::new(venv_python())
         .args(["-c", "import sys; print(sys.implementation.cache_tag)"])
         .output()
@@ -91,31 +92,22 @@ pub fn wheelhouse(key: &str, requirements: &[String]) -> Result<PathBuf> {
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     run(Command::new(venv_python())
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--only-binary=:all:",
-            "-d",
-        ])
+        .args(["-m", "pip", "download", "--quiet", "--only-binary=:all:"])
+        .args(no_deps.then_some("--no-deps"))
+        .arg("-d")
         .arg(&dir)
         .args(requirements))?;
     std::fs::write(&stamp, b"").map_err(|e| format!("{}: {e}", stamp.display()))?;
     Ok(dir)
 }
 
-/// Installs `requirements` into the venv from the wheelhouse `wheels` only (`--no-index`).
-pub fn install_from(wheels: &Path, requirements: &[String]) -> Result<()> {
+/// Installs `requirements` into the venv from the wheelhouse `wheels` only (`--no-index`),
+/// without their dependencies when `no_deps`.
+pub fn install_from(wheels: &Path, requirements: &[String], no_deps: bool) -> Result<()> {
     run(Command::new(venv_python())
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-index",
-            "--find-links",
-        ])
+        .args(["-m", "pip", "install", "--quiet", "--no-index"])
+        .args(no_deps.then_some("--no-deps"))
+        .arg("--find-links")
         .arg(wheels)
         .args(requirements))
 }

@@ -1,6 +1,7 @@
 //! `srlens`: explains image super-resolution networks with attribution maps.
 
 mod gradient_graph_cmd;
+mod import_cmd;
 mod plugins_cmd;
 mod progress;
 
@@ -54,6 +55,20 @@ enum Command {
         #[arg(long)]
         split: bool,
     },
+    /// Turns a PyTorch SR checkpoint into `DIR/<stem>.onnx` (opset 17, any height and width,
+    /// batch 1, with the srlens metadata) and `DIR/<stem>.pt` (TorchScript), both checked
+    /// against torch's own output before they are written. Uses spandrel 0.4.2, which
+    /// recognises the architecture (SwinIR, HAT, DAT, ESRGAN, RCAN...) from the state dict, in
+    /// the Python of SRLENS_PYTHON, else of VIRTUAL_ENV, else of a `.venv` above the current
+    /// folder or the executable (`cargo xtask setup` makes one).
+    Import {
+        /// The checkpoint: a state dict as `.pth` or `.pt`, or `.safetensors`.
+        checkpoint: PathBuf,
+        /// The folder to write into (default: the checkpoint's); files of the same names are
+        /// replaced.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Lists the plugin files found, what they provide, and why any were refused.
     Plugins {
         /// Also shows abi_stable's whole report for refused files.
@@ -81,6 +96,18 @@ fn main() -> ExitCode {
         Command::Plugins { verbose } => {
             print!("{}", plugins_cmd::render(&PluginHost::load(&dirs), verbose));
             ExitCode::SUCCESS
+        }
+        Command::Import { checkpoint, out } => {
+            match import_cmd::import(&checkpoint, out.as_deref()) {
+                Ok(summary) => {
+                    print!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::GradientGraph { model, out, split } => {
             match gradient_graph_cmd::write(&model, &out, split) {
