@@ -61,6 +61,10 @@ pub fn unary(ctx: &NodeCtx<'_>, x: &Tensor) -> Result<Tensor> {
         "Reciprocal" => x.recip()?,
         "Relu" => x.relu()?,
         "Tanh" => x.tanh()?,
+        "Erf" => x.erf()?,
+        // Piecewise constant: no gradient flows through them.
+        "Floor" => x.detach().floor()?,
+        "Ceil" => x.detach().ceil()?,
         // 1 / (1 + e^-x) written with tanh, whose gradient never overflows.
         "Sigmoid" => x.affine(0.5, 0.0)?.tanh()?.affine(0.5, 0.5)?,
         _ => {
@@ -146,7 +150,8 @@ pub fn gemm(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
     Ok(y)
 }
 
-/// `ReduceMean` and `ReduceSum` (axes from the attribute or, in newer opsets, an input).
+/// `ReduceMean`, `ReduceSum`, `ReduceSumSquare`, `ReduceL1`, `ReduceL2`, `ReduceMax` and
+/// `ReduceMin` (axes from the attribute or, in newer opsets, an input).
 pub fn reduce(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
     let n = ctx.node;
     let x = req(inputs, 0)?;
@@ -165,17 +170,63 @@ pub fn reduce(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
     };
     dims.sort_unstable();
     dims.dedup();
-    let mut y = if n.op_type == "ReduceMean" {
-        x.mean_keepdim(dims.clone())?
-    } else {
-        x.sum_keepdim(dims.clone())?
+    let extremum = matches!(n.op_type.as_str(), "ReduceMax" | "ReduceMin");
+    let keep = n.int("keepdims", 1) != 0;
+    if extremum && dims.iter().any(|&d| x.dims()[d] == 0) {
+        return empty_extremum(x, &dims, keep, n.op_type == "ReduceMax");
+    }
+    let mut y = match n.op_type.as_str() {
+        "ReduceMean" => x.mean_keepdim(dims.clone())?,
+        "ReduceSumSquare" => x.sqr()?.sum_keepdim(dims.clone())?,
+        "ReduceL1" => x.abs()?.sum_keepdim(dims.clone())?,
+        "ReduceL2" => x.sqr()?.sum_keepdim(dims.clone())?.sqrt()?,
+        _ if extremum => {
+            let mut y = x.clone();
+            for &d in &dims {
+                y = if n.op_type == "ReduceMax" {
+                    y.max_keepdim(d)?
+                } else {
+                    y.min_keepdim(d)?
+                };
+            }
+            y
+        }
+        _ => x.sum_keepdim(dims.clone())?,
     };
-    if n.int("keepdims", 1) == 0 {
+    if !keep {
         for &d in dims.iter().rev() {
             y = y.squeeze(d)?;
         }
     }
     Ok(y)
+}
+
+/// `ReduceMax` / `ReduceMin` over an empty axis: the identity of the reduction (-inf / inf,
+/// the type's lowest / highest integer, false / true).
+fn empty_extremum(x: &Tensor, dims: &[usize], keep: bool, max: bool) -> Result<Tensor> {
+    let shape: Vec<usize> = x
+        .dims()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &d)| match (dims.contains(&i), keep) {
+            (false, _) => Some(d),
+            (true, true) => Some(1),
+            (true, false) => None,
+        })
+        .collect();
+    let dev = x.device();
+    Ok(match x.dtype() {
+        DType::U8 => Tensor::full(u8::from(!max), shape, dev)?,
+        DType::I64 => Tensor::full(if max { i64::MIN } else { i64::MAX }, shape, dev)?,
+        dt => {
+            let v = if max {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            };
+            Tensor::full(v, shape, dev)?.to_dtype(dt)?
+        }
+    })
 }
 
 /// `GlobalAveragePool`: the mean over every spatial dimension, kept as size 1.

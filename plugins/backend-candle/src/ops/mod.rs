@@ -1,8 +1,10 @@
 //! The operators: which are supported, static checks at load time, and evaluation.
 
+mod logic;
 mod math;
 pub use nn::prepare_kernels;
 mod nn;
+mod norm;
 mod shape;
 
 use std::sync::Arc;
@@ -11,14 +13,17 @@ use candle_core::{DType, Tensor};
 use srlens_onnx::Node;
 
 use crate::conv::ConvKernel;
+use crate::convert::{floats, ints};
 use crate::error::{Error, Result};
 
 /// Every ONNX operator (default domain) this backend runs.
 pub const SUPPORTED_OPS: &[&str] = &[
     "Abs",
     "Add",
+    "And",
     "BatchNormalization",
     "Cast",
+    "Ceil",
     "Clip",
     "Concat",
     "Constant",
@@ -28,28 +33,52 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "DepthToSpace",
     "Div",
     "Dropout",
+    "Equal",
+    "Erf",
     "Exp",
+    "Expand",
     "Flatten",
+    "Floor",
     "Gather",
     "Gemm",
     "GlobalAveragePool",
+    "Greater",
+    "GreaterOrEqual",
     "Identity",
+    "InstanceNormalization",
+    "LayerNormalization",
     "LeakyRelu",
+    "Less",
+    "LessOrEqual",
+    "LogSoftmax",
     "MatMul",
+    "Max",
+    "Min",
+    "Mod",
     "Mul",
     "Neg",
+    "Not",
+    "Or",
     "Pad",
     "Pow",
     "PRelu",
+    "Range",
     "Reciprocal",
+    "ReduceL1",
+    "ReduceL2",
+    "ReduceMax",
     "ReduceMean",
+    "ReduceMin",
     "ReduceSum",
+    "ReduceSumSquare",
     "Relu",
     "Reshape",
     "Resize",
+    "ScatterND",
     "Shape",
     "Sigmoid",
     "Slice",
+    "Softmax",
     "SpaceToDepth",
     "Sqrt",
     "Squeeze",
@@ -58,6 +87,8 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Transpose",
     "Unsqueeze",
     "Upsample",
+    "Where",
+    "Xor",
 ];
 
 /// What a node's evaluation may use besides its inputs.
@@ -95,6 +126,12 @@ pub fn check(node: &Node) -> Result<()> {
         "BatchNormalization" if node.int("training_mode", 0) != 0 => Err(Error::unsupported(
             "BatchNormalization in training mode is not supported (inference only)",
         )),
+        "ScatterND" => match node.string("reduction").unwrap_or("none") {
+            "none" => Ok(()),
+            other => Err(Error::unsupported(format!(
+                "ScatterND with reduction `{other}` is not supported: only `none` is"
+            ))),
+        },
         _ => Ok(()),
     }
 }
@@ -104,15 +141,48 @@ pub fn eval(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Vec<Tensor>>
     let n = ctx.node;
     let one = |t: Tensor| Ok(vec![t]);
     match n.op_type.as_str() {
-        "Identity" | "Dropout" => one(req(inputs, 0)?.clone()),
+        "Identity" => one(req(inputs, 0)?.clone()),
+        // Inference: the input unchanged, and a mask that keeps everything.
+        "Dropout" => {
+            let x = req(inputs, 0)?;
+            let training = opt(inputs, 2)
+                .map(ints)
+                .transpose()?
+                .is_some_and(|v| v[0] != 0);
+            let ratio = opt(inputs, 1)
+                .map(floats)
+                .transpose()?
+                .map_or(0.5, |v| v[0]);
+            if training && ratio != 0.0 {
+                return Err(Error::unsupported(
+                    "Dropout in training mode (random) is not supported (inference only)",
+                ));
+            }
+            Ok(vec![x.clone(), x.ones_like()?.to_dtype(DType::U8)?])
+        }
         "Add" | "Sub" | "Mul" | "Div" | "Pow" => one(math::binary(ctx, inputs)?),
         "Abs" | "Neg" | "Exp" | "Sqrt" | "Reciprocal" | "Relu" | "Sigmoid" | "Tanh"
-        | "LeakyRelu" => one(math::unary(ctx, req(inputs, 0)?)?),
+        | "LeakyRelu" | "Erf" | "Floor" | "Ceil" => one(math::unary(ctx, req(inputs, 0)?)?),
         "PRelu" => one(math::prelu(req(inputs, 0)?, req(inputs, 1)?)?),
         "Clip" => one(math::clip(ctx, inputs)?),
         "MatMul" => one(math::matmul(req(inputs, 0)?, req(inputs, 1)?)?),
         "Gemm" => one(math::gemm(ctx, inputs)?),
-        "ReduceMean" | "ReduceSum" => one(math::reduce(ctx, inputs)?),
+        "ReduceMean" | "ReduceSum" | "ReduceSumSquare" | "ReduceL1" | "ReduceL2" | "ReduceMax"
+        | "ReduceMin" => one(math::reduce(ctx, inputs)?),
+        "Softmax" | "LogSoftmax" => one(norm::softmax(ctx, req(inputs, 0)?)?),
+        "LayerNormalization" => norm::layer_norm(ctx, inputs),
+        "InstanceNormalization" => one(norm::instance_norm(ctx, inputs)?),
+        "Equal" | "Greater" | "GreaterOrEqual" | "Less" | "LessOrEqual" => {
+            one(logic::compare(ctx, inputs)?)
+        }
+        "Not" => one(logic::not(req(inputs, 0)?)?),
+        "And" | "Or" | "Xor" => one(logic::logical(ctx, inputs)?),
+        "Where" => one(logic::where_(ctx, inputs)?),
+        "Min" | "Max" => one(logic::min_max(ctx, inputs)?),
+        "Mod" => one(logic::modulo(ctx, inputs)?),
+        "Range" => one(logic::range(ctx, inputs)?),
+        "Expand" => one(shape::expand(req(inputs, 0)?, req(inputs, 1)?)?),
+        "ScatterND" => one(shape::scatter_nd(ctx, inputs)?),
         "GlobalAveragePool" => one(math::global_average_pool(req(inputs, 0)?)?),
         "BatchNormalization" => one(math::batch_norm(ctx, inputs)?),
         "Conv" => one(nn::conv(ctx, inputs)?),

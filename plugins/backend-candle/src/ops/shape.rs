@@ -295,3 +295,125 @@ pub fn constant_of_shape(ctx: &NodeCtx<'_>, shape: &Tensor) -> Result<Tensor> {
         .broadcast_as(dims)?
         .contiguous()?)
 }
+
+/// `Expand`: `x` broadcast against `shape` (numpy rules in both directions).
+pub fn expand(x: &Tensor, shape: &Tensor) -> Result<Tensor> {
+    let spec = ints(shape)?;
+    let rank = x.rank().max(spec.len());
+    let pad = |v: Vec<i64>| -> Vec<i64> {
+        let mut out = vec![1; rank - v.len()];
+        out.extend(v);
+        out
+    };
+    let have = pad(x.dims().iter().map(|&d| d as i64).collect());
+    let want = pad(spec.clone());
+    let out = have
+        .iter()
+        .zip(&want)
+        .map(|(&h, &w)| match (h, w) {
+            (h, w) if h == w || w == 1 => Ok(h as usize),
+            (1, w) if w >= 0 => Ok(w as usize),
+            _ => Err(Error::Input(format!(
+                "cannot expand shape {:?} to {spec:?}",
+                x.dims()
+            ))),
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    if out == x.dims() {
+        return Ok(x.clone());
+    }
+    Ok(x.broadcast_as(out)?.contiguous()?)
+}
+
+/// `ScatterND` with `reduction = "none"`: `data` with the slices `indices` names replaced by
+/// `updates` (a repeated index keeps its last update). Floats stay differentiable in `data`
+/// and `updates`: `data * (1 - mask) + index_add(0, positions, updates)` on the flattened
+/// tensors.
+pub fn scatter_nd(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
+    let reduction = ctx.node.string("reduction").unwrap_or("none");
+    if reduction != "none" {
+        return Err(Error::unsupported(format!(
+            "ScatterND with reduction `{reduction}`: only `none` is supported"
+        )));
+    }
+    let data = req(inputs, 0)?;
+    let indices = req(inputs, 1)?;
+    let updates = req(inputs, 2)?;
+    let dims = data.dims();
+    let k = *indices.dims().last().unwrap_or(&0);
+    if indices.rank() == 0 || k > dims.len() {
+        return Err(Error::Input(format!(
+            "ScatterND indices of shape {:?} for data of shape {dims:?}",
+            indices.dims()
+        )));
+    }
+    let block: usize = dims[k..].iter().product();
+    let tuples = ints(indices)?;
+    let count: usize = indices.dims()[..indices.rank() - 1].iter().product();
+    let mut want = indices.dims()[..indices.rank() - 1].to_vec();
+    want.extend_from_slice(&dims[k..]);
+    if updates.dims() != want.as_slice() {
+        return Err(Error::Input(format!(
+            "ScatterND updates of shape {:?}, expected {want:?}",
+            updates.dims()
+        )));
+    }
+    // The flat position in `data` each slice starts at.
+    let mut starts = Vec::with_capacity(count);
+    for t in 0..count {
+        let mut offset = 0usize;
+        for (j, &d) in dims[..k].iter().enumerate() {
+            let i = tuples[t * k + j];
+            let i = if i < 0 { i + d as i64 } else { i };
+            if i < 0 || i >= d as i64 {
+                return Err(Error::Input(format!(
+                    "ScatterND index {} out of range for size {d}",
+                    tuples[t * k + j]
+                )));
+            }
+            offset = offset * d + i as usize;
+        }
+        starts.push(offset * block);
+    }
+    // The update each written position takes: the last one naming it.
+    let total = data.elem_count();
+    let mut source = vec![u32::MAX; total];
+    for (t, &s) in starts.iter().enumerate() {
+        for j in 0..block {
+            source[s + j] = (t * block + j) as u32;
+        }
+    }
+    let (positions, picked): (Vec<u32>, Vec<u32>) = source
+        .iter()
+        .enumerate()
+        .filter(|(_, &u)| u != u32::MAX)
+        .map(|(p, &u)| (p as u32, u))
+        .unzip();
+    let flat = data.flatten_all()?;
+    let upd = updates.to_dtype(data.dtype())?.flatten_all()?;
+    if !is_float(data) {
+        // Integer data: no gradient, plain copies.
+        let mut v = ints(&flat)?;
+        let u = ints(&upd)?;
+        for (&p, &s) in positions.iter().zip(&picked) {
+            v[p as usize] = u[s as usize];
+        }
+        return Ok(Tensor::from_vec(v, dims, &DEVICE)?.to_dtype(data.dtype())?);
+    }
+    let n = positions.len();
+    let pos = Tensor::from_vec(positions.clone(), n, &DEVICE)?;
+    let identity = picked.len() == upd.elem_count()
+        && picked.iter().enumerate().all(|(i, &s)| s as usize == i);
+    let upd = if identity {
+        upd
+    } else {
+        upd.index_select(&Tensor::from_vec(picked, n, &DEVICE)?, 0)?
+    };
+    let mut keep = vec![1f64; total];
+    for &p in &positions {
+        keep[p as usize] = 0.0;
+    }
+    let keep = Tensor::from_vec(keep, total, &DEVICE)?.to_dtype(data.dtype())?;
+    let written = flat.zeros_like()?.detach().index_add(&pos, &upd, 0)?;
+    Ok(flat.mul(&keep)?.add(&written)?.reshape(dims)?)
+}
