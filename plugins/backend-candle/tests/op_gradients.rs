@@ -375,3 +375,246 @@ fn unequal_strides_and_grouped_conv_transpose() {
     );
     check(g, &[1, 4, 3, 3], 52);
 }
+
+// The operators of the transformer networks (SwinIR, HAT, DAT as PyTorch exports them).
+
+#[test]
+fn softmax_and_log_softmax() {
+    for op in ["Softmax", "LogSoftmax"] {
+        check(single(op, &[], vec![]), &[2, 3, 4], 60);
+        check(
+            single(op, &[], vec![("axis", Attribute::Int(1))]),
+            &[2, 3, 2, 2],
+            61,
+        );
+    }
+    // Before opset 13: over the flattened dimensions from `axis` on.
+    let mut g = G::with_opset(11);
+    let y = g.op("Softmax", &["x"], vec![("axis", Attribute::Int(1))]);
+    check(g.finish(&y), &[2, 3, 4], 62);
+}
+
+#[test]
+fn layer_and_instance_normalization() {
+    let mut rng = Rng(63);
+    let (s, b) = (rng.vec32(5, 0.5, 1.5), rng.vec32(5, -0.5, 0.5));
+    check(
+        single(
+            "LayerNormalization",
+            &[(&[5], s), (&[5], b)],
+            vec![("epsilon", Attribute::Float(1e-5))],
+        ),
+        &[2, 3, 5],
+        64,
+    );
+    // Over the last three dimensions, without a bias.
+    let s = rng.vec32(12, 0.5, 1.5);
+    check(
+        single(
+            "LayerNormalization",
+            &[(&[3, 2, 2], s)],
+            vec![("axis", Attribute::Int(1))],
+        ),
+        &[2, 3, 2, 2],
+        65,
+    );
+    let (s, b) = (rng.vec32(3, 0.5, 1.5), rng.vec32(3, -0.5, 0.5));
+    check(
+        single(
+            "InstanceNormalization",
+            &[(&[3], s), (&[3], b)],
+            vec![("epsilon", Attribute::Float(1e-3))],
+        ),
+        &[2, 3, 3, 4],
+        66,
+    );
+}
+
+#[test]
+fn erf_floor_ceil() {
+    check(single("Erf", &[], vec![]), &[2, 3, 4], 67);
+    // GELU as the exporter writes it: x * 0.5 * (1 + erf(x / sqrt 2)).
+    let mut g = G::new();
+    let r2 = g.init(&[], vec![std::f32::consts::SQRT_2]);
+    let (one, half) = (g.init(&[], vec![1.0]), g.init(&[], vec![0.5]));
+    let d = g.op("Div", &["x", &r2], vec![]);
+    let e = g.op("Erf", &[&d], vec![]);
+    let a = g.op("Add", &[&e, &one], vec![]);
+    let m = g.op("Mul", &["x", &a], vec![]);
+    let y = g.op("Mul", &[&m, &half], vec![]);
+    check(g.finish(&y), &[2, 3, 4], 68);
+    // Piecewise constant: x + floor(3x) has gradient 1, x * ceil(3x) has gradient ceil(3x).
+    for op in ["Floor", "Ceil"] {
+        let mut g = G::new();
+        let three = g.init(&[], vec![3.0]);
+        let t = g.op("Mul", &["x", &three], vec![]);
+        let f = g.op(op, &[&t], vec![]);
+        let y = g.op(
+            if op == "Floor" { "Add" } else { "Mul" },
+            &["x", &f],
+            vec![],
+        );
+        check(g.finish(&y), &[2, 3, 4], 69);
+    }
+}
+
+#[test]
+fn where_min_max_and_mod() {
+    // A LeakyReLU written with a comparison: where(x > 0, x, 0.1 x).
+    let mut g = G::new();
+    let (zero, tenth) = (g.init(&[], vec![0.0]), g.init(&[], vec![0.1]));
+    let c = g.op("Greater", &["x", &zero], vec![]);
+    let s = g.op("Mul", &["x", &tenth], vec![]);
+    let y = g.op("Where", &[&c, "x", &s], vec![]);
+    check(g.finish(&y), &[2, 3, 4], 70);
+    // The masked fill of shifted windows: where(mask != 0, -100, x), mask broadcast.
+    let mut g = G::new();
+    let m = g.init(&[1, 3, 1], vec![0.0, 2.0, 0.0]);
+    let zero = g.init(&[], vec![0.0]);
+    let fill = g.init(&[], vec![-100.0]);
+    let e = g.op("Equal", &[&m, &zero], vec![]);
+    let ne = g.op("Not", &[&e], vec![]);
+    let y = g.op("Where", &[&ne, &fill, "x"], vec![]);
+    check(g.finish(&y), &[2, 3, 4], 71);
+    // Min and Max against a constant and against a function of x.
+    let c = Rng(72).vec32(4, -0.5, 0.5);
+    check(single("Max", &[(&[4], c.clone())], vec![]), &[2, 3, 4], 73);
+    let mut g = G::new();
+    let k = g.init(&[4], c);
+    let (half, two) = (g.init(&[], vec![0.5]), g.init(&[], vec![2.0]));
+    let h = g.op("Mul", &["x", &half], vec![]);
+    let t = g.op("Mul", &["x", &two], vec![]);
+    let y = g.op("Min", &["x", &h, &t, &k], vec![]);
+    check(g.finish(&y), &[2, 3, 4], 74);
+    // Float Mod, both conventions: gradient 1 in the dividend, -q in the divisor.
+    for fmod in [0, 1] {
+        let mut g = G::new();
+        let d = g.init(&[4], vec![0.3, -0.45, 0.7, -0.25]);
+        let y = g.op("Mod", &["x", &d], vec![("fmod", Attribute::Int(fmod))]);
+        check(g.finish(&y), &[2, 3, 4], 75);
+        let mut g = G::new();
+        let n = g.init(&[4], vec![1.3, -2.45, 3.7, -0.9]);
+        let three = g.init(&[], vec![3.0]);
+        let b = g.op("Add", &["x", &three], vec![]);
+        let y = g.op("Mod", &[&n, &b], vec![("fmod", Attribute::Int(fmod))]);
+        check(g.finish(&y), &[2, 3, 4], 76);
+    }
+}
+
+#[test]
+fn expand_and_scatter_nd() {
+    let mut g = G::new();
+    let s = g.init_i64(&[2, 4, 3]);
+    let y = g.op("Expand", &["x", &s], vec![]);
+    check(g.finish(&y), &[2, 1, 3], 77);
+    // Rows 2 and 0 of x replaced by twice rows 1 and 3: the gradient reaches rows 1 and 3
+    // through the updates (times 2) and rows 1 and 3 of the data, never rows 0 and 2.
+    let mut g = G::new();
+    let rows = g.init_i64_shaped(&[2, 1], &[2, 0]);
+    let from = g.init_i64(&[1, 3]);
+    let two = g.init(&[], vec![2.0]);
+    let u = g.op("Gather", &["x", &from], vec![("axis", Attribute::Int(0))]);
+    let u2 = g.op("Mul", &[&u, &two], vec![]);
+    let y = g.op("ScatterND", &["x", &rows, &u2], vec![]);
+    check(g.finish(&y), &[4, 3, 5], 78);
+    // A window mask: zeros with single elements written from x (indices of depth 4).
+    let mut g = G::new();
+    let z = g.init(&[1, 4, 5, 1], vec![0.0; 20]);
+    let idx = g.init_i64_shaped(&[1, 2, 1, 1, 4], &[0, 1, 2, 0, 0, 3, 4, 0]);
+    let y = g.op("ScatterND", &[&z, &idx, "x"], vec![]);
+    check(g.finish(&y), &[1, 2, 1, 1], 79);
+}
+
+#[test]
+fn norms_and_extrema() {
+    for op in [
+        "ReduceL2",
+        "ReduceL1",
+        "ReduceSumSquare",
+        "ReduceMax",
+        "ReduceMin",
+    ] {
+        check(single(op, &[], vec![("axes", ints(&[-1]))]), &[2, 3, 4], 80);
+        let mut g = G::new();
+        let a = g.init_i64(&[0, 2]);
+        let y = g.op(op, &["x", &a], vec![("keepdims", Attribute::Int(0))]);
+        check(g.finish(&y), &[2, 3, 4], 81);
+    }
+    // DAT's normalisation: x / max(||x||, eps) along the last axis.
+    let mut g = G::new();
+    let n = g.op(
+        "ReduceL2",
+        &["x"],
+        vec![("axes", ints(&[-1])), ("keepdims", Attribute::Int(1))],
+    );
+    let eps = g.init(&[], vec![1e-12]);
+    let c = g.op("Clip", &[&n, &eps], vec![]);
+    let s = g.op("Shape", &["x"], vec![]);
+    let e = g.op("Expand", &[&c, &s], vec![]);
+    let y = g.op("Div", &["x", &e], vec![]);
+    check(g.finish(&y), &[2, 2, 3, 5], 82);
+}
+
+#[test]
+fn gathers_with_index_matrices_and_batched_products() {
+    // HAT's unfold as a Gather of a float tensor with an index matrix (a repeated index).
+    let mut g = G::new();
+    let idx = g.init_i64_shaped(&[2, 3], &[0, 5, -1, 2, 2, 3]);
+    let y = g.op("Gather", &["x", &idx], vec![("axis", Attribute::Int(2))]);
+    check(g.finish(&y), &[2, 3, 6, 4], 83);
+    // A relative position bias table looked up by an index matrix.
+    let mut g = G::new();
+    let idx = g.init_i64_shaped(&[2, 3], &[0, 1, 14, 7, 7, 3]);
+    let y = g.op("Gather", &["x", &idx], vec![]);
+    check(g.finish(&y), &[15, 3], 84);
+    // Rank 4 against a matrix, against its own transpose, and against a rank-3 batch.
+    let w = Rng(85).vec32(5 * 6, -1.0, 1.0);
+    check(single("MatMul", &[(&[5, 6], w)], vec![]), &[2, 3, 4, 5], 86);
+    let mut g = G::new();
+    let t = g.op("Transpose", &["x"], vec![("perm", ints(&[0, 1, 3, 2]))]);
+    let y = g.op("MatMul", &["x", &t], vec![]);
+    check(g.finish(&y), &[2, 3, 4, 5], 87);
+    let w = Rng(88).vec32(3 * 5 * 6, -1.0, 1.0);
+    check(
+        single("MatMul", &[(&[3, 5, 6], w)], vec![]),
+        &[2, 1, 4, 5],
+        89,
+    );
+}
+
+#[test]
+fn window_attention_block() {
+    // softmax(q k^T * scale + bias[index]) v with q, k, v from a layer-normalised x, as in a
+    // Swin block (one window of 4 tokens, 2 heads of 3 channels).
+    let mut rng = Rng(90);
+    let mut g = G::new();
+    let (ln_s, ln_b) = (
+        g.init(&[6], rng.vec32(6, 0.5, 1.5)),
+        g.init(&[6], rng.vec32(6, -0.2, 0.2)),
+    );
+    let wqkv = g.init(&[6, 18], rng.vec32(6 * 18, -0.5, 0.5));
+    let table = g.init(&[7, 2], rng.vec32(14, -1.0, 1.0));
+    let index = g.init_i64_shaped(&[16], &[3, 2, 1, 0, 4, 3, 2, 1, 5, 4, 3, 2, 6, 5, 4, 3]);
+    let ln = g.op("LayerNormalization", &["x", &ln_s, &ln_b], vec![]);
+    let qkv = g.op("MatMul", &[&ln, &wqkv], vec![]);
+    let shape = g.init_i64(&[1, 4, 3, 2, 3]);
+    let r = g.op("Reshape", &[&qkv, &shape], vec![]);
+    let p = g.op("Transpose", &[&r], vec![("perm", ints(&[2, 0, 3, 1, 4]))]);
+    let pick = |g: &mut G, i: i64| {
+        let k = g.init_i64_shaped(&[], &[i]);
+        g.op("Gather", &[&p, &k], vec![("axis", Attribute::Int(0))])
+    };
+    let (q, k, v) = (pick(&mut g, 0), pick(&mut g, 1), pick(&mut g, 2));
+    let kt = g.op("Transpose", &[&k], vec![("perm", ints(&[0, 1, 3, 2]))]);
+    let scale = g.init(&[], vec![0.577]);
+    let qs = g.op("Mul", &[&q, &scale], vec![]);
+    let a = g.op("MatMul", &[&qs, &kt], vec![]);
+    let bias = g.op("Gather", &[&table, &index], vec![]);
+    let bshape = g.init_i64(&[4, 4, 2]);
+    let b = g.op("Reshape", &[&bias, &bshape], vec![]);
+    let bt = g.op("Transpose", &[&b], vec![("perm", ints(&[2, 0, 1]))]);
+    let ab = g.op("Add", &[&a, &bt], vec![]);
+    let s = g.op("Softmax", &[&ab], vec![("axis", Attribute::Int(-1))]);
+    let y = g.op("MatMul", &[&s, &v], vec![]);
+    check(g.finish(&y), &[1, 4, 6], 91);
+}

@@ -73,6 +73,17 @@ impl G {
         name
     }
 
+    /// Adds an i64 initializer of shape `dims` and returns its name.
+    pub fn init_i64_shaped(&mut self, dims: &[i64], values: &[i64]) -> String {
+        self.counter += 1;
+        let name = format!("c{}", self.counter);
+        self.graph.initializers.insert(
+            name.clone(),
+            TensorData::i64(dims.to_vec(), values.to_vec()),
+        );
+        name
+    }
+
     /// Appends a node and returns its output name.
     pub fn op(&mut self, op: &str, inputs: &[&str], attrs: Vec<(&str, Attribute)>) -> String {
         self.counter += 1;
