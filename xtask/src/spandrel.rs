@@ -15,9 +15,11 @@
 //! The test networks (issue 12): `tests/fixtures/transformers/make_checkpoints.py` writes
 //! small SwinIR, HAT and DAT checkpoints from spandrel's own architecture code with seeded
 //! weights, and three files `srlens import` refuses, into `target/transformers/` (setup, when
-//! missing or older than the script); `cargo xtask test` then runs the freshly built `srlens import` on
-//! the three networks into the same folder, so that every crate's tests find
-//! `target/transformers/{swinir,hat,dat}.{onnx,pt}`.
+//! missing or older than the script); `cargo xtask test` then runs the freshly built
+//! `srlens import` on the three networks into the same folder (when an output is missing or
+//! older than its checkpoint or the import script), so that every crate's tests find
+//! `target/transformers/{swinir,hat,dat}.{onnx,pt}`. `cargo xtask transformers` does only
+//! this.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

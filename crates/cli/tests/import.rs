@@ -144,13 +144,13 @@ print(json.dumps({
 "#;
 
 /// Imports `<net>.pth` (into the checkpoint's own folder, or `--out` a new folder) and checks
-/// the files, their metadata and their outputs.
+/// the files, their metadata and their outputs; returns the ONNX graph and the folder.
 fn imports(
     net: &str,
     architecture: &str,
     window_multiple: &str,
     with_out: bool,
-) -> srlens_onnx::Graph {
+) -> (srlens_onnx::Graph, tempfile::TempDir) {
     let dir = folder_with(&format!("{net}.pth"));
     let pth = dir.path().join(format!("{net}.pth"));
     let out_dir = if with_out {
@@ -269,13 +269,17 @@ fn imports(
     // batch in, and ONNX Runtime refuses another one rather than compute it wrong.
     assert_eq!(result["onnx_input"][0], "1", "{result}");
     assert_eq!(result["onnx_batch_two"], "refused", "{result}");
-    graph
+    (graph, dir)
 }
 
 #[test]
 fn swinir_imports_next_to_its_checkpoint() {
-    let graph = imports("swinir", "SwinIR", "8", false);
+    let (graph, dir) = imports("swinir", "SwinIR", "8", false);
     assert!(!graph.metadata.contains_key("srlens.split_size"));
+    // Its own TorchScript output is no checkpoint to import again.
+    let again = import(dir.path(), &["swinir.pt", "--out", "again"]);
+    insta::assert_snapshot!(failure(&again, dir.path()));
+    assert!(!dir.path().join("again").exists());
 }
 
 #[test]
@@ -287,7 +291,7 @@ fn hat_imports_into_a_new_folder() {
 fn dat_imports_with_its_split_sizes() {
     // DAT has no window_size: its padding multiple is its larger split size, and the split
     // sizes themselves are recorded too.
-    let graph = imports("dat", "DAT", "8", true);
+    let (graph, _dir) = imports("dat", "DAT", "8", true);
     assert_eq!(graph.metadata["srlens.split_size"], "4,8");
 }
 

@@ -1,11 +1,12 @@
 """`srlens import`: a PyTorch SR checkpoint to ONNX and TorchScript, through spandrel 0.4.2.
 
-Run by the srlens binary as `python SCRIPT CHECKPOINT OUTDIR`, this text (embedded in the binary)
-written to a private temporary folder: TorchScript needs the source of the per-image wrapper,
-which `python -c` would not give it. Writes `OUTDIR/<stem>.onnx` (opset 17, legacy exporter, H and W dynamic, batch 1,
-with the srlens.* metadata) and `OUTDIR/<stem>.pt` (TorchScript traced at batch 1), each under a
-temporary name first; both are checked on an input of another size against torch's own output
-before they are renamed into place, so a failure leaves nothing behind.
+Run by the srlens binary as `python SCRIPT CHECKPOINT OUTDIR`, with this text (embedded in
+the binary) written to a private temporary folder: TorchScript needs the source of the
+per-image wrapper, which `python -c` would not give it. Writes `OUTDIR/<stem>.onnx` (opset 17,
+legacy exporter, H and W dynamic, batch 1, with the srlens.* metadata) and `OUTDIR/<stem>.pt`
+(TorchScript traced at batch 1, run one image at a time), each under a temporary name first;
+both are checked on an input of another size against torch's own output before they are
+renamed into place, so a failure leaves nothing behind.
 
 Every failure is one line on stderr, `srlens-import-error: <sentence>`, exit code 2 (no
 traceback); the binary shows the sentence as `error: <sentence>`. A Python without what the
@@ -158,6 +159,16 @@ def max_abs_diff(a, b):
     return float((a.double() - b.double()).abs().max())
 
 
+def written_by_srlens(path):
+    """Whether `path` is a TorchScript file with the `srlens.json` an import adds."""
+    extra = {"srlens.json": ""}
+    try:
+        torch.jit.load(path, map_location="cpu", _extra_files=extra)
+    except Exception:
+        return False
+    return bool(extra["srlens.json"])
+
+
 def import_checkpoint(checkpoint, out_dir, spandrel, onnx, onnxruntime):
     name = os.path.basename(checkpoint)
     stem = os.path.splitext(name)[0]
@@ -167,6 +178,11 @@ def import_checkpoint(checkpoint, out_dir, spandrel, onnx, onnxruntime):
     try:
         descriptor = spandrel.ModelLoader().load_from_file(checkpoint)
     except spandrel.UnsupportedModelError:
+        if written_by_srlens(checkpoint):
+            raise ImportFailure(
+                f"`{checkpoint}` is a TorchScript file `srlens import` wrote: srlens runs it as "
+                "it is (backend tch); import the checkpoint it was made from instead"
+            )
         known = ", ".join(a.architecture.name for a in spandrel.MAIN_REGISTRY.architectures())
         raise ImportFailure(
             f"`{checkpoint}` is not a checkpoint spandrel {SPANDREL_VERSION} recognises; "
