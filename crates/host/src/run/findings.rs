@@ -1,6 +1,7 @@
 //! Degenerate results are findings, not maps: what the host can tell from a map's numbers
 //! and its objective values (a window whose objective is zero, a path whose baseline is the
-//! input, a map that is zero or near zero against the objective's scale).
+//! input, a map that is zero or near zero against the objective's scale, values that are NaN
+//! or infinite). A blank picture never goes out without its cause.
 
 use srlens_core::Attribution;
 
@@ -21,7 +22,14 @@ pub struct Findings {
 pub fn inspect(a: &Attribution) -> Findings {
     let input = a.objective_input;
     let baseline: Option<f64> = a.objective_baseline.into_option();
-    let l1: f64 = a.map.data.iter().map(|&v| (v as f64).abs()).sum();
+    let non_finite = a.map.data.iter().filter(|v| !v.is_finite()).count();
+    let l1: f64 = a
+        .map
+        .data
+        .iter()
+        .filter(|v| v.is_finite())
+        .map(|&v| (v as f64).abs())
+        .sum();
     let scale = input.abs().max(baseline.map_or(0.0, f64::abs));
     let mut f = Findings::default();
     if scale == 0.0 {
@@ -40,8 +48,26 @@ pub fn inspect(a: &Attribution) -> Findings {
             ));
         }
     }
+    if non_finite > 0 {
+        f.degenerate = true;
+        f.warnings.push(format!(
+            "{non_finite} of the map's {} values are NaN or infinite: the model's forward or \
+             gradient pass produced them (a division by zero, a square root or logarithm of 0, \
+             an overflow), so the map's figures are undefined. The objective was {input}.",
+            a.map.data.len()
+        ));
+        return f;
+    }
     if l1 == 0.0 || l1 <= NEAR_ZERO * scale {
         f.degenerate = true;
+        if l1 == 0.0 && scale != 0.0 && f.warnings.is_empty() {
+            f.warnings.push(format!(
+                "The map is exactly zero although the objective is not (D(input) = \
+                 {input:.6e}): its gradient with respect to the input vanished at every path \
+                 point, so the window's output did not depend on the input there (a dead \
+                 activation, an output clamped at its range, a branch that ignores the input)."
+            ));
+        }
         if l1 != 0.0 {
             f.warnings.push(format!(
                 "The map is near zero: sum |A| = {l1:.3e} against an objective of {scale:.3e} \
@@ -90,6 +116,24 @@ mod tests {
             "{:?}",
             f.warnings
         );
+    }
+
+    #[test]
+    fn a_map_with_nan_or_infinity_is_degenerate_with_the_count() {
+        let f = inspect(&attribution(
+            vec![f32::NAN, 0.5, f32::INFINITY],
+            2.0,
+            Some(1.0),
+        ));
+        assert!(f.degenerate);
+        assert!(f.warnings[0].starts_with("2 of the map's 3 values are NaN or infinite"));
+    }
+
+    #[test]
+    fn an_exactly_zero_map_of_a_live_objective_says_the_gradient_vanished() {
+        let f = inspect(&attribution(vec![0.0; 3], 2.0, Some(1.0)));
+        assert!(f.degenerate);
+        assert!(f.warnings[0].contains("vanished"), "{:?}", f.warnings);
     }
 
     #[test]
