@@ -3,8 +3,9 @@
 //! input gradient of `sum(w * SR)` against PyTorch's, within 1e-4 of the largest value.
 //!
 //! The graphs are `target/transformers/{swinir,hat,dat}.onnx` (or the folder
-//! `SRLENS_TRANSFORMERS_DIR` names), which `cargo xtask test` writes with
-//! `tests/fixtures/transformers/make_checkpoints.py` and `srlens import`. The references are
+//! `SRLENS_TRANSFORMERS_DIR` names), which `cargo xtask test` (or only that step:
+//! `cargo xtask transformers`) writes with `tests/fixtures/transformers/make_checkpoints.py`
+//! and `srlens import`. The references are
 //! computed here, at test time, by the project's Python (`.venv/bin/python`, or
 //! `SRLENS_PYTHON`) with torch's autograd: from the checkpoint `<net>.pth` beside the graph
 //! (spandrel's network in float64), else from the TorchScript file `<net>.pt` that
@@ -84,8 +85,9 @@ fn graph_path(net: &str) -> PathBuf {
     let p = nets_dir().join(format!("{net}.onnx"));
     assert!(
         p.is_file(),
-        "{} is missing: `cargo xtask test` writes target/transformers/ (checkpoints from \
-         tests/fixtures/transformers/make_checkpoints.py, then `srlens import` of each); or set \
+        "{} is missing: `cargo xtask transformers` (part of `cargo xtask test`) writes \
+         target/transformers/ (checkpoints from tests/fixtures/transformers/make_checkpoints.py, \
+         then `srlens import` of each); or set \
          SRLENS_TRANSFORMERS_DIR to a folder with swinir.onnx, hat.onnx and dat.onnx",
         p.display()
     );
@@ -194,8 +196,8 @@ fn check(net: &str) {
     assert!(
         reference.is_some(),
         "{net}: no gradient reference: neither {net}.pth nor {net}.pt is in {} (`cargo xtask \
-         test` writes both: tests/fixtures/transformers/make_checkpoints.py, then `srlens \
-         import`)",
+         transformers` writes both: tests/fixtures/transformers/make_checkpoints.py, then \
+         `srlens import`)",
         nets_dir().display()
     );
     let (gs, want_g) = read_npy(&dir.join("g.npy"));
