@@ -4,6 +4,8 @@
 //! model produces must have an expected value: a case without expected outputs, or with fewer
 //! than the model's outputs, fails.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use candle_core::DType;
@@ -154,4 +156,45 @@ fn a_case_with_fewer_expected_outputs_than_the_model_has_fails() {
     .unwrap();
     let e = run_case(&dir).expect_err("output_1 without output_0 must not pass");
     assert!(e.contains("output_1.pb"), "{e}");
+}
+
+/// What the cases cannot show: settings refused with a reason (ScatterND's reductions at
+/// load time, Dropout in training mode when it runs), and ScatterND's repeated indices (the
+/// last update wins, as in ONNX Runtime).
+#[test]
+fn refused_settings_and_repeated_scatter_indices() {
+    use common::{t64, G};
+    use srlens_onnx::Attribute;
+    let mut g = G::new();
+    let idx = g.init_i64_shaped(&[1, 1], &[0]);
+    let upd = g.init(&[1], vec![1.0]);
+    let y = g.op(
+        "ScatterND",
+        &["x", &idx, &upd],
+        vec![("reduction", Attribute::String("add".into()))],
+    );
+    let e = Interpreter::new(g.finish(&y), DType::F64).expect_err("refused at load time");
+    assert!(
+        e.to_string()
+            .contains("ScatterND with reduction `add` is not supported: only `none` is"),
+        "{e}"
+    );
+
+    let mut g = G::new();
+    let (ratio, on) = (g.init(&[], vec![0.5]), g.init_i64_shaped(&[], &[1]));
+    let t = g.op("Cast", &[&on], vec![("to", Attribute::Int(9))]);
+    let y = g.op("Dropout", &["x", &ratio, &t], vec![]);
+    let interp = Interpreter::new(g.finish(&y), DType::F64).unwrap();
+    let e = interp
+        .run(&[t64(&[2], &[1.0, 2.0])])
+        .expect_err("random dropout is refused");
+    assert!(e.to_string().contains("Dropout in training mode"), "{e}");
+
+    let mut g = G::new();
+    let idx = g.init_i64_shaped(&[3, 1], &[1, 3, 1]);
+    let upd = g.init(&[3], vec![5.0, 6.0, 7.0]);
+    let y = g.op("ScatterND", &["x", &idx, &upd], vec![]);
+    let interp = Interpreter::new(g.finish(&y), DType::F64).unwrap();
+    let out = interp.run(&[t64(&[4], &[1.0, 2.0, 3.0, 4.0])]).unwrap();
+    assert_eq!(convert::floats(&out[0]).unwrap(), vec![1.0, 7.0, 3.0, 6.0]);
 }
