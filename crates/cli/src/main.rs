@@ -4,6 +4,7 @@ mod gradient_graph_cmd;
 mod import_cmd;
 mod plugins_cmd;
 mod progress;
+mod study_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,6 +70,41 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Runs a study: every `[[model]]` x `[[method]]` x image x window of a study config,
+    /// resumable (a rerun skips finished items), shardable over machines; writes
+    /// `results.jsonl`, `summary.{json,csv,md}` and `report.html`. Exit code 2: some items
+    /// failed (listed in the summary).
+    Study {
+        /// The study's TOML config.
+        config: PathBuf,
+        /// Overrides a key of the study config, e.g. `--set windows.auto=1` or
+        /// `--set method.0.steps=10`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// The study folder (overrides the config's `out`).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Runs shard I of N (from 1), a deterministic share of the runs balanced by cost.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Runs one of N shards, whose index (from 0) is in JOB_COMPLETION_INDEX (Kubernetes
+        /// Indexed Jobs) or SLURM_ARRAY_TASK_ID (Slurm job arrays).
+        #[arg(long, value_name = "N")]
+        shards: Option<u32>,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Combines the folders of a study's shards into one summary and report (refusing folders
+    /// of different studies and overlapping shards).
+    Merge {
+        /// The shard folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// The merged folder.
+        #[arg(long, value_name = "DIR", default_value = "merged")]
+        out: PathBuf,
+    },
     /// Lists the plugin files found, what they provide, and why any were refused.
     Plugins {
         /// Also shows abi_stable's whole report for refused files.
@@ -124,6 +160,33 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Study {
+            config,
+            overrides,
+            out,
+            shard,
+            shards,
+            quiet,
+        } => {
+            let shard = match srlens_study::Shard::from_args(shard.as_deref(), shards, |k| {
+                std::env::var(k).ok()
+            }) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let args = srlens_study::StudyArgs {
+                config,
+                overrides,
+                out,
+                shard,
+                plugin_dirs: dirs,
+            };
+            study_cmd::study(&args, quiet)
+        }
+        Command::Merge { dirs: folders, out } => study_cmd::merge(&folders, &out),
         Command::Run {
             config,
             overrides,

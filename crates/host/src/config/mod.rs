@@ -5,6 +5,11 @@ mod diagnostic;
 mod overrides;
 mod schema;
 
+/// Renders a message at a span of a TOML text, and finds a dotted key's span: what every
+/// config error of srlens looks like (the study config uses them too).
+pub use diagnostic::{locate, render as render_toml_error, render_at};
+/// Applies `--set key=value` overrides to a TOML text (the study config uses it too).
+pub use overrides::apply as apply_overrides;
 pub use schema::{
     Config, ImageConfig, ImageMode, MethodConfig, ModelConfig, ObjectiveKind, Problem,
     WindowConfig, Windows,

@@ -1,5 +1,6 @@
 //! Writing a run's results: per method `attribution.npy`, pictures and `report.json`; per run
-//! `summary.json`, `summary.csv` and `report.html`. Every file is written atomically.
+//! `sr.png` (the model's whole SR output, for PSNR/SSIM), `summary.json`, `summary.csv` and
+//! `report.html`. Every file is written atomically.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use image::RgbImage;
 use srlens_core::{Attribution, ModelInfo, Tensor};
 use srlens_report::{
     completeness_gap, map_figures, pictures::tensor_to_rgb, render_report, summary_csv,
-    write_atomic, write_npy_atomic, MapPictures, MethodEntry, Pictures, Provenance, ReceptiveCrop,
+    write_atomic, write_npy_atomic, write_png_atomic, MapPictures, MethodEntry, Pictures, Provenance, ReceptiveCrop,
     ReportSummary, Window,
 };
 
@@ -238,8 +239,11 @@ impl<'a> RunContext<'a> {
         Ok(entry)
     }
 
-    /// Writes `summary.json`, `summary.csv` and `report.html` for `entries`.
+    /// Writes `sr.png` (the SR output, 8-bit), `summary.json`, `summary.csv` and
+    /// `report.html` for `entries`.
     pub fn write_summary(&self, entries: Vec<MethodEntry>) -> Result<()> {
+        let sr_path = self.out.join("sr.png");
+        write_png_atomic(&sr_path, &self.sr).map_err(|e| out_err(&sr_path, e))?;
         let summary = ReportSummary {
             title: format!("srlens: {} on {}", self.info.name, file_name(&self.image)),
             srlens_version: env!("CARGO_PKG_VERSION").to_string(),
