@@ -369,3 +369,68 @@ fn the_readme_slurm_script_and_kubernetes_job_run_the_right_shards() {
         );
     }
 }
+
+#[test]
+fn failed_items_are_recorded_with_their_reason_and_the_rest_goes_on() {
+    let root = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    std::fs::copy(
+        root.join("data/images/chelsea.png"),
+        photos.join("chelsea.png"),
+    )
+    .unwrap();
+    std::fs::write(photos.join("broken.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    std::fs::write(photos.join("notes.txt"), b"not an image: skipped").unwrap();
+    std::fs::write(dir.path().join("bad.onnx"), b"not an ONNX model").unwrap();
+    let text = format!(
+        "images = \"photos\"\ncrop = [100, 20, 64, 64]\n\n\
+         [windows]\nlist = [{{ x = 8, y = 8 }}, {{ x = 60, y = 60 }}]\n\n\
+         [[model]]\npath = \"{}\"\nlabel = \"slim\"\n\n\
+         [[model]]\npath = \"bad.onnx\"\n\n\
+         [[method]]\nname = \"lam\"\nsteps = 3\n",
+        root.join("zoo/esrgan-slim-x4.onnx").display()
+    );
+    std::fs::write(dir.path().join("study.toml"), text).unwrap();
+    let o = study(dir.path(), &["--out", "out"]);
+    let err = common::stderr_of(&o, dir.path());
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("6 items: 1 ok, 5 failed"), "{err}");
+    let out = dir.path().join("out");
+    let l = lines(&out);
+    let reason = |model: &str, image: &str, window: Option<&str>| -> String {
+        let l = l
+            .iter()
+            .find(|l| {
+                l["model"] == model
+                    && l["image"] == image
+                    && l["window"]["label"].as_str() == window
+            })
+            .unwrap_or_else(|| panic!("no line for {model} {image} {window:?}"));
+        l["reason"].as_str().unwrap_or("").to_string()
+    };
+    assert_eq!(reason("slim", "chelsea.png", Some("w0")), "");
+    assert!(reason("slim", "chelsea.png", Some("w1"))
+        .contains("does not fit inside the SR output, which is 64 x 64"));
+    assert!(reason("slim", "broken.png", None).contains("is not an image this build can read"));
+    assert!(reason("bad", "chelsea.png", Some("w0")).contains("bad.onnx"));
+    assert!(reason("bad", "broken.png", None).contains("broken.png"));
+    let summary: serde_json::Value = common::read_json(&out.join("summary.json"));
+    assert_eq!(summary["failures"].as_array().unwrap().len(), 5);
+    assert_eq!(summary["rows"][0]["ok"], 1);
+    assert!(summary["rows"][0]["psnr"].as_f64().is_some());
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        md.contains("**5 failed item(s):**") && md.contains("bad / lam / chelsea.png / w0"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("failed: "), "the grid shows the failures");
+    let log = std::fs::read_to_string(out.join("study.log")).unwrap();
+    assert_eq!(
+        log.lines().filter(|l| l.contains(" failed ")).count(),
+        5,
+        "{log}"
+    );
+}
