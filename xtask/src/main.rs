@@ -4,12 +4,13 @@
 //! - `setup`: fetch and convert everything the tests need (models from npm, photos from PyPI,
 //!   TensorFlow.js reference outputs where a package ships no sample, torch, onnxruntime and
 //!   spandrel from PyPI into `.venv`, the transformer test checkpoints into
-//!   `target/transformers/`).
+//!   `target/transformers/`, Debian's chromium for the report check).
 //! - `test`: `setup`, build every plugin, `srlens import` the transformer test checkpoints, run
 //!   every test of every backend.
 //! - `bench`: LAM timings of every backend against the original algorithm, in one run.
 
 mod bench;
+mod chromium;
 mod fetch;
 #[cfg(test)]
 mod hack_check;
@@ -33,7 +34,8 @@ const USAGE: &str = "usage: cargo xtask <quickstart | setup | test>
   setup        fetch and convert what the tests need into .cache/, zoo/ and data/ (with
                TensorFlow.js reference outputs for the x8 models that ship no sample),
                install torch 2.13.0, onnxruntime 1.31.1 and spandrel 0.4.2 into .venv, and
-               write the SwinIR/HAT/DAT test checkpoints into target/transformers/
+               write the SwinIR/HAT/DAT test checkpoints into target/transformers/,
+               and apt-get install chromium (headless check of a study's report.html)
   test         setup, build every plugin, srlens import the test checkpoints, run every test
   zoo          convert the zoo and check it: sha256 against zoo.toml (--write rewrites it), the
                packages' sample outputs on every ONNX backend, PSNR/SSIM vs bicubic on the photos
@@ -140,7 +142,8 @@ fn setup() -> Result<()> {
     });
     let rest = zoo::prepare(&zoo::PACKAGES)
         .and_then(|()| tfjs_reference::prepare())
-        .and_then(|()| fetch::photos());
+        .and_then(|()| fetch::photos())
+        .and_then(|()| chromium::ensure());
     let venv = venv
         .join()
         .map_err(|_| "the torch, onnxruntime or spandrel install panicked".to_string())?;
