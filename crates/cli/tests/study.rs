@@ -192,7 +192,7 @@ fn shards_merged_give_the_whole_summary_and_bad_merges_are_refused() {
         assert_eq!(m["shard"]["index"], i);
         let n = lines(&dir.path().join(&out)).len();
         assert!(
-            n > 0 && n % 2 == 0,
+            n > 0 && n.is_multiple_of(2),
             "shard {i}: {n} items (whole runs of 2 windows)"
         );
         ran.push(n);
