@@ -158,8 +158,8 @@ fn a_case_with_fewer_expected_outputs_than_the_model_has_fails() {
     assert!(e.contains("output_1.pb"), "{e}");
 }
 
-/// What the cases cannot show: settings refused with a reason (ScatterND's reductions at
-/// load time, Dropout in training mode when it runs), and ScatterND's repeated indices (the
+/// What the cases cannot show: settings refused with a reason (the `mul`, `max` and `min`
+/// reductions of ScatterND and ScatterElements at load time, Dropout in training mode when it runs), and ScatterND's repeated indices (the
 /// last update wins, as in ONNX Runtime).
 #[test]
 fn refused_settings_and_repeated_scatter_indices() {
@@ -171,12 +171,27 @@ fn refused_settings_and_repeated_scatter_indices() {
     let y = g.op(
         "ScatterND",
         &["x", &idx, &upd],
-        vec![("reduction", Attribute::String("add".into()))],
+        vec![("reduction", Attribute::String("mul".into()))],
     );
     let e = Interpreter::new(g.finish(&y), DType::F64).expect_err("refused at load time");
     assert!(
         e.to_string()
-            .contains("ScatterND with reduction `add` is not supported: only `none` is"),
+            .contains("ScatterND with reduction `mul` is not supported: only `none` and `add` are"),
+        "{e}"
+    );
+    let mut g = G::new();
+    let idx = g.init_i64_shaped(&[1], &[0]);
+    let upd = g.init(&[1], vec![1.0]);
+    let y = g.op(
+        "ScatterElements",
+        &["x", &idx, &upd],
+        vec![("reduction", Attribute::String("max".into()))],
+    );
+    let e = Interpreter::new(g.finish(&y), DType::F64).expect_err("refused at load time");
+    assert!(
+        e.to_string().contains(
+            "ScatterElements with reduction `max` is not supported: only `none` and `add` are"
+        ),
         "{e}"
     );
 

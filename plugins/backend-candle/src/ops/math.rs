@@ -24,6 +24,29 @@ pub fn binary(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
     Ok(out)
 }
 
+/// Variadic `Sum` with numpy broadcasting (mixed integer/float operands in floating point).
+pub fn sum(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
+    let ts: Vec<&Tensor> = inputs.iter().flatten().collect();
+    let first = ts
+        .first()
+        .ok_or_else(|| Error::Input("Sum has no inputs".into()))?;
+    let any_float = ts.iter().any(|t| is_float(t));
+    let fit = |t: &Tensor| -> Result<Tensor> {
+        Ok(if any_float && t.dtype() != ctx.dtype {
+            t.to_dtype(ctx.dtype)?
+        } else if !any_float && t.dtype() != candle_core::DType::I64 {
+            t.to_dtype(candle_core::DType::I64)?
+        } else {
+            t.clone()
+        })
+    };
+    let mut acc = fit(first)?;
+    for t in &ts[1..] {
+        acc = acc.broadcast_add(&fit(t)?)?;
+    }
+    Ok(acc)
+}
+
 /// `a ^ b`: a scalar exponent uses `powf` (exact for negative bases with integer exponents);
 /// a tensor exponent uses `exp(b ln a)`, defined for positive bases only.
 fn pow(a: &Tensor, b: &Tensor) -> Result<Tensor> {
@@ -53,6 +76,9 @@ fn pow(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 
 /// One-input activations and element-wise functions.
 pub fn unary(ctx: &NodeCtx<'_>, x: &Tensor) -> Result<Tensor> {
+    if !is_float(x) {
+        return integer_unary(ctx, x);
+    }
     let out = match ctx.node.op_type.as_str() {
         "Abs" => x.abs()?,
         "Neg" => x.neg()?,
@@ -73,6 +99,25 @@ pub fn unary(ctx: &NodeCtx<'_>, x: &Tensor) -> Result<Tensor> {
         }
     };
     Ok(out)
+}
+
+/// `Abs`, `Neg`, `Relu`, `Floor`, `Ceil` on integers, exactly (candle has no integer unary
+/// kernels); the other functions are defined on floats only.
+fn integer_unary(ctx: &NodeCtx<'_>, x: &Tensor) -> Result<Tensor> {
+    let op = ctx.node.op_type.as_str();
+    let f: fn(i64) -> i64 = match op {
+        "Abs" => i64::wrapping_abs,
+        "Neg" => i64::wrapping_neg,
+        "Relu" => |v| v.max(0),
+        "Floor" | "Ceil" => |v| v,
+        _ => {
+            return Err(Error::unsupported(format!(
+                "{op} on integer tensors is not supported"
+            )))
+        }
+    };
+    let v: Vec<i64> = ints(x)?.into_iter().map(f).collect();
+    Ok(Tensor::from_vec(v, x.dims(), x.device())?.to_dtype(x.dtype())?)
 }
 
 /// `PRelu`: `x` where positive, `slope * x` elsewhere; `slope` broadcasts to `x`.

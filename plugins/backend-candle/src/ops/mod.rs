@@ -5,6 +5,7 @@ mod math;
 pub use nn::prepare_kernels;
 mod nn;
 mod norm;
+mod scatter;
 mod shape;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "And",
     "BatchNormalization",
     "Cast",
+    "CastLike",
     "Ceil",
     "Clip",
     "Concat",
@@ -57,6 +59,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Mod",
     "Mul",
     "Neg",
+    "NonZero",
     "Not",
     "Or",
     "Pad",
@@ -74,15 +77,18 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Relu",
     "Reshape",
     "Resize",
+    "ScatterElements",
     "ScatterND",
     "Shape",
     "Sigmoid",
     "Slice",
     "Softmax",
     "SpaceToDepth",
+    "Split",
     "Sqrt",
     "Squeeze",
     "Sub",
+    "Sum",
     "Tanh",
     "Transpose",
     "Unsqueeze",
@@ -126,12 +132,7 @@ pub fn check(node: &Node) -> Result<()> {
         "BatchNormalization" if node.int("training_mode", 0) != 0 => Err(Error::unsupported(
             "BatchNormalization in training mode is not supported (inference only)",
         )),
-        "ScatterND" => match node.string("reduction").unwrap_or("none") {
-            "none" => Ok(()),
-            other => Err(Error::unsupported(format!(
-                "ScatterND with reduction `{other}` is not supported: only `none` is"
-            ))),
-        },
+        "ScatterND" | "ScatterElements" => scatter::check(node),
         _ => Ok(()),
     }
 }
@@ -182,7 +183,12 @@ pub fn eval(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Vec<Tensor>>
         "Mod" => one(logic::modulo(ctx, inputs)?),
         "Range" => one(logic::range(ctx, inputs)?),
         "Expand" => one(shape::expand(req(inputs, 0)?, req(inputs, 1)?)?),
-        "ScatterND" => one(shape::scatter_nd(ctx, inputs)?),
+        "ScatterND" => one(scatter::scatter_nd(ctx, inputs)?),
+        "ScatterElements" => one(scatter::scatter_elements(ctx, inputs)?),
+        "Split" => shape::split(ctx, inputs),
+        "NonZero" => one(shape::non_zero(req(inputs, 0)?)?),
+        "CastLike" => one(shape::cast_like(req(inputs, 0)?, req(inputs, 1)?)?),
+        "Sum" => one(math::sum(ctx, inputs)?),
         "GlobalAveragePool" => one(math::global_average_pool(req(inputs, 0)?)?),
         "BatchNormalization" => one(math::batch_norm(ctx, inputs)?),
         "Conv" => one(nn::conv(ctx, inputs)?),

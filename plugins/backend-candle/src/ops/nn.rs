@@ -5,7 +5,7 @@ use std::sync::Arc;
 use candle_core::Tensor;
 use srlens_onnx::Node;
 
-use super::{axis, opt, req, NodeCtx};
+use super::{axis, is_float, opt, req, NodeCtx};
 use crate::conv::{conv2d, conv2d_bias, dilate, pad_or_crop, ConvKernel};
 use crate::convert::{floats, ints, DEVICE};
 use crate::error::{Error, Result};
@@ -579,6 +579,27 @@ pub fn pad(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
         )));
     }
     let mode = n.string("mode").unwrap_or("constant");
+    if mode == "constant" && !value.is_finite() && is_float(x) {
+        // `x - value` would be NaN: pad with zeros, then put the value where a padded mask
+        // of ones is zero.
+        let mut zeros = n.clone();
+        zeros.attributes.remove("value");
+        let sub = NodeCtx {
+            node: &zeros,
+            dtype: ctx.dtype,
+            opset: ctx.opset,
+            kernels: None,
+        };
+        let mut args = inputs.to_vec();
+        if let Some(v) = args.get_mut(2) {
+            *v = None;
+        }
+        let y = pad(&sub, &args)?;
+        args[0] = Some(x.ones_like()?);
+        let inside = pad(&sub, &args)?.ne(0.0f64)?;
+        let fill = Tensor::full(value, y.dims(), y.device())?.to_dtype(y.dtype())?;
+        return Ok(inside.where_cond(&y, &fill)?);
+    }
     let k = axes.len();
     let mut y = x.clone();
     if mode == "constant" && value != 0.0 {

@@ -325,95 +325,97 @@ pub fn expand(x: &Tensor, shape: &Tensor) -> Result<Tensor> {
     Ok(x.broadcast_as(out)?.contiguous()?)
 }
 
-/// `ScatterND` with `reduction = "none"`: `data` with the slices `indices` names replaced by
-/// `updates` (a repeated index keeps its last update). Floats stay differentiable in `data`
-/// and `updates`: `data * (1 - mask) + index_add(0, positions, updates)` on the flattened
-/// tensors.
-pub fn scatter_nd(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
-    let reduction = ctx.node.string("reduction").unwrap_or("none");
-    if reduction != "none" {
-        return Err(Error::unsupported(format!(
-            "ScatterND with reduction `{reduction}`: only `none` is supported"
-        )));
-    }
-    let data = req(inputs, 0)?;
-    let indices = req(inputs, 1)?;
-    let updates = req(inputs, 2)?;
-    let dims = data.dims();
-    let k = *indices.dims().last().unwrap_or(&0);
-    if indices.rank() == 0 || k > dims.len() {
-        return Err(Error::Input(format!(
-            "ScatterND indices of shape {:?} for data of shape {dims:?}",
-            indices.dims()
-        )));
-    }
-    let block: usize = dims[k..].iter().product();
-    let tuples = ints(indices)?;
-    let count: usize = indices.dims()[..indices.rank() - 1].iter().product();
-    let mut want = indices.dims()[..indices.rank() - 1].to_vec();
-    want.extend_from_slice(&dims[k..]);
-    if updates.dims() != want.as_slice() {
-        return Err(Error::Input(format!(
-            "ScatterND updates of shape {:?}, expected {want:?}",
-            updates.dims()
-        )));
-    }
-    // The flat position in `data` each slice starts at.
-    let mut starts = Vec::with_capacity(count);
-    for t in 0..count {
-        let mut offset = 0usize;
-        for (j, &d) in dims[..k].iter().enumerate() {
-            let i = tuples[t * k + j];
-            let i = if i < 0 { i + d as i64 } else { i };
-            if i < 0 || i >= d as i64 {
-                return Err(Error::Input(format!(
-                    "ScatterND index {} out of range for size {d}",
-                    tuples[t * k + j]
-                )));
+/// `Split` along `axis` into as many parts as the node has outputs: at the sizes of the
+/// `split` input (opset 13+) or attribute (older opsets); else, with `num_outputs` (opset
+/// 18), parts of `ceil(size / num_outputs)` with a smaller last one; else equal parts.
+pub fn split(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Vec<Tensor>> {
+    let n = ctx.node;
+    let x = req(inputs, 0)?;
+    let a = axis(n.int("axis", 0), x.rank())?;
+    let len = x.dim(a)?;
+    let parts = n.outputs.len();
+    let sizes: Vec<i64> = match opt(inputs, 1) {
+        Some(t) if ctx.opset >= 13 => ints(t)?,
+        _ => match n.ints("split").filter(|_| ctx.opset < 13) {
+            Some(s) => s.to_vec(),
+            None => {
+                let count = n.int("num_outputs", parts as i64);
+                if count <= 0 || count as usize != parts {
+                    return Err(Error::Input(format!(
+                        "Split with num_outputs = {count} has {parts} outputs"
+                    )));
+                }
+                let count = count as usize;
+                let chunk = if n.attributes.contains_key("num_outputs") {
+                    len.div_ceil(count)
+                } else if len % count == 0 {
+                    len / count
+                } else {
+                    return Err(Error::Input(format!(
+                        "Split of size {len} into {count} equal parts"
+                    )));
+                };
+                (0..count)
+                    .map(|i| chunk.min(len.saturating_sub(i * chunk)) as i64)
+                    .collect()
             }
-            offset = offset * d + i as usize;
-        }
-        starts.push(offset * block);
-    }
-    // The update each written position takes: the last one naming it.
-    let total = data.elem_count();
-    let mut source = vec![u32::MAX; total];
-    for (t, &s) in starts.iter().enumerate() {
-        for j in 0..block {
-            source[s + j] = (t * block + j) as u32;
-        }
-    }
-    let (positions, picked): (Vec<u32>, Vec<u32>) = source
-        .iter()
-        .enumerate()
-        .filter(|(_, &u)| u != u32::MAX)
-        .map(|(p, &u)| (p as u32, u))
-        .unzip();
-    let flat = data.flatten_all()?;
-    let upd = updates.to_dtype(data.dtype())?.flatten_all()?;
-    if !is_float(data) {
-        // Integer data: no gradient, plain copies.
-        let mut v = ints(&flat)?;
-        let u = ints(&upd)?;
-        for (&p, &s) in positions.iter().zip(&picked) {
-            v[p as usize] = u[s as usize];
-        }
-        return Ok(Tensor::from_vec(v, dims, &DEVICE)?.to_dtype(data.dtype())?);
-    }
-    let n = positions.len();
-    let pos = Tensor::from_vec(positions.clone(), n, &DEVICE)?;
-    let identity = picked.len() == upd.elem_count()
-        && picked.iter().enumerate().all(|(i, &s)| s as usize == i);
-    let upd = if identity {
-        upd
-    } else {
-        upd.index_select(&Tensor::from_vec(picked, n, &DEVICE)?, 0)?
+        },
     };
-    let mut keep = vec![1f64; total];
-    for &p in &positions {
-        keep[p as usize] = 0.0;
+    if sizes.len() != parts
+        || sizes.iter().any(|&s| s < 0)
+        || sizes.iter().sum::<i64>() != len as i64
+    {
+        return Err(Error::Input(format!(
+            "Split sizes {sizes:?} for {parts} outputs of a dimension of size {len}"
+        )));
     }
-    let keep = Tensor::from_vec(keep, total, &DEVICE)?.to_dtype(data.dtype())?;
-    let written = flat.zeros_like()?.detach().index_add(&pos, &upd, 0)?;
-    Ok(flat.mul(&keep)?.add(&written)?.reshape(dims)?)
+    let mut start = 0;
+    sizes
+        .iter()
+        .map(|&s| {
+            let part = x.narrow(a, start, s as usize)?;
+            start += s as usize;
+            Ok(part)
+        })
+        .collect()
+}
+
+/// `NonZero`: the indices of the non-zero elements, one row per dimension (`[rank, count]`,
+/// row-major order; a scalar counts as one dimension).
+pub fn non_zero(x: &Tensor) -> Result<Tensor> {
+    let dims: Vec<usize> = if x.rank() == 0 {
+        vec![1]
+    } else {
+        x.dims().to_vec()
+    };
+    let values = crate::convert::floats(x)?;
+    let hits: Vec<usize> = (0..values.len()).filter(|&i| values[i] != 0.0).collect();
+    let rank = dims.len();
+    let mut out = vec![0i64; rank * hits.len()];
+    for (k, &flat) in hits.iter().enumerate() {
+        let mut rest = flat;
+        for d in (0..rank).rev() {
+            out[d * hits.len() + k] = (rest % dims[d]) as i64;
+            rest /= dims[d];
+        }
+    }
+    Ok(Tensor::from_vec(out, (rank, hits.len()), &DEVICE)?)
+}
+
+/// `CastLike`: `x` in the type of `like` (the graph's float type for floats, `i64` for
+/// integers, booleans as `u8`), as `Cast` converts.
+pub fn cast_like(x: &Tensor, like: &Tensor) -> Result<Tensor> {
+    Ok(if is_float(like) {
+        x.to_dtype(like.dtype())?
+    } else if like.dtype() == DType::U8 {
+        x.ne(0.0f64)?
+    } else if is_float(x) {
+        let v: Vec<i64> = crate::convert::floats(x)?
+            .iter()
+            .map(|&f| f.trunc() as i64)
+            .collect();
+        Tensor::from_vec(v, x.dims(), &DEVICE)?
+    } else {
+        x.to_dtype(DType::I64)?
+    })
 }
