@@ -2,6 +2,7 @@
 //! as one `srlens run` (through the host library) with all its pending windows, append each
 //! item's result as it finishes, then write the summary and the report.
 
+mod line;
 mod readback;
 mod run_config;
 
@@ -17,7 +18,7 @@ use crate::manifest::StudyManifest;
 use crate::progress::{StudyLog, StudyObserver};
 use crate::results::{self, ResultLine, Status, RESULTS_FILE};
 use crate::shard::{self, Shard};
-use crate::windows::{gradient_energy, rule_text};
+use crate::windows::rule_text;
 
 /// What `srlens study` is given besides the config.
 #[derive(Debug, Clone, Default)]
@@ -194,11 +195,12 @@ pub fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-struct Runner<'a> {
-    study: &'a LoadedStudy,
-    plan: &'a Plan,
-    out: &'a Path,
-    plugin_dirs: &'a PluginDirs,
+/// What every run of a study shares.
+pub(crate) struct Runner<'a> {
+    pub(crate) study: &'a LoadedStudy,
+    pub(crate) plan: &'a Plan,
+    pub(crate) out: &'a Path,
+    pub(crate) plugin_dirs: &'a PluginDirs,
 }
 
 impl Runner<'_> {
@@ -309,108 +311,5 @@ impl Runner<'_> {
         srlens_host::run(&args, &Silent)
             .map(|_| ())
             .map_err(|e| e.to_string())
-    }
-
-    /// The result line of `item`: `Ok((dir, run_dir))` read back from the run's files, or
-    /// failed with the reason.
-    fn line(
-        &self,
-        unit: &RunUnit,
-        item: &Item,
-        outcome: std::result::Result<(String, String), String>,
-        seconds: f64,
-        run_seconds: f64,
-    ) -> ResultLine {
-        let c = &self.study.config;
-        let model = &c.models[unit.model];
-        let planned = &self.plan.models[unit.model];
-        let method = &c.methods[unit.method];
-        let image = &self.plan.images[unit.image];
-        let decoded = image.decoded.as_ref().ok();
-        let window = item.window.clone();
-        let patch = |f: &dyn Fn(&image::RgbImage, &crate::windows::StudyWindow) -> f64| match (
-            decoded, &window,
-        ) {
-            (Some(d), Some(w))
-                if w.x + w.size <= d.reference.width() && w.y + w.size <= d.reference.height() =>
-            {
-                Some(f(&d.reference, w))
-            }
-            _ => None,
-        };
-        let hr_energy = patch(&|img, w| gradient_energy(img, w.x, w.y, w.size));
-        let texture =
-            patch(&|img, w| crate::texture::dominant_frequency_share(img, w.x, w.y, w.size));
-        let mut line = ResultLine {
-            key: item.key.clone(),
-            order: item.order,
-            status: Status::Failed,
-            reason: None,
-            model: model.label(),
-            model_path: planned
-                .file
-                .as_ref()
-                .ok()
-                .and_then(|f| f.as_ref())
-                .map(|p| p.display().to_string()),
-            model_sha256: planned.sha256.clone(),
-            backend: model.backend.clone(),
-            model_options: srlens_host::run::toml_to_json(&model.options),
-            method: method.label().to_string(),
-            method_name: method.name.clone(),
-            method_options: srlens_host::run::toml_to_json(&method.options),
-            image: image.name.clone(),
-            image_path: image.path.display().to_string(),
-            image_sha256: image.sha256.clone(),
-            window,
-            hr_energy,
-            texture,
-            psnr: None,
-            ssim: None,
-            mass_curve: Vec::new(),
-            dir: None,
-            run_dir: None,
-            report: None,
-            seconds,
-            run_seconds,
-            finished: now(),
-        };
-        let (dir, run_dir) = match outcome {
-            Ok(d) => d,
-            Err(why) => {
-                line.reason = Some(why);
-                return line;
-            }
-        };
-        let abs = self.out.join(&dir);
-        let read = readback::report(&abs).and_then(|report| {
-            let w = line.window.as_ref().expect("a window");
-            let centre = srlens_report::window_centre(
-                w.x as usize,
-                w.y as usize,
-                w.size as usize,
-                c.scale as usize,
-            );
-            Ok((report, readback::mass_curve(&abs, centre)?))
-        });
-        match read {
-            Ok((report, curve)) => {
-                line.status = Status::Ok;
-                line.report = Some(report);
-                line.mass_curve = curve;
-                if let Some(d) = decoded.filter(|d| d.is_hr) {
-                    if let Ok((p, s)) =
-                        readback::scores(&self.out.join(&run_dir), &d.reference, c.scale)
-                    {
-                        line.psnr = Some(p);
-                        line.ssim = Some(s);
-                    }
-                }
-                line.dir = Some(dir);
-                line.run_dir = Some(run_dir);
-            }
-            Err(why) => line.reason = Some(why),
-        }
-        line
     }
 }
