@@ -618,3 +618,144 @@ fn window_attention_block() {
     let y = g.op("MatMul", &[&s, &v], vec![]);
     check(g.finish(&y), &[1, 4, 6], 91);
 }
+
+/// A node with several outputs (`Split`); returns their names.
+fn multi(
+    g: &mut G,
+    op: &str,
+    inputs: &[&str],
+    n: usize,
+    attrs: Vec<(&str, Attribute)>,
+) -> Vec<String> {
+    let first = g.op(op, inputs, attrs);
+    let outs: Vec<String> = (0..n).map(|k| format!("{first}_{k}")).collect();
+    let node = g.graph.nodes.last_mut().unwrap();
+    node.outputs = outs.clone();
+    outs
+}
+
+/// The operators of the generated gradient graphs (`srlens gradient-graph`): Split at a
+/// sizes input (an empty part among them) and into `num_outputs` uneven parts, variadic
+/// broadcasting Sum, CastLike between floats.
+#[test]
+fn split_sum_and_cast_like() {
+    let mut g = G::new();
+    let sizes = g.init_i64(&[3, 0, 4]);
+    let p = multi(
+        &mut g,
+        "Split",
+        &["x", &sizes],
+        3,
+        vec![("axis", Attribute::Int(1))],
+    );
+    let two = g.init(&[], vec![2.0]);
+    let a2 = g.op("Mul", &[&p[0], &two], vec![]);
+    let c2 = g.op("Mul", &[&p[2], &p[2]], vec![]);
+    let y = g.op(
+        "Concat",
+        &[&c2, &a2, &p[1]],
+        vec![("axis", Attribute::Int(1))],
+    );
+    check(g.finish(&y), &[2, 7, 3], 92);
+
+    let mut g = G::with_opset(18);
+    let p = multi(
+        &mut g,
+        "Split",
+        &["x"],
+        3,
+        vec![
+            ("axis", Attribute::Int(-1)),
+            ("num_outputs", Attribute::Int(3)),
+        ],
+    );
+    let sq = g.op("Mul", &[&p[1], &p[1]], vec![]);
+    let y = g.op(
+        "Concat",
+        &[&p[2], &sq, &p[0]],
+        vec![("axis", Attribute::Int(-1))],
+    );
+    check(g.finish(&y), &[2, 8], 93);
+
+    let mut g = G::new();
+    let sq = g.op("Mul", &["x", "x"], vec![]);
+    let c = g.init(&[3], vec![0.5, -1.0, 2.0]);
+    let cx = g.op("Mul", &["x", &c], vec![]);
+    let y = g.op("Sum", &["x", &sq, &c, &cx], vec![]);
+    check(g.finish(&y), &[2, 3], 94);
+
+    let mut g = G::new();
+    let like = g.init(&[1], vec![0.0]);
+    let sq = g.op("Mul", &["x", "x"], vec![]);
+    let y = g.op("CastLike", &[&sq, &like], vec![]);
+    check(g.finish(&y), &[2, 3], 95);
+}
+
+/// ScatterElements (a Slice's cotangent written into zeros; x as data and as updates; `add`
+/// with repeated indices) and ScatterND with `add` (a Gather's cotangent).
+#[test]
+fn scatter_elements_and_scatter_nd_add() {
+    // x [2, 3, 5]: rows 4 and 1 (or 0 and 2, -1 = 4...) of each column replaced by three times
+    // rows 0 and 1 of x; the replaced entries of the data get no gradient.
+    let idx: Vec<i64> = [4, 1, 0, 2, -1, 3, 2, 0, 1, -2, 3, 4]
+        .iter()
+        .flat_map(|&v| [v, v])
+        .collect();
+    let mut g = G::new();
+    let idx = g.init_i64_shaped(&[2, 3, 2, 2], &idx[..24]);
+    let (s, e, ax) = (g.init_i64(&[0]), g.init_i64(&[2]), g.init_i64(&[2]));
+    let head = g.op("Slice", &["x", &s, &e, &ax], vec![]);
+    let three = g.init(&[], vec![3.0]);
+    let u = g.op("Mul", &[&head, &three], vec![]);
+    let y = g.op(
+        "ScatterElements",
+        &["x", &idx, &u],
+        vec![("axis", Attribute::Int(2))],
+    );
+    check(g.finish(&y), &[2, 3, 5, 2], 96);
+
+    // The slice cotangent: zeros with x written at columns 1, 3, 5 of 8.
+    let mut g = G::new();
+    let z = g.init(&[1, 2, 3, 8], vec![0.0; 48]);
+    let cols: Vec<i64> = (0..6).flat_map(|_| [1, 3, 5]).collect();
+    let idx = g.init_i64_shaped(&[1, 2, 3, 3], &cols);
+    let y = g.op(
+        "ScatterElements",
+        &[&z, &idx, "x"],
+        vec![("axis", Attribute::Int(3))],
+    );
+    check(g.finish(&y), &[1, 2, 3, 3], 97);
+
+    // `add` with repeated indices: every update reaches the output.
+    let mut g = G::new();
+    let idx = g.init_i64_shaped(&[2, 4], &[0, 0, 5, 0, 1, 1, 1, 2]);
+    let (s, e, ax) = (g.init_i64(&[0]), g.init_i64(&[4]), g.init_i64(&[1]));
+    let head = g.op("Slice", &["x", &s, &e, &ax], vec![]);
+    let u = g.op("Mul", &[&head, &head], vec![]);
+    let y = g.op(
+        "ScatterElements",
+        &["x", &idx, &u],
+        vec![
+            ("axis", Attribute::Int(1)),
+            ("reduction", Attribute::String("add".into())),
+        ],
+    );
+    check(g.finish(&y), &[2, 6], 98);
+
+    // ScatterND add: rows of x into zeros, row 2 twice.
+    let mut g = G::new();
+    let z = g.init(&[6, 2, 3], vec![0.0; 36]);
+    let idx = g.init_i64_shaped(&[5, 1], &[2, 0, 2, 5, 2]);
+    let add = vec![("reduction", Attribute::String("add".into()))];
+    let y = g.op("ScatterND", &[&z, &idx, "x"], add.clone());
+    check(g.finish(&y), &[5, 2, 3], 99);
+    // ... and into x itself, the updates twice rows 1, 3, 1 of x.
+    let mut g = G::new();
+    let idx = g.init_i64_shaped(&[3, 1], &[2, 0, 2]);
+    let from = g.init_i64(&[1, 3, 1]);
+    let two = g.init(&[], vec![2.0]);
+    let rows = g.op("Gather", &["x", &from], vec![("axis", Attribute::Int(0))]);
+    let u = g.op("Mul", &[&rows, &two], vec![]);
+    let y = g.op("ScatterND", &["x", &idx, &u], add);
+    check(g.finish(&y), &[4, 3, 5], 100);
+}
