@@ -45,6 +45,7 @@ fn a_killed_study_resumes_without_recomputing_and_gives_the_same_summary() {
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     child.wait().unwrap();
     let before = lines(&out);
+    eprintln!("killed after {} of 12 items", before.len());
     assert!(
         !before.is_empty() && before.len() < 12,
         "killed after {} of 12 items",
