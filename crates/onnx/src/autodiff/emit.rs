@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::infer::Known;
-use crate::ir::{Attribute, Node, TensorData};
+use crate::ir::{Attribute, Dim, Node, TensorData};
 
 /// The largest `int64`, an open end for `Slice`.
 pub const OPEN_END: i64 = i64::MAX;
@@ -150,9 +150,34 @@ impl Emitter {
 
     /// `g` (of rank `out_rank`) summed over the axes along which `x` (of rank `x_rank`) was
     /// broadcast to `g`'s shape, reshaped to `x`'s shape: the gradient of an operand of a
-    /// broadcasting operator. The axes are found at run time from the shapes, so this holds
-    /// for any sizes; when nothing was broadcast the sum is over no axes.
-    pub fn unbroadcast(&mut self, g: &str, x: &str, x_rank: usize, out_rank: usize) -> String {
+    /// broadcasting operator. Where `g` has the shape of the forward value `like` and the graph
+    /// tells both shapes (fixed sizes, or the same free size of the input), the axes are
+    /// constants (none at all when nothing was broadcast); otherwise they are found at run
+    /// time from the shapes, so this holds for any sizes.
+    pub fn unbroadcast(
+        &mut self,
+        g: &str,
+        x: &str,
+        like: Option<&str>,
+        x_rank: usize,
+        out_rank: usize,
+    ) -> String {
+        if let Some(axes) = like.and_then(|y| self.static_broadcast_axes(x, y, x_rank, out_rank)) {
+            if axes.is_empty() && x_rank == out_rank {
+                return self.op("Identity", &[g], &[]);
+            }
+            let summed = if axes.is_empty() {
+                g.to_string()
+            } else {
+                let a = self.ints(&axes);
+                self.op("ReduceSum", &[g, &a], &[("keepdims", Attribute::Int(1))])
+            };
+            if x_rank == out_rank {
+                return summed;
+            }
+            let sx = self.shape(x);
+            return self.op("Reshape", &[&summed, &sx], &[]);
+        }
         let sx = self.shape(x);
         let padded = if out_rank > x_rank {
             let ones = self.ints(&vec![1; out_rank - x_rank]);
@@ -174,6 +199,40 @@ impl Emitter {
             ],
         );
         self.op("Reshape", &[&summed, &sx], &[])
+    }
+
+    /// The axes along which `x` was broadcast to the shape of `y`, where the graph tells
+    /// every dimension of both: an axis where both have the same size is kept, one where `x`
+    /// has 1 is summed; anything else (a free size against another) is left to run time.
+    fn static_broadcast_axes(
+        &self,
+        x: &str,
+        y: &str,
+        x_rank: usize,
+        out_rank: usize,
+    ) -> Option<Vec<i64>> {
+        let (dx, dy) = (self.known.dims(x)?, self.known.dims(y)?);
+        if dx.len() != x_rank || dy.len() != out_rank || x_rank > out_rank {
+            return None;
+        }
+        let pad = out_rank - x_rank;
+        let mut axes = vec![];
+        for (k, d) in dy.iter().enumerate() {
+            let d = d.as_ref()?;
+            let e = if k < pad {
+                Dim::Fixed(1)
+            } else {
+                dx[k - pad].clone()?
+            };
+            if e == Dim::Fixed(1) {
+                if *d != Dim::Fixed(1) {
+                    axes.push(k as i64);
+                }
+            } else if e != *d {
+                return None;
+            }
+        }
+        Some(axes)
     }
 
     /// `x` reshaped to the shape of `like` (zero-sized dimensions included: `allowzero`).

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::ir::{Attribute, ElemType, Graph, Node, TensorData, TensorValues};
+use crate::ir::{Attribute, Dim, ElemType, Graph, Node, TensorData, TensorValues};
 
 /// Element type and rank of one value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +23,63 @@ pub struct Known {
     constants: HashMap<String, TensorData>,
     /// The lengths of 1-D integer values (shapes) where known.
     lengths: HashMap<String, usize>,
+    /// The dimensions of values, each a fixed size, a named free size of the graph's input
+    /// (equal names: equal sizes), or unknown.
+    dims: HashMap<String, Vec<Option<Dim>>>,
 }
+
+/// The operators whose output has their first input's shape.
+const SHAPE_KEEPING: &[&str] = &[
+    "Relu",
+    "LeakyRelu",
+    "Sigmoid",
+    "Tanh",
+    "Exp",
+    "Sqrt",
+    "Reciprocal",
+    "Abs",
+    "Neg",
+    "Erf",
+    "Clip",
+    "Cast",
+    "CastLike",
+    "Identity",
+    "Dropout",
+    "Softmax",
+    "LogSoftmax",
+    "LayerNormalization",
+    "InstanceNormalization",
+    "BatchNormalization",
+    "Sign",
+    "Floor",
+    "Ceil",
+    "Not",
+    "IsNaN",
+    "IsInf",
+];
+
+/// The broadcasting operators.
+const BROADCASTING: &[&str] = &[
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Pow",
+    "PRelu",
+    "Where",
+    "Equal",
+    "Less",
+    "Greater",
+    "LessOrEqual",
+    "GreaterOrEqual",
+    "And",
+    "Or",
+    "Xor",
+    "Max",
+    "Min",
+    "Sum",
+    "Mod",
+];
 
 /// The ONNX `to` code of a `Cast`.
 fn cast_type(node: &Node) -> ElemType {
@@ -36,9 +92,22 @@ impl Known {
         let mut k = Known::default();
         for v in &graph.inputs {
             k.set(&v.name, v.elem_type, Some(v.shape.len()));
+            let dims = v
+                .shape
+                .iter()
+                .map(|d| match d {
+                    Dim::Symbolic(n) if n.is_empty() => None,
+                    d => Some(d.clone()),
+                })
+                .collect();
+            k.dims.insert(v.name.clone(), dims);
         }
         for (name, t) in &graph.initializers {
             k.set(name, t.elem_type(), Some(t.dims.len()));
+            k.dims.insert(
+                name.clone(),
+                t.dims.iter().map(|&d| Some(Dim::Fixed(d))).collect(),
+            );
             k.constants.insert(name.clone(), t.clone());
         }
         for node in &graph.nodes {
@@ -113,6 +182,10 @@ impl Known {
             if let Some(Attribute::Tensor(t)) = node.attributes.get("value") {
                 if let Some(out) = node.outputs.first() {
                     self.set(out, t.elem_type(), Some(t.dims.len()));
+                    self.dims.insert(
+                        out.clone(),
+                        t.dims.iter().map(|&d| Some(Dim::Fixed(d))).collect(),
+                    );
                     self.constants.insert(out.clone(), t.clone());
                 }
                 return;
@@ -209,6 +282,11 @@ impl Known {
         if let (Some(l), Some(out)) = (length, node.outputs.first()) {
             self.lengths.insert(out.clone(), l);
         }
+        if let (Some(dims), Some(out)) = (self.dims_of(node), node.outputs.first()) {
+            if rank.is_none_or(|r| r == dims.len()) {
+                self.dims.insert(out.clone(), dims);
+            }
+        }
         // The shape of a shape is known once its length is: `ConstantOfShape(Shape(s))`
         // (exporters write it) then has a known length too.
         if node.op_type == "Shape" && node.attributes.is_empty() && first_rank == Some(1) {
@@ -219,6 +297,116 @@ impl Known {
                 self.constants
                     .insert(out.clone(), TensorData::i64(vec![1], vec![l as i64]));
             }
+        }
+    }
+
+    /// The dimensions of `name`, each where known (see [`Known::dims`]); `None` when not even
+    /// the rank is.
+    pub fn dims(&self, name: &str) -> Option<Vec<Option<Dim>>> {
+        self.dims
+            .get(name)
+            .cloned()
+            .or_else(|| self.rank(name).map(|r| vec![None; r]))
+    }
+
+    /// The dimensions of `node`'s first output from its inputs', where an operator keeps or
+    /// sets them: elementwise operators, broadcasting, `Conv` (channels from the weights, the
+    /// spatial sizes where stride 1 and the pads keep them), `Concat`.
+    fn dims_of(&self, node: &Node) -> Option<Vec<Option<Dim>>> {
+        let op = node.op_type.as_str();
+        let input = |i: usize| {
+            node.inputs
+                .get(i)
+                .filter(|n| !n.is_empty())
+                .and_then(|n| self.dims.get(n))
+        };
+        if SHAPE_KEEPING.contains(&op) {
+            return input(0).cloned();
+        }
+        if BROADCASTING.contains(&op) {
+            let all: Vec<&Vec<Option<Dim>>> = node
+                .inputs
+                .iter()
+                .filter(|n| !n.is_empty())
+                .map(|n| self.dims.get(n))
+                .collect::<Option<_>>()?;
+            let rank = all.iter().map(|d| d.len()).max()?;
+            return Some(
+                (0..rank)
+                    .map(|k| {
+                        let at: Vec<Option<&Dim>> = all
+                            .iter()
+                            .map(|d| match (k + d.len()).checked_sub(rank) {
+                                Some(i) => d[i].as_ref(),
+                                None => Some(&Dim::Fixed(1)),
+                            })
+                            .collect();
+                        broadcast_dim(&at)
+                    })
+                    .collect(),
+            );
+        }
+        match op {
+            "Conv" => {
+                let x = input(0)?;
+                let w = input(1)?;
+                if x.len() != 4 || w.len() != 4 {
+                    return None;
+                }
+                let mut out = vec![x[0].clone(), w[0].clone(), None, None];
+                let ones = [1, 1];
+                let strides = node.ints("strides").unwrap_or(&ones);
+                let dil = node.ints("dilations").unwrap_or(&ones);
+                let zeros = [0, 0, 0, 0];
+                let pads = node.ints("pads").unwrap_or(&zeros);
+                let auto = node.string("auto_pad").unwrap_or("NOTSET");
+                for a in 0..2 {
+                    let Some(Dim::Fixed(k)) = w[2 + a] else {
+                        continue;
+                    };
+                    let span = dil.get(a).copied().unwrap_or(1) * (k - 1);
+                    let same = match auto {
+                        "SAME_UPPER" | "SAME_LOWER" => true,
+                        "NOTSET" => pads
+                            .get(a)
+                            .zip(pads.get(2 + a))
+                            .is_some_and(|(b, e)| b + e == span),
+                        _ => false,
+                    };
+                    if same && strides.get(a).copied().unwrap_or(1) == 1 {
+                        out[2 + a] = x[2 + a].clone();
+                    }
+                }
+                Some(out)
+            }
+            "Concat" => {
+                let all: Vec<&Vec<Option<Dim>>> = node
+                    .inputs
+                    .iter()
+                    .map(|n| self.dims.get(n))
+                    .collect::<Option<_>>()?;
+                let rank = all.first()?.len();
+                let axis = node.int("axis", 0);
+                let axis = if axis < 0 { axis + rank as i64 } else { axis } as usize;
+                Some(
+                    (0..rank)
+                        .map(|k| {
+                            if k == axis {
+                                all.iter()
+                                    .map(|d| match d.get(k)? {
+                                        Some(Dim::Fixed(n)) => Some(*n),
+                                        _ => None,
+                                    })
+                                    .sum::<Option<i64>>()
+                                    .map(Dim::Fixed)
+                            } else {
+                                all.iter().find_map(|d| d.get(k).cloned().flatten())
+                            }
+                        })
+                        .collect(),
+                )
+            }
+            _ => None,
         }
     }
 
@@ -271,6 +459,27 @@ impl Known {
                 .try_fold(0, |m, l| l.map(|l| m.max(l))),
             _ => None,
         }
+    }
+}
+
+/// One dimension of a broadcast from the operands' (`None`: unknown; shorter operands count
+/// as 1): the one size other than 1 all known operands agree on, where no unknown one could
+/// differ from it.
+fn broadcast_dim(at: &[Option<&Dim>]) -> Option<Dim> {
+    let one = Dim::Fixed(1);
+    let mut size: Option<&Dim> = None;
+    for d in at.iter().flatten().filter(|d| **d != &one) {
+        match size {
+            None => size = Some(d),
+            Some(s) if s == *d => {}
+            Some(_) => return None,
+        }
+    }
+    match size {
+        // An unknown operand is 1 or the known size: either way, the output has it.
+        Some(s) => Some(s.clone()),
+        None if at.iter().all(Option::is_some) => Some(one),
+        None => None,
     }
 }
 

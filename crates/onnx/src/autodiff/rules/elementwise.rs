@@ -90,7 +90,7 @@ pub fn binary(em: &mut Emitter, site: &Site) -> Result<Vec<Option<String>>, Rule
     // The cotangent `d` of operand `i`, summed back to its shape.
     let mut back = |em: &mut Emitter, i: usize, d: String| -> Result<(), RuleError> {
         let (rx, ry) = ranks(em, site, i)?;
-        out[i] = Some(em.unbroadcast(&d, site.input(i), rx, ry));
+        out[i] = Some(em.unbroadcast(&d, site.input(i), Some(y), rx, ry));
         Ok(())
     };
     match node.op_type.as_str() {

@@ -253,9 +253,31 @@ pub fn concat(em: &mut Emitter, site: &Site) -> Result<Vec<Option<String>>, Rule
     let node = site.node;
     let g = site.grad()?.to_string();
     let axis = node.int("axis", 0);
-    let sizes: Vec<String> = node.inputs.iter().map(|x| em.dim(x, axis)).collect();
-    let refs: Vec<&str> = sizes.iter().map(String::as_str).collect();
-    let split = em.op("Concat", &refs, &[("axis", Attribute::Int(0))]);
+    // The sizes along the axis: constants where the graph tells them (channels, mostly).
+    let fixed: Option<Vec<i64>> = node
+        .inputs
+        .iter()
+        .map(|x| {
+            let dims = em.known.dims(x)?;
+            let a = if axis < 0 {
+                axis + dims.len() as i64
+            } else {
+                axis
+            };
+            match dims.get(usize::try_from(a).ok()?)? {
+                Some(crate::ir::Dim::Fixed(n)) => Some(*n),
+                _ => None,
+            }
+        })
+        .collect();
+    let split = match fixed {
+        Some(sizes) => em.ints(&sizes),
+        None => {
+            let sizes: Vec<String> = node.inputs.iter().map(|x| em.dim(x, axis)).collect();
+            let refs: Vec<&str> = sizes.iter().map(String::as_str).collect();
+            em.op("Concat", &refs, &[("axis", Attribute::Int(0))])
+        }
+    };
     let parts = em.op_n(
         "Split",
         &[&g, &split],

@@ -185,12 +185,12 @@ pub fn matmul(em: &mut Emitter, site: &Site) -> Result<Vec<Option<String>>, Rule
         if site.is_active(0) {
             let bt = em.op("Transpose", &[&b], &[("perm", swap(rb))]);
             let d = em.op("MatMul", &[&g, &bt], &[]);
-            out[0] = Some(em.unbroadcast(&d, &a, ra, ry));
+            out[0] = Some(em.unbroadcast(&d, &a, None, ra, ry));
         }
         if site.is_active(1) {
             let at = em.op("Transpose", &[&a], &[("perm", swap(ra))]);
             let d = em.op("MatMul", &[&at, &g], &[]);
-            out[1] = Some(em.unbroadcast(&d, &b, rb, ry));
+            out[1] = Some(em.unbroadcast(&d, &b, None, rb, ry));
         }
         return Ok(out);
     }
@@ -226,7 +226,7 @@ pub fn matmul(em: &mut Emitter, site: &Site) -> Result<Vec<Option<String>>, Rule
         let (rc, _) = ranks(em, site, 2)?;
         let beta = em.scalar(node.float("beta", 1.0) as f64, &g);
         let d = em.mul(&g, &beta);
-        out[2] = Some(em.unbroadcast(&d, site.input(2), rc, 2));
+        out[2] = Some(em.unbroadcast(&d, site.input(2), Some(site.output()), rc, 2));
     }
     Ok(out)
 }
