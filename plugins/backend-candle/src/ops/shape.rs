@@ -236,6 +236,8 @@ pub fn slice(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
             s = s.clamp(0, len);
             e = e.clamp(0, len);
             (s..e).step_by(step as usize).map(|v| v as u32).collect()
+        } else if len == 0 {
+            vec![]
         } else {
             s = s.clamp(0, len - 1);
             e = e.clamp(-1, len - 1);
