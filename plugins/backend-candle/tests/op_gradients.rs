@@ -759,3 +759,26 @@ fn scatter_elements_and_scatter_nd_add() {
     let y = g.op("ScatterND", &["x", &idx, &u], add);
     check(g.finish(&y), &[4, 3, 5], 100);
 }
+
+/// ReduceProd over one axis (attribute), two axes (input, opset 18) and everything.
+#[test]
+fn reduce_prod() {
+    check(
+        single("ReduceProd", &[], vec![("axes", ints(&[-1]))]),
+        &[2, 3, 4],
+        101,
+    );
+    let mut g = G::with_opset(18);
+    let a = g.init_i64(&[0, 2]);
+    let y = g.op(
+        "ReduceProd",
+        &["x", &a],
+        vec![("keepdims", Attribute::Int(0))],
+    );
+    check(g.finish(&y), &[2, 3, 4], 102);
+    check(
+        single("ReduceProd", &[], vec![("keepdims", Attribute::Int(0))]),
+        &[2, 3],
+        103,
+    );
+}

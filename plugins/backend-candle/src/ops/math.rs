@@ -195,8 +195,8 @@ pub fn gemm(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
     Ok(y)
 }
 
-/// `ReduceMean`, `ReduceSum`, `ReduceSumSquare`, `ReduceL1`, `ReduceL2`, `ReduceMax` and
-/// `ReduceMin` (axes from the attribute or, in newer opsets, an input).
+/// `ReduceMean`, `ReduceSum`, `ReduceSumSquare`, `ReduceL1`, `ReduceL2`, `ReduceProd`,
+/// `ReduceMax` and `ReduceMin` (axes from the attribute or, in newer opsets, an input).
 pub fn reduce(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
     let n = ctx.node;
     let x = req(inputs, 0)?;
@@ -225,6 +225,13 @@ pub fn reduce(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
         "ReduceSumSquare" => x.sqr()?.sum_keepdim(dims.clone())?,
         "ReduceL1" => x.abs()?.sum_keepdim(dims.clone())?,
         "ReduceL2" => x.sqr()?.sum_keepdim(dims.clone())?.sqrt()?,
+        "ReduceProd" => {
+            let mut y = x.clone();
+            for &d in &dims {
+                y = product_along(&y, d)?;
+            }
+            y
+        }
         _ if extremum => {
             let mut y = x.clone();
             for &d in &dims {
@@ -242,6 +249,22 @@ pub fn reduce(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
         for &d in dims.iter().rev() {
             y = y.squeeze(d)?;
         }
+    }
+    Ok(y)
+}
+
+/// The product along `dim` (kept as size 1) as a chain of multiplications of its slices
+/// (differentiable; an empty axis gives ones).
+fn product_along(x: &Tensor, dim: usize) -> Result<Tensor> {
+    let len = x.dim(dim)?;
+    if len == 0 {
+        let mut shape = x.dims().to_vec();
+        shape[dim] = 1;
+        return Ok(Tensor::ones(shape, x.dtype(), x.device())?);
+    }
+    let mut y = x.narrow(dim, 0, 1)?;
+    for k in 1..len {
+        y = y.mul(&x.narrow(dim, k, 1)?)?;
     }
     Ok(y)
 }

@@ -72,6 +72,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "ReduceMax",
     "ReduceMean",
     "ReduceMin",
+    "ReduceProd",
     "ReduceSum",
     "ReduceSumSquare",
     "Relu",
@@ -168,8 +169,8 @@ pub fn eval(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Vec<Tensor>>
         "Clip" => one(math::clip(ctx, inputs)?),
         "MatMul" => one(math::matmul(req(inputs, 0)?, req(inputs, 1)?)?),
         "Gemm" => one(math::gemm(ctx, inputs)?),
-        "ReduceMean" | "ReduceSum" | "ReduceSumSquare" | "ReduceL1" | "ReduceL2" | "ReduceMax"
-        | "ReduceMin" => one(math::reduce(ctx, inputs)?),
+        "ReduceMean" | "ReduceSum" | "ReduceSumSquare" | "ReduceL1" | "ReduceL2" | "ReduceProd"
+        | "ReduceMax" | "ReduceMin" => one(math::reduce(ctx, inputs)?),
         "Softmax" | "LogSoftmax" => one(norm::softmax(ctx, req(inputs, 0)?)?),
         "LayerNormalization" => norm::layer_norm(ctx, inputs),
         "InstanceNormalization" => one(norm::instance_norm(ctx, inputs)?),
