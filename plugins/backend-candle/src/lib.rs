@@ -1,5 +1,6 @@
-//! The Candle backend: runs ONNX SR networks in pure Rust, with input gradients from candle's
-//! autograd.
+//! The Candle backend: runs ONNX SR networks in pure Rust, with input gradients from the
+//! gradient graphs `srlens_onnx::autodiff` generates (run by the same interpreter), or from
+//! candle's autograd.
 //!
 //! - [`CandleBackend`] (backend name `candle`) loads `.onnx` files into a [`CandleModel`].
 //! - [`Interpreter`] walks the graph's nodes in order; [`SUPPORTED_OPS`] lists the operators.
@@ -11,8 +12,11 @@
 //!   model's thread pool.
 //!
 //! Options (JSON): `input_range = [lo, hi]` overrides the file's `srlens.input_range` metadata
-//! (default `[0, 1]`). Threads: a `threads > 0` load request runs the model's work in a rayon
-//! pool of that size (candle's gemm then runs in that pool). Device: `cpu` only.
+//! (default `[0, 1]`); `gradient = "graph" | "autograd"` chooses how input gradients are
+//! computed (default: the generated graphs, which were faster on every network measured, or
+//! autograd for a model with an operator that has no gradient rule; see [`Options`]).
+//! Threads: a `threads > 0` load request runs the model's work in a rayon pool of that size
+//! (candle's gemm then runs in that pool). Device: `cpu` only.
 
 pub mod backend;
 pub mod conv;
@@ -27,7 +31,7 @@ pub mod upsample;
 pub use backend::CandleBackend;
 pub use error::{Error, Result};
 pub use interp::Interpreter;
-pub use model::{CandleModel, Options};
+pub use model::{CandleModel, GradientMode, Options};
 pub use ops::SUPPORTED_OPS;
 
 srlens_plugin_kit::export_plugin! {

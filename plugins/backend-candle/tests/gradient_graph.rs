@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use candle_core::{DType, Tensor, Var};
 use common::{Rng, G};
 use srlens_onnx::Graph;
-use srlens_plugin_candle::{convert, Interpreter};
+use srlens_plugin_candle::{convert, CandleModel, GradientMode, Interpreter};
 use srlens_test_support::binaries::workspace_root;
 
 const RTOL: f64 = 1e-4;
@@ -162,4 +162,94 @@ fn a_graph_using_the_added_operators_matches_autograd() {
         dy < 1e-6 && dg < 1e-5,
         "output off by {dy:.2e}, gradient by {dg:.2e}"
     );
+}
+
+/// The model's gradient both ways, through the backend's `gradient` option: `lr` random in
+/// `[0, 1]`, two random cotangents (one forward pass, two backward passes).
+fn model_gradients(path: &std::path::Path, options: &str, dims: [usize; 4]) -> Vec<Vec<f32>> {
+    let model = CandleModel::load(&path.to_string_lossy(), options, 0, "cpu").unwrap();
+    let n: usize = dims.iter().product();
+    let lr = srlens_core::Tensor::new(dims.to_vec(), Rng(5).vec32(n, 0.0, 1.0)).unwrap();
+    let mut rng = Rng(6);
+    let mut cotangents = |sr: &srlens_core::Tensor| {
+        Ok((0..2)
+            .map(|_| {
+                srlens_core::Tensor::new(sr.dims(), rng.vec32(sr.data.len(), -1.0, 1.0)).unwrap()
+            })
+            .collect())
+    };
+    model
+        .vjp_abi(&lr, &mut cotangents)
+        .unwrap()
+        .into_iter()
+        .map(|t| t.data.to_vec())
+        .collect()
+}
+
+fn max_relative(got: &[f32], want: &[f32]) -> f64 {
+    let scale = want.iter().fold(1e-30f64, |m, v| m.max(v.abs() as f64));
+    let d = got
+        .iter()
+        .zip(want)
+        .fold(0f64, |m, (a, b)| m.max((a - b).abs() as f64));
+    d / scale
+}
+
+/// `gradient = "graph"` (the default) and `gradient = "autograd"` give the same input
+/// gradients, with the models' input and output ranges ([0, 255] for esrgan-slim) applied:
+/// esrgan-slim and the three transformers (`target/transformers/{swinir,hat,dat}.onnx`).
+#[test]
+fn the_gradient_option_gives_the_same_gradient_both_ways() {
+    let dir = std::env::var_os("SRLENS_TRANSFORMERS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/transformers"));
+    let nets = [
+        (
+            workspace_root().join("zoo/esrgan-slim-x4.onnx"),
+            [1, 3, 20, 24],
+        ),
+        (dir.join("swinir.onnx"), [1, 3, 13, 18]),
+        (dir.join("hat.onnx"), [1, 3, 13, 18]),
+        (dir.join("dat.onnx"), [1, 3, 13, 18]),
+    ];
+    for (path, dims) in nets {
+        assert!(path.is_file(), "{} is missing", path.display());
+        let default = CandleModel::load(&path.to_string_lossy(), "", 0, "cpu").unwrap();
+        assert_eq!(default.gradient_mode(), GradientMode::Graph);
+        let auto = model_gradients(&path, r#"{"gradient": "autograd"}"#, dims);
+        let graph = model_gradients(&path, r#"{"gradient": "graph"}"#, dims);
+        assert_eq!(model_gradients(&path, "", dims), graph);
+        for (k, (g, a)) in graph.iter().zip(&auto).enumerate() {
+            let d = max_relative(g, a);
+            eprintln!("{}: cotangent {k}: {d:.2e}", path.display());
+            assert!(d < RTOL, "{}: cotangent {k} off by {d:.2e}", path.display());
+        }
+    }
+}
+
+/// A model with an operator that has no gradient rule (element-wise `Max` of the input):
+/// autograd by default; `gradient = "graph"` is a load error naming the operator.
+#[test]
+fn without_a_gradient_rule_the_default_is_autograd_and_graph_is_refused() {
+    let mut g = G::new();
+    g.input_shape(&[1, 3, -1, -1]);
+    g.graph.inputs[0].elem_type = srlens_onnx::ElemType::F32;
+    let c = g.init(&[], vec![0.25]);
+    let y = g.op("Max", &["x", &c], vec![]);
+    let path = std::env::temp_dir().join(format!("srlens-candle-max-{}.onnx", std::process::id()));
+    srlens_onnx::write_file(&g.finish(&y), &path).unwrap();
+    let p = path.to_string_lossy();
+    let model = CandleModel::load(&p, "", 0, "cpu").unwrap();
+    assert_eq!(model.gradient_mode(), GradientMode::Autograd);
+    let grads = model_gradients(&path, "", [1, 3, 4, 4]);
+    assert!(grads[0].iter().any(|&v| v != 0.0));
+    let e = CandleModel::load(&p, r#"{"gradient": "graph"}"#, 0, "cpu").unwrap_err();
+    assert!(
+        matches!(e, srlens_plugin_candle::Error::Unsupported(_)),
+        "{e}"
+    );
+    assert!(e.to_string().contains("Max"), "{e}");
+    let e = CandleModel::load(&p, r#"{"gradient": "tape"}"#, 0, "cpu").unwrap_err();
+    assert!(e.to_string().contains("tape"), "{e}");
+    let _ = std::fs::remove_file(&path);
 }
