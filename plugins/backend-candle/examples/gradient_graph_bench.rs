@@ -3,8 +3,10 @@
 //! (what `CandleModel::vjp` does), and the interpreter running the gradient graph that
 //! `srlens_onnx::autodiff::vjp_graph` generates (what `srlens gradient-graph MODEL OUT`
 //! writes: the joined graph, inputs the model's input and the cotangent, outputs the model's
-//! output and the input gradient). Also the forward pass alone, for scale, and how far the two
-//! gradients are apart (relative to the largest entry).
+//! output and the input gradient). Also the forward pass alone, for scale; the split forward
+//! and backward graphs the backend's `gradient = "graph"` option runs (the saved values
+//! handed from one to the other); and how far the gradients are from autograd's (the larger
+//! of the two graph ways, relative to the largest entry).
 //!
 //! `cargo run --release -p srlens-plugin-candle --example gradient_graph_bench -- [threads] [reps]
 //! [network...]` (default 2 threads, the median of 5 rounds after a warm-up, each round timing the three
@@ -74,16 +76,21 @@ struct Row {
     forward: f64,
     autograd: f64,
     graph: f64,
+    split: f64,
     diff: f64,
 }
 
 fn bench(name: &str, path: &Path, input: [usize; 4], reps: usize) -> Result<Row, String> {
     let graph = srlens_onnx::read_file(path).map_err(|e| e.to_string())?;
     let t = Instant::now();
-    let vjp = srlens_onnx::autodiff::vjp_graph(&graph).map_err(|e| e.to_string())?;
+    let graphs = srlens_onnx::autodiff::gradient_graphs(&graph).map_err(|e| e.to_string())?;
     let generated = t.elapsed().as_secs_f64();
+    let vjp = graphs.joined(&graph);
     let model = Interpreter::new(graph, DType::F32).map_err(|e| e.to_string())?;
     let grad = Interpreter::new(vjp, DType::F32).map_err(|e| e.to_string())?;
+    let forward_graph = Interpreter::new(graphs.forward, DType::F32).map_err(|e| e.to_string())?;
+    let backward_graph =
+        Interpreter::new(graphs.backward, DType::F32).map_err(|e| e.to_string())?;
     let n: usize = input.iter().product();
     let x = Tensor::from_vec(noise(n, 1, 0.0, 1.0), &input[..], &convert::DEVICE)
         .map_err(|e| e.to_string())?;
@@ -107,7 +114,28 @@ fn bench(name: &str, path: &Path, input: [usize; 4], reps: usize) -> Result<Row,
         grads.get(var.as_tensor()).unwrap().clone()
     };
     let by_graph = || -> Tensor { grad.run(&[x.clone(), r.clone()]).unwrap().remove(1) };
-    let diff = rel_diff(&by_graph(), &by_autograd());
+    // The two graphs the `gradient = "graph"` option runs: the forward one returns the model
+    // output and the saved values, which the backward one reads by name with the cotangent.
+    let by_split = || -> Tensor {
+        let outs = forward_graph.run(std::slice::from_ref(&x)).unwrap();
+        let names = &forward_graph.graph().outputs;
+        let feed: Vec<Tensor> = backward_graph
+            .input_names()
+            .iter()
+            .map(|n| {
+                if *n == graphs.cotangent {
+                    return r.clone();
+                }
+                match names.iter().position(|o| o.name == *n) {
+                    Some(k) => outs[k].clone(),
+                    None => x.clone(),
+                }
+            })
+            .collect();
+        backward_graph.run(&feed).unwrap().remove(0)
+    };
+    let g0 = by_autograd();
+    let diff = rel_diff(&by_graph(), &g0).max(rel_diff(&by_split(), &g0));
     let t = medians(
         reps,
         &mut [
@@ -120,9 +148,12 @@ fn bench(name: &str, path: &Path, input: [usize; 4], reps: usize) -> Result<Row,
             &mut || {
                 by_graph();
             },
+            &mut || {
+                by_split();
+            },
         ],
     );
-    let (forward, autograd, graph) = (t[0], t[1], t[2]);
+    let (forward, autograd, graph, split) = (t[0], t[1], t[2], t[3]);
     eprintln!("{name}: gradient graph generated in {generated:.2} s");
     Ok(Row {
         name: name.to_string(),
@@ -130,6 +161,7 @@ fn bench(name: &str, path: &Path, input: [usize; 4], reps: usize) -> Result<Row,
         forward,
         autograd,
         graph,
+        split,
         diff,
     })
 }
@@ -177,30 +209,32 @@ fn main() {
         .expect("a thread pool");
     println!("threads = {threads}, median of {reps} (seconds per input gradient)");
     println!(
-        "| network | input | forward | autograd | generated graph | graph / autograd | gradient diff |"
+        "| network | input | forward | autograd | joined graph | graph / autograd | split graphs \
+         | gradient diff |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     let only = &args[args.len().min(2)..];
     for (name, path, input) in nets {
         if !only.is_empty() && !only.iter().any(|o| name.contains(o.as_str())) {
             continue;
         }
         if !path.is_file() {
-            println!("| {name} | missing: {} | | | | | |", path.display());
+            println!("| {name} | missing: {} | | | | | | |", path.display());
             continue;
         }
         match pool.install(|| bench(name, &path, input, reps)) {
             Ok(r) => println!(
-                "| {} | {} | {:.3} | {:.3} | {:.3} | {:.2} | {:.1e} |",
+                "| {} | {} | {:.3} | {:.3} | {:.3} | {:.2} | {:.3} | {:.1e} |",
                 r.name,
                 r.input.map(|d| d.to_string()).join("x"),
                 r.forward,
                 r.autograd,
                 r.graph,
                 r.graph / r.autograd,
+                r.split,
                 r.diff
             ),
-            Err(e) => println!("| {name} | error: {e} | | | | | |"),
+            Err(e) => println!("| {name} | error: {e} | | | | | | |"),
         }
     }
 }

@@ -13,8 +13,9 @@
 //!
 //! Options (JSON): `input_range = [lo, hi]` overrides the file's `srlens.input_range` metadata
 //! (default `[0, 1]`); `gradient = "graph" | "autograd"` chooses how input gradients are
-//! computed (default: the generated graphs, which were faster on every network measured, or
-//! autograd for a model with an operator that has no gradient rule; see [`Options`]).
+//! computed (default: the one measured faster, the generated graphs for convolutional
+//! networks and autograd for transformers, or autograd for a model with an operator that has
+//! no gradient rule; see [`Options`]).
 //! Threads: a `threads > 0` load request runs the model's work in a rayon pool of that size
 //! (candle's gemm then runs in that pool). Device: `cpu` only.
 
@@ -31,7 +32,7 @@ pub mod upsample;
 pub use backend::CandleBackend;
 pub use error::{Error, Result};
 pub use interp::Interpreter;
-pub use model::{CandleModel, GradientMode, Options};
+pub use model::{default_gradient, CandleModel, GradientMode, Options};
 pub use ops::SUPPORTED_OPS;
 
 srlens_plugin_kit::export_plugin! {

@@ -26,11 +26,13 @@ pub struct Options {
     /// How input gradients are computed: `"graph"` runs the forward and backward graphs that
     /// `srlens_onnx::autodiff` generates from the model (what `srlens gradient-graph` writes
     /// and the `ort` backend runs), `"autograd"` differentiates the forward pass with
-    /// candle's autograd. Both give the same gradient (within float32 rounding); the graphs
-    /// were faster on every network measured (`examples/gradient_graph_bench.rs`: 0.76 to
-    /// 0.95 of autograd's time for ESRGAN slim/medium/thick and SwinIR, 2 threads). Unset:
-    /// `graph`, or `autograd` for a model with an operator that has no gradient rule;
-    /// `"graph"` given explicitly makes that a load error naming the operator.
+    /// candle's autograd. Both give the same gradient (within float32 rounding). Unset: the
+    /// one measured faster for the kind of network (`examples/gradient_graph_bench.rs`, one
+    /// gradient, 2 threads): `graph` for convolutional networks (ESRGAN medium and thick in
+    /// 0.81 of autograd's time, slim in the same time), `autograd` for networks with matrix
+    /// products, the transformers (the graphs took 1.01x, 1.08x and 1.26x autograd's time on
+    /// SwinIR, HAT and DAT); and `autograd` for a model with an operator that has no gradient
+    /// rule, where `"graph"` given explicitly is a load error naming the operator.
     #[serde(default)]
     pub gradient: Option<GradientMode>,
 }
@@ -43,6 +45,19 @@ pub enum GradientMode {
     Graph,
     /// Candle's autograd through the forward pass.
     Autograd,
+}
+
+/// The gradient path measured faster for `graph`'s kind of network
+/// (`examples/gradient_graph_bench.rs`): the generated graphs for convolutional networks,
+/// candle's autograd for networks with matrix products (attention), where the graphs' extra
+/// work (zeros scattered into for every `Slice` and `Gather`, sums back to broadcast shapes)
+/// cost more than autograd's bookkeeping.
+pub fn default_gradient(graph: &Graph) -> GradientMode {
+    if graph.nodes.iter().any(|n| n.op_type == "MatMul") {
+        GradientMode::Autograd
+    } else {
+        GradientMode::Graph
+    }
 }
 
 /// The generated gradient graphs of a model, ready to run: one forward pass (the model's
@@ -76,7 +91,7 @@ enum Gradient {
     /// The graphs, made on the first gradient unless the option asked for them explicitly
     /// (then at load time, so that a model without them fails there). `Err`: the default
     /// path, for a model the graphs cannot differentiate: autograd.
-    Graph(OnceLock<std::result::Result<GraphVjp, String>>),
+    Graph(OnceLock<std::result::Result<Box<GraphVjp>, String>>),
 }
 
 /// A loaded network: the interpreter, what the model says about itself, and an optional
@@ -144,16 +159,18 @@ impl CandleModel {
         Ok(model)
     }
 
-    /// Chooses how input gradients are computed: `None` is the default (the generated graphs,
-    /// autograd where they cannot be made), `Some(Graph)` requires the graphs (made now: an
-    /// operator without a gradient rule is an [`Error::Unsupported`] naming it).
+    /// Chooses how input gradients are computed: `None` is the default
+    /// ([`default_gradient`]: the generated graphs for convolutional networks, made on the
+    /// first gradient, autograd where they cannot be made; autograd for networks with
+    /// `MatMul`), `Some(Graph)` requires the graphs (made now: an operator without a gradient
+    /// rule is an [`Error::Unsupported`] naming it).
     pub fn set_gradient(&mut self, mode: Option<GradientMode>) -> Result<()> {
-        self.gradient = match mode {
-            Some(GradientMode::Autograd) => Gradient::Autograd,
-            None => Gradient::Graph(OnceLock::new()),
-            Some(GradientMode::Graph) => {
+        self.gradient = match mode.unwrap_or_else(|| default_gradient(self.interp.graph())) {
+            GradientMode::Autograd => Gradient::Autograd,
+            GradientMode::Graph if mode.is_none() => Gradient::Graph(OnceLock::new()),
+            GradientMode::Graph => {
                 let g = self.install(|| GraphVjp::new(self.interp.graph()))?;
-                Gradient::Graph(OnceLock::from(Ok(g)))
+                Gradient::Graph(OnceLock::from(Ok(Box::new(g))))
             }
         };
         Ok(())
@@ -174,9 +191,13 @@ impl CandleModel {
             Gradient::Autograd => None,
             Gradient::Graph(cell) => cell
                 .get_or_init(|| {
-                    self.install(|| GraphVjp::new(self.interp.graph()).map_err(|e| e.to_string()))
+                    self.install(|| {
+                        GraphVjp::new(self.interp.graph())
+                            .map(Box::new)
+                            .map_err(|e| e.to_string())
+                    })
                 })
-                .as_ref()
+                .as_deref()
                 .ok(),
         }
     }
@@ -239,8 +260,9 @@ impl CandleModel {
             range,
             output_range,
             pool,
-            gradient: Gradient::Graph(OnceLock::new()),
+            gradient: Gradient::Autograd,
         };
+        model.set_gradient(None)?;
         model.info.scale = match meta_scale? {
             Some(s) => s,
             None => {
