@@ -29,8 +29,8 @@ pub struct Options {
     /// candle's autograd. Both give the same gradient (within float32 rounding). Unset: the
     /// one measured faster for the kind of network (`examples/gradient_graph_bench.rs`, one
     /// gradient, 2 threads): `graph` for convolutional networks (ESRGAN medium and thick in
-    /// 0.81 of autograd's time, slim in the same time), `autograd` for networks with matrix
-    /// products, the transformers (the graphs took 1.01x, 1.08x and 1.26x autograd's time on
+    /// 0.76-0.82x autograd's time, slim 1.00-1.04x), `autograd` for networks with matrix
+    /// products, the transformers (the graphs took 1.01-1.02x, 1.06-1.08x and 1.26-1.28x on
     /// SwinIR, HAT and DAT); and `autograd` for a model with an operator that has no gradient
     /// rule, where `"graph"` given explicitly is a load error naming the operator.
     #[serde(default)]
