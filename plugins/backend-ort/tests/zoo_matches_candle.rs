@@ -1,10 +1,13 @@
-//! The ort backend against the candle backend on the twelve UpscalerJS networks of the zoo:
-//! the same SR output, and the same input gradient (ort's through the VJP graphs that
-//! `srlens_onnx::autodiff` generates, candle's from its autograd), within 1e-4 of the
-//! reference's largest magnitude, on a small LR input.
+//! The ort backend against the candle backend on the twelve UpscalerJS networks of the zoo and
+//! on the small SwinIR, HAT and DAT of `target/transformers/` (issue 12): the same SR output,
+//! and the same input gradient (ort's through the VJP graphs that `srlens_onnx::autodiff`
+//! generates, candle's from its autograd for the transformers), within 1e-4 of the reference's
+//! largest magnitude, on a small LR input.
 
 #[macro_use]
 mod common;
+
+use std::path::{Path, PathBuf};
 
 use srlens_core::Tensor;
 use srlens_plugin_kit::testing::objective_box;
@@ -12,21 +15,33 @@ use srlens_plugin_kit::SrModelExt;
 use srlens_test_support::objective::Linear;
 use srlens_test_support::rng::SplitMix64;
 
-/// A 1 x 3 x 10 x 12 input in `[0, 1]`.
-fn input(seed: u64) -> Tensor {
-    SplitMix64(seed).tensor(&[1, 3, 10, 12], 0.0, 1.0)
+/// The LR input's height and width: small for the zoo, above the transformers' minimum (16)
+/// and no multiple of their window (8) for them.
+const ZOO_SIZE: [usize; 2] = [10, 12];
+const TRANSFORMER_SIZE: [usize; 2] = [19, 21];
+
+/// A 1 x 3 x h x w input in `[0, 1]`.
+fn input(seed: u64, [h, w]: [usize; 2]) -> Tensor {
+    SplitMix64(seed).tensor(&[1, 3, h, w], 0.0, 1.0)
 }
 
 fn same_sr_output(name: &str) {
-    let path = common::zoo(name);
-    let (o, c) = (common::ort(&path, ""), common::candle(&path));
+    same_sr_output_at(name, &common::zoo(name), ZOO_SIZE);
+}
+
+fn same_input_gradient(name: &str) {
+    same_input_gradient_at(name, &common::zoo(name), ZOO_SIZE);
+}
+
+fn same_sr_output_at(name: &str, path: &Path, size: [usize; 2]) {
+    let (o, c) = (common::ort(path, ""), common::candle(path));
     assert_eq!(o.model_info().scale, c.model_info().scale, "{name}: scale");
     assert_eq!(o.model_info().input_range, c.model_info().input_range);
     assert_eq!(
         o.model_info().receptive_field,
         c.model_info().receptive_field
     );
-    let x = input(7);
+    let x = input(7, size);
     let (a, b) = (
         o.checked_forward(&x).unwrap(),
         c.checked_forward(&x).unwrap(),
@@ -39,12 +54,11 @@ fn same_sr_output(name: &str) {
     );
 }
 
-fn same_input_gradient(name: &str) {
-    let path = common::zoo(name);
-    let (o, c) = (common::ort(&path, ""), common::candle(&path));
-    let x = input(11);
+fn same_input_gradient_at(name: &str, path: &Path, size: [usize; 2]) {
+    let (o, c) = (common::ort(path, ""), common::candle(path));
+    let x = input(11, size);
     let s = c.model_info().scale as usize;
-    let w = SplitMix64(3).tensor(&[1, 3, 10 * s, 12 * s], -1.0, 1.0);
+    let w = SplitMix64(3).tensor(&[1, 3, size[0] * s, size[1] * s], -1.0, 1.0);
     let objective = [objective_box(Linear(w))];
     let go = o
         .gradients(&x, &objective)
@@ -64,6 +78,28 @@ fn same_input_gradient(name: &str) {
 
 zoo_tests!(sr_output, super::same_sr_output);
 zoo_tests!(input_gradient, super::same_input_gradient);
+
+/// A network of `target/transformers/` (`cargo xtask transformers` writes them).
+fn transformer(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/transformers")
+        .join(format!("{name}.onnx"));
+    assert!(
+        p.is_file(),
+        "{} is missing: run `cargo xtask transformers` (`cargo xtask test` does)",
+        p.display()
+    );
+    p
+}
+
+#[test]
+fn transformers_give_the_same_sr_output_and_input_gradient() {
+    for name in ["swinir", "hat", "dat"] {
+        let path = transformer(name);
+        same_sr_output_at(name, &path, TRANSFORMER_SIZE);
+        same_input_gradient_at(name, &path, TRANSFORMER_SIZE);
+    }
+}
 
 #[test]
 fn the_zoo_list_is_the_whole_zoo() {

@@ -9,8 +9,8 @@ use image::RgbImage;
 use srlens_core::{Attribution, ModelInfo, Tensor};
 use srlens_report::{
     completeness_gap, map_figures, pictures::tensor_to_rgb, render_report, summary_csv,
-    write_atomic, write_npy_atomic, write_png_atomic, MapPictures, MethodEntry, Pictures, Provenance, ReceptiveCrop,
-    ReportSummary, Window,
+    write_atomic, write_npy_atomic, write_png_atomic, MapPictures, MethodEntry, Pictures,
+    Provenance, ReceptiveCrop, ReportSummary, Window,
 };
 
 use super::image_input::InputImage;
