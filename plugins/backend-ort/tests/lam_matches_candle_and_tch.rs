@@ -5,18 +5,15 @@
 //!
 //! `cargo xtask test` builds the workspace (srlens and every plugin) before running this.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use srlens_test_support::binaries::{library_file, profile_dir, require_built};
+use std::path::Path;
+
 use srlens_test_support::compare::rel_l2;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// A zoo file (`cargo xtask setup` writes them); a clear failure when missing.
 fn zoo(name: &str) -> String {
-    let p = root().join("zoo").join(name);
+    let p = common::root().join("zoo").join(name);
     assert!(
         p.is_file(),
         "{} is missing: run `cargo xtask setup`",
@@ -27,7 +24,7 @@ fn zoo(name: &str) -> String {
 
 /// A fixture of the tch backend's tests (`gen_models.py`).
 fn tch_fixture(name: &str) -> String {
-    root()
+    common::root()
         .join("plugins/backend-tch/tests/fixtures")
         .join(name)
         .to_string_lossy()
@@ -36,35 +33,15 @@ fn tch_fixture(name: &str) -> String {
 
 /// Runs LAM (5 steps, window 8 at 10,12) with `backend` on `model`; the map and its report.
 fn lam(dir: &Path, backend: &str, model: &str, options: &str) -> (Vec<f32>, serde_json::Value) {
-    let bin = require_built(
-        &profile_dir("debug"),
-        &[
-            "srlens",
-            &library_file("srlens_plugin_lam"),
-            &library_file(&format!("srlens_plugin_{backend}")),
-        ],
-        "build the workspace first (`cargo xtask test` does)",
-    );
-    let config = format!(
-        "out = \"out-{backend}\"\nbatch_size = 2\n\n[model]\nbackend = \"{backend}\"\npath = \"{model}\"\n\
-         options = {options}\n\n[image]\npath = \"lr.png\"\nmode = \"lr\"\n\n[window]\nx = 10\ny = 12\nsize = 8\n\n\
-         [[method]]\nname = \"lam\"\nsteps = 5\n"
-    );
-    std::fs::write(dir.join(format!("{backend}.toml")), config).unwrap();
-    let out = std::process::Command::new(bin.join("srlens"))
-        .current_dir(dir)
-        .args(["run", &format!("{backend}.toml"), "--quiet"])
-        .output()
-        .expect("srlens runs");
-    assert!(
-        out.status.success(),
-        "{backend}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run = dir.join(format!("out-{backend}/lam"));
-    let map = srlens_test_support::npy::read_npy(&run.join("attribution.npy")).1;
-    let report = serde_json::from_slice(&std::fs::read(run.join("report.json")).unwrap()).unwrap();
-    (map, report)
+    common::run_lam(
+        dir,
+        backend,
+        model,
+        options,
+        (10, 12, 8),
+        5,
+        "batch_size = 2",
+    )
 }
 
 fn check(onnx: &str, tch: &str, tch_options: &str) {

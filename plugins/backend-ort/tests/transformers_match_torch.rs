@@ -7,10 +7,11 @@
 //! `cargo xtask test` builds the workspace and writes `target/transformers/` (checkpoints, then
 //! `srlens import` of each) before running this.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
-use srlens_test_support::binaries::{library_file, profile_dir, require_built};
 use srlens_test_support::compare::rel_l2;
 
 /// LAM steps (the reference uses the same).
@@ -19,61 +20,22 @@ const STEPS: u32 = 6;
 const SIDE: u32 = 24;
 const WINDOW: (u32, u32, u32) = (36, 40, 16);
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A file of `target/transformers/`; a clear failure when missing.
+/// A file of `target/transformers/`, as a string for a config.
 fn network(file: &str) -> String {
-    let p = root().join("target/transformers").join(file);
-    assert!(
-        p.is_file(),
-        "{} is missing: run `cargo xtask transformers` (`cargo xtask test` does)",
-        p.display()
-    );
-    p.to_string_lossy().into_owned()
+    common::transformer(file).to_string_lossy().into_owned()
 }
 
 /// Runs LAM with `backend` on `model`: the map and its report.
 fn lam(dir: &Path, backend: &str, model: &str) -> (Vec<f32>, serde_json::Value) {
-    let bin = require_built(
-        &profile_dir("debug"),
-        &[
-            "srlens",
-            &library_file("srlens_plugin_lam"),
-            &library_file(&format!("srlens_plugin_{backend}")),
-        ],
-        "build the workspace first (`cargo xtask test` does)",
-    );
-    let (x, y, size) = WINDOW;
-    let config = format!(
-        "out = \"out-{backend}\"\n\n[model]\nbackend = \"{backend}\"\npath = \"{model}\"\n\n\
-         [image]\npath = \"lr.png\"\nmode = \"lr\"\n\n[window]\nx = {x}\ny = {y}\nsize = {size}\n\n\
-         [[method]]\nname = \"lam\"\nsteps = {STEPS}\n"
-    );
-    std::fs::write(dir.join(format!("{backend}.toml")), config).unwrap();
-    let out = Command::new(bin.join("srlens"))
-        .current_dir(dir)
-        .args(["run", &format!("{backend}.toml"), "--quiet"])
-        .output()
-        .expect("srlens runs");
-    assert!(
-        out.status.success(),
-        "{backend} on {model}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run = dir.join(format!("out-{backend}/lam"));
-    let map = srlens_test_support::npy::read_npy(&run.join("attribution.npy")).1;
-    let report = serde_json::from_slice(&std::fs::read(run.join("report.json")).unwrap()).unwrap();
-    (map, report)
+    common::run_lam(dir, backend, model, "{}", WINDOW, STEPS, "")
 }
 
 /// torch's float64 LAM of the checkpoint: the map and the objective at the input.
 fn reference(dir: &Path, checkpoint: &str) -> (Vec<f32>, f64) {
-    let python = root().join(".venv/bin/python");
+    let python = common::root().join(".venv/bin/python");
     let (x, y, size) = WINDOW;
     let out = Command::new(&python)
-        .arg(root().join("tests/fixtures/transformers/lam64.py"))
+        .arg(common::root().join("tests/fixtures/transformers/lam64.py"))
         .args([checkpoint, "lr.png", "ref.npy", "--window"])
         .args([x, y, size].map(|v| v.to_string()))
         .args(["--steps", &STEPS.to_string()])

@@ -7,7 +7,7 @@
 #[macro_use]
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use srlens_core::Tensor;
 use srlens_plugin_kit::testing::objective_box;
@@ -79,23 +79,10 @@ fn same_input_gradient_at(name: &str, path: &Path, size: [usize; 2]) {
 zoo_tests!(sr_output, super::same_sr_output);
 zoo_tests!(input_gradient, super::same_input_gradient);
 
-/// A network of `target/transformers/` (`cargo xtask transformers` writes them).
-fn transformer(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/transformers")
-        .join(format!("{name}.onnx"));
-    assert!(
-        p.is_file(),
-        "{} is missing: run `cargo xtask transformers` (`cargo xtask test` does)",
-        p.display()
-    );
-    p
-}
-
 #[test]
 fn transformers_give_the_same_sr_output_and_input_gradient() {
     for name in ["swinir", "hat", "dat"] {
-        let path = transformer(name);
+        let path = common::transformer(&format!("{name}.onnx"));
         same_sr_output_at(name, &path, TRANSFORMER_SIZE);
         same_input_gradient_at(name, &path, TRANSFORMER_SIZE);
     }

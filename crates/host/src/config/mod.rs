@@ -74,7 +74,7 @@ impl LoadedConfig {
 }
 
 /// Removes `.` and folds `dir/..` pairs, so that `configs/../zoo/m.onnx` reads `zoo/m.onnx`.
-fn tidy(p: &Path) -> PathBuf {
+pub fn tidy(p: &Path) -> PathBuf {
     use std::path::Component;
     let mut out: Vec<Component> = Vec::new();
     for c in p.components() {

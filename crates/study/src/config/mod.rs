@@ -185,20 +185,8 @@ fn is_image_name(p: &Path) -> bool {
         .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
 }
 
-/// Removes `.` and folds `dir/..` pairs.
-pub fn tidy(p: &Path) -> PathBuf {
-    let mut out: Vec<Component> = Vec::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
-                out.pop();
-            }
-            c => out.push(c),
-        }
-    }
-    out.iter().collect()
-}
+/// Removes `.` and folds `dir/..` pairs (the host's, so that runs and studies agree).
+pub use srlens_host::config::tidy;
 
 /// `path` relative to the folder `base` (both absolute), with `..` steps where needed.
 pub fn relative_to(path: &Path, base: &Path) -> PathBuf {

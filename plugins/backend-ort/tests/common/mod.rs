@@ -175,3 +175,59 @@ pub fn write(graph: &srlens_onnx::Graph, dir: &Path, file: &str) -> PathBuf {
     srlens_onnx::write_file(graph, &p).expect("the model is written");
     p
 }
+
+/// `target/transformers/<file>` (`cargo xtask transformers`, which `cargo xtask test` runs,
+/// writes them); a clear failure when missing.
+pub fn transformer(file: &str) -> PathBuf {
+    let p = root().join("target/transformers").join(file);
+    assert!(
+        p.is_file(),
+        "{} is missing: run `cargo xtask transformers` (`cargo xtask test` does)",
+        p.display()
+    );
+    p
+}
+
+/// Runs `srlens run` in `dir` with LAM (`steps`, the window `(x, y, size)`) on `model` with
+/// `backend` and its `options` (a TOML inline table) on `dir/lr.png` as the LR image, with
+/// `extra` top-level config lines: the map and its report.json.
+pub fn run_lam(
+    dir: &Path,
+    backend: &str,
+    model: &str,
+    options: &str,
+    (x, y, size): (u32, u32, u32),
+    steps: u32,
+    extra: &str,
+) -> (Vec<f32>, serde_json::Value) {
+    use srlens_test_support::binaries::{library_file, profile_dir, require_built};
+    let bin = require_built(
+        &profile_dir("debug"),
+        &[
+            "srlens",
+            &library_file("srlens_plugin_lam"),
+            &library_file(&format!("srlens_plugin_{backend}")),
+        ],
+        "build the workspace first (`cargo xtask test` does)",
+    );
+    let config = format!(
+        "out = \"out-{backend}\"\n{extra}\n\n[model]\nbackend = \"{backend}\"\npath = \"{model}\"\n\
+         options = {options}\n\n[image]\npath = \"lr.png\"\nmode = \"lr\"\n\n[window]\nx = {x}\n\
+         y = {y}\nsize = {size}\n\n[[method]]\nname = \"lam\"\nsteps = {steps}\n"
+    );
+    std::fs::write(dir.join(format!("{backend}.toml")), config).unwrap();
+    let out = std::process::Command::new(bin.join("srlens"))
+        .current_dir(dir)
+        .args(["run", &format!("{backend}.toml"), "--quiet"])
+        .output()
+        .expect("srlens runs");
+    assert!(
+        out.status.success(),
+        "{backend} on {model}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = dir.join(format!("out-{backend}/lam"));
+    let map = srlens_test_support::npy::read_npy(&run.join("attribution.npy")).1;
+    let report = serde_json::from_slice(&std::fs::read(run.join("report.json")).unwrap()).unwrap();
+    (map, report)
+}
