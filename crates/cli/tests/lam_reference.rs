@@ -49,6 +49,44 @@ fn check_lam(model: &str, net: &TinyNet) {
     assert!(rel(report["objective_input"].as_f64().unwrap(), d_input) < 1e-5);
     assert!(rel(report["objective_baseline"].as_f64().unwrap(), d_baseline) < 1e-5);
     common::check_figures(&dir.path().join("out/lam"));
+
+    // The window's conditioning (issue 14), from the float64 SR output: the fractions of
+    // pixel-channels whose gradient magnitude is exactly zero and below 1e-3.
+    let y = net.forward64(&x, 8, 8);
+    let (sh, sw) = (16, 16);
+    let (mut terms, mut zero, mut small) = (0, 0, 0);
+    for c in 0..3 {
+        for i in 4..(4 + 6).min(sh - 1) {
+            for j in 4..(4 + 6).min(sw - 1) {
+                let at = (c * sh + i) * sw + j;
+                let s = (y[at] - y[at + sw]).powi(2) + (y[at] - y[at + 1]).powi(2);
+                terms += 1;
+                zero += usize::from(s == 0.0);
+                small += usize::from(s.sqrt() < 1e-3);
+            }
+        }
+    }
+    let cond = &report["conditioning"];
+    assert_eq!(cond["terms"], terms);
+    assert_eq!(
+        cond["zero_fraction"].as_f64().unwrap(),
+        zero as f64 / terms as f64
+    );
+    assert_eq!(
+        cond["small_fraction"].as_f64().unwrap(),
+        small as f64 / terms as f64
+    );
+    let warned = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w.as_str().unwrap().contains("badly conditioned"));
+    assert_eq!(
+        warned,
+        small as f64 / terms as f64 > 0.05,
+        "{}",
+        report["warnings"]
+    );
 }
 
 #[test]
@@ -61,4 +99,13 @@ fn lam_matches_a_float64_evaluation_of_the_spec() {
 #[test]
 fn equal_neighbouring_outputs_give_a_non_blank_map() {
     check_lam("nearest.onnx", &TinyNet::new(11, true));
+    // Nearest upsampling makes every other difference exactly zero: the report says so.
+    let dir = common::workspace();
+    let cfg = common::config("nearest.onnx", "[[method]]\nname = \"lam\"\nsteps = 2\n");
+    std::fs::write(dir.path().join("run.toml"), cfg).unwrap();
+    assert!(common::srlens(dir.path(), &["run", "run.toml", "--quiet"])
+        .status
+        .success());
+    let report = common::read_json(&dir.path().join("out/lam/report.json"));
+    assert!(report["conditioning"]["zero_fraction"].as_f64().unwrap() > 0.0);
 }

@@ -103,6 +103,7 @@ fn main() -> srlens_report::Result<()> {
             pictures: Pictures::in_dir(&rel_dir),
             map_file: Some(format!("{rel_dir}/attribution.npy")),
             warnings: vec![],
+            conditioning: None,
             provenance: Default::default(),
         });
     }

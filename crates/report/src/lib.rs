@@ -9,6 +9,7 @@
 
 mod atomic;
 pub mod colormap;
+pub mod conditioning;
 pub mod error;
 pub mod figures;
 pub mod html;
@@ -18,6 +19,7 @@ pub mod pictures;
 pub mod zoom;
 
 pub use atomic::write_atomic;
+pub use conditioning::Conditioning;
 pub use error::{Error, Result};
 pub use figures::{map_figures, view, window_centre, MapFigures, Window};
 pub use html::{

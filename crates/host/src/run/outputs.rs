@@ -9,12 +9,12 @@ use image::RgbImage;
 use srlens_core::{Attribution, ModelInfo, Tensor};
 use srlens_report::{
     completeness_gap, map_figures, pictures::tensor_to_rgb, render_report, summary_csv,
-    write_atomic, write_npy_atomic, write_png_atomic, MapPictures, MethodEntry, Pictures,
-    Provenance, ReceptiveCrop, ReportSummary, Window,
+    write_atomic, write_npy_atomic, write_png_atomic, Conditioning, MapPictures, MethodEntry,
+    Pictures, Provenance, ReceptiveCrop, ReportSummary, Window,
 };
 
 use super::image_input::InputImage;
-use crate::config::{ImageMode, LoadedConfig, WindowConfig, Windows};
+use crate::config::{ImageMode, LoadedConfig, ObjectiveKind, WindowConfig, Windows};
 use crate::error::{Error, Result};
 use crate::plugins::LoadedPlugin;
 
@@ -53,6 +53,8 @@ pub struct RunContext<'a> {
     lr: RgbImage,
     sr: RgbImage,
     windows: Vec<Window>,
+    /// Per window, how well the gradient-energy objective is conditioned on it.
+    conditioning: Vec<Option<Conditioning>>,
 }
 
 fn out_err(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -96,6 +98,20 @@ impl<'a> RunContext<'a> {
         };
         let d = sr.dims();
         let sr_rgb = tensor_to_rgb(&sr.data, d[1], d[2], d[3]).map_err(|e| out_err(out, e))?;
+        let windows: Vec<Window> = cfg
+            .config
+            .window
+            .all()
+            .iter()
+            .map(WindowConfig::window)
+            .collect();
+        let conditioning = windows
+            .iter()
+            .map(|&w| {
+                (cfg.config.objective == ObjectiveKind::GradientEnergy)
+                    .then(|| Conditioning::of_window(&sr.data, d[1], d[2], d[3], w))
+            })
+            .collect();
         Ok(RunContext {
             cfg,
             out: out.to_path_buf(),
@@ -109,13 +125,8 @@ impl<'a> RunContext<'a> {
             receptive,
             lr: input.lr.clone(),
             sr: sr_rgb,
-            windows: cfg
-                .config
-                .window
-                .all()
-                .iter()
-                .map(WindowConfig::window)
-                .collect(),
+            windows,
+            conditioning,
         })
     }
 
@@ -193,7 +204,9 @@ impl<'a> RunContext<'a> {
                 .warnings
                 .into_iter()
                 .chain(a.warnings.iter().map(|w| w.to_string()))
+                .chain(self.conditioning[m.window].and_then(|c| c.warning()))
                 .collect(),
+            conditioning: self.conditioning[m.window],
             provenance: Provenance {
                 model_path: self.model_path.as_ref().map(|p| p.display().to_string()),
                 model_sha256: self.model_sha256.clone(),

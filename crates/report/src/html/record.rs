@@ -156,6 +156,10 @@ pub struct MethodEntry {
     /// srlens 0.1 wrote) is not shown, and a repeated warning is shown once.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// How well the gradient-energy objective is conditioned on the window (none for other
+    /// objectives).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditioning: Option<crate::Conditioning>,
     /// Everything else that determines the map: where the model and image came from.
     #[serde(default)]
     pub provenance: Provenance,

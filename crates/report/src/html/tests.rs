@@ -44,6 +44,7 @@ pub(crate) fn entry(label: &str, gap_rel: Option<f64>) -> MethodEntry {
         pictures: Pictures::in_dir("a"),
         map_file: Some("a/attribution.npy".into()),
         warnings: vec![],
+        conditioning: None,
         provenance: Default::default(),
     }
 }
