@@ -389,14 +389,7 @@ impl CandleModel {
             let sr_abi = to_abi(&sr)?;
             let mut out = Vec::new();
             for d_sr in cotangents(&sr_abi)? {
-                if d_sr.dims() != sr_abi.dims() {
-                    return Err(Error::Input(format!(
-                        "the objective's gradient has shape {:?}, the SR batch {:?}",
-                        d_sr.dims(),
-                        sr_abi.dims()
-                    ))
-                    .into());
-                }
+                same_shape(&d_sr, &sr_abi)?;
                 let g = from_abi(&d_sr, DType::F32)?;
                 let loss = sr.mul(&g).and_then(|t| t.sum_all()).map_err(Error::from)?;
                 let grads = loss.backward().map_err(Error::from)?;
@@ -440,14 +433,7 @@ impl CandleModel {
         let in_span = (self.range[1] - self.range[0]) as f64;
         let mut out = Vec::new();
         for d_sr in cotangents(&sr_abi)? {
-            if d_sr.dims() != sr_abi.dims() {
-                return Err(Error::Input(format!(
-                    "the objective's gradient has shape {:?}, the SR batch {:?}",
-                    d_sr.dims(),
-                    sr_abi.dims()
-                ))
-                .into());
-            }
+            same_shape(&d_sr, &sr_abi)?;
             let mut cot = from_abi(&d_sr, DType::F32)?;
             if out_span != 1.0 {
                 cot = cot.affine(1.0 / out_span, 0.0).map_err(Error::from)?;
@@ -496,4 +482,20 @@ impl SrModel for CandleModel {
     ) -> std::result::Result<Vec<srlens_core::Tensor>, PluginError> {
         self.vjp_abi(lr, cotangents)
     }
+}
+
+/// Checks that an objective's gradient `d_sr` has the SR batch's shape.
+fn same_shape(
+    d_sr: &srlens_core::Tensor,
+    sr: &srlens_core::Tensor,
+) -> std::result::Result<(), PluginError> {
+    if d_sr.dims() == sr.dims() {
+        return Ok(());
+    }
+    Err(Error::Input(format!(
+        "the objective's gradient has shape {:?}, the SR batch {:?}",
+        d_sr.dims(),
+        sr.dims()
+    ))
+    .into())
 }
