@@ -113,6 +113,12 @@ enum Command {
     },
 }
 
+/// Prints `error: <e>` (one line for the user, no backtrace) and gives the failure code.
+fn failure(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::FAILURE
+}
+
 fn main() -> ExitCode {
     srlens_host::allocator::keep_freed_memory();
     // libtorch's OpenMP threads spin while they wait, which made one gradient pass 13x slower
@@ -139,10 +145,7 @@ fn main() -> ExitCode {
                     print!("{summary}");
                     ExitCode::SUCCESS
                 }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
+                Err(e) => failure(e),
             }
         }
         Command::GradientGraph { model, out, split } => {
@@ -154,10 +157,7 @@ fn main() -> ExitCode {
                     }
                     ExitCode::SUCCESS
                 }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
+                Err(e) => failure(e),
             }
         }
         Command::Study {
@@ -172,10 +172,7 @@ fn main() -> ExitCode {
                 std::env::var(k).ok()
             }) {
                 Ok(s) => s,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::FAILURE;
-                }
+                Err(e) => return failure(e),
             };
             let args = srlens_study::StudyArgs {
                 config,
@@ -204,10 +201,7 @@ fn main() -> ExitCode {
                     println!("{}", out.join("report.html").display());
                     ExitCode::SUCCESS
                 }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
+                Err(e) => failure(e),
             }
         }
     }

@@ -102,10 +102,7 @@ pub fn study(args: &srlens_study::StudyArgs, quiet: bool) -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => crate::failure(e),
     }
 }
 
@@ -123,9 +120,6 @@ pub fn merge(dirs: &[std::path::PathBuf], out: &std::path::Path) -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => crate::failure(e),
     }
 }
