@@ -11,6 +11,7 @@ pub mod allocator;
 pub mod config;
 pub mod crop;
 pub mod error;
+pub mod faithfulness;
 pub mod objective;
 pub mod plugins;
 pub mod run;
