@@ -43,6 +43,30 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Sanity check of the config's maps (Adebayo et al. 2018): reruns it with the network's
+    /// last k parameterised layers re-drawn at random, cascading from the output end, and
+    /// compares each map with the trained network's (Spearman rank correlation, SSIM);
+    /// writes `k<k>/` runs, `sanity.{json,csv,md,svg}` and `report.html`. Backends: candle,
+    /// ort, tch.
+    Sanity {
+        /// The TOML config (as for `srlens run`).
+        config: PathBuf,
+        /// Overrides a config key, as for `srlens run`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+        /// The output folder (overrides the config's `out`).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// The numbers of layers to randomise, e.g. `1,2,4` (default 1, 2, 4, ... and all).
+        #[arg(long, value_name = "K,K,...", value_delimiter = ',')]
+        layers: Option<Vec<usize>>,
+        /// The seed of the random weights.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// No progress bars.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Writes the gradient graph of an ONNX model in standard ONNX operators, for any ONNX
     /// runtime: inputs the model's input and the cotangent `d objective / d output`, outputs
     /// the model's output and `d objective / d input`.
@@ -184,6 +208,32 @@ fn main() -> ExitCode {
             study_cmd::study(&args, quiet)
         }
         Command::Merge { dirs: folders, out } => study_cmd::merge(&folders, &out),
+        Command::Sanity {
+            config,
+            overrides,
+            out,
+            layers,
+            seed,
+            quiet,
+        } => {
+            let args = srlens_host::SanityArgs {
+                run: RunArgs {
+                    config,
+                    overrides,
+                    out,
+                    plugin_dirs: dirs,
+                },
+                layers,
+                seed,
+            };
+            match srlens_host::sanity(&args, &progress::Terminal { quiet }) {
+                Ok(out) => {
+                    println!("{}", out.join("report.html").display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => failure(e),
+            }
+        }
         Command::Run {
             config,
             overrides,

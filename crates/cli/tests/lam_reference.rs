@@ -76,6 +76,7 @@ fn check_lam(model: &str, net: &TinyNet) {
         cond["small_fraction"].as_f64().unwrap(),
         small as f64 / terms as f64
     );
+    check_curves(&report, net, &x, &map);
     let warned = report["warnings"]
         .as_array()
         .unwrap()
@@ -87,6 +88,98 @@ fn check_lam(model: &str, net: &TinyNet) {
         "{}",
         report["warnings"]
     );
+}
+
+/// The deletion and insertion curves in report.json (issue 14) against a float64 evaluation
+/// of the same images: the map's pixels of the receptive box, ranked by the channel-summed
+/// map, moved between the image and the float64 blurred baseline.
+fn check_curves(report: &serde_json::Value, net: &TinyNet, x: &[f64], map: &[f32]) {
+    let (h, w) = (8, 8);
+    let fa = &report["faithfulness"];
+    let list = |k: &str| -> Vec<f64> {
+        fa[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    let fractions = list("fractions");
+    assert_eq!(fractions.len(), 11, "10 steps by default");
+    let boxed = &report["provenance"]["receptive_field"]["crop"];
+    let [bx, by, bw, bh] = match boxed.as_array() {
+        Some(b) => [0, 1, 2, 3].map(|i| b[i].as_u64().unwrap() as usize),
+        None => [0, 0, w, h],
+    };
+    let mut pixels: Vec<usize> = (by..by + bh)
+        .flat_map(|i| (bx..bx + bw).map(move |j| i * w + j))
+        .collect();
+    assert_eq!(fa["pixels"], pixels.len());
+    let score = |p: usize| -> f64 { (0..3).map(|c| map[c * h * w + p] as f64).sum() };
+    pixels.sort_by(|&a, &b| score(b).partial_cmp(&score(a)).unwrap().then(a.cmp(&b)));
+    let baseline = srlens_test_support::blur64::blur64(
+        x,
+        3,
+        h,
+        w,
+        &srlens_test_support::blur64::kernel64(1.2, 9),
+    );
+    let objective =
+        |p: &[f64]| reference::gradient_energy(&net.forward64(p, h, w), 16, 16, 4, 4, 6);
+    let (d_image, d_base) = (objective(x), objective(&baseline));
+    // Insertion starts from the image with the moved pixels deleted.
+    let mut start = x.to_vec();
+    for &p in &pixels {
+        for c in 0..3 {
+            start[c * h * w + p] = baseline[c * h * w + p];
+        }
+    }
+    let scale = d_image.abs().max(d_base.abs());
+    for (key, deletion) in [("deletion", true), ("insertion", false)] {
+        let got = list(key);
+        let want: Vec<f64> = fractions
+            .iter()
+            .map(|f| {
+                let moved = (f * pixels.len() as f64).round() as usize;
+                let (from, to) = if deletion {
+                    (x, &baseline[..])
+                } else {
+                    (&start[..], x)
+                };
+                let mut img = from.to_vec();
+                for &p in &pixels[..moved] {
+                    for c in 0..3 {
+                        img[c * h * w + p] = to[c * h * w + p];
+                    }
+                }
+                objective(&img)
+            })
+            .collect();
+        assert!(
+            want.iter().any(|v| (v - want[0]).abs() > 1e-2 * scale),
+            "{key}: a flat curve tests nothing: {want:?}"
+        );
+        for (k, (g, e)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (g - e).abs() < 1e-5 * scale,
+                "{key}[{k}]: {g} vs float64 {e}"
+            );
+        }
+    }
+    // The random-order curves share the ends, and every area is the trapezoid of its curve.
+    for key in ["deletion", "insertion"] {
+        let (own, random) = (list(key), list(&format!("random_{key}")));
+        assert_eq!((own[0], own[10]), (random[0], random[10]));
+        for k in [key.to_string(), format!("random_{key}")] {
+            let v = list(&k);
+            let area: f64 = (0..10).map(|i| 0.1 * (v[i] + v[i + 1]) / 2.0).sum();
+            let reported = fa[format!("{k}_area")].as_f64().unwrap();
+            assert!(
+                (area - reported).abs() < 1e-9 * scale,
+                "{k}: {area} vs {reported}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -264,8 +264,67 @@ fn compare_methods_config_runs_every_method_on_a_real_network() {
         let report = common::read_json(&out.path().join(l).join("report.json"));
         let model = report["provenance"]["model_path"].as_str().unwrap();
         assert!(model.ends_with("zoo/esrgan-slim-x4.onnx"), "{model}");
+        if l.starts_with("lam") {
+            assert_beats_random(&report, l);
+        }
+        assert!(out.path().join(l).join("faithfulness.svg").is_file());
     }
     assert!(html.matches("data:image/png;base64,").count() >= 4 * labels.len());
+    assert_eq!(
+        html.matches("data:image/svg+xml;base64,").count(),
+        labels.len(),
+        "one deletion/insertion plot per card"
+    );
+    let csv = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
+    assert!(csv
+        .lines()
+        .next()
+        .unwrap()
+        .contains("deletion_area,insertion_area"));
+}
+
+/// Deletion and insertion (issue 14): the map finds the pixels the window depends on faster
+/// than a random order does: a deletion area under 0.8 of the random one, an insertion area
+/// above it.
+fn assert_beats_random(report: &serde_json::Value, what: &str) {
+    let fa = &report["faithfulness"];
+    let area = |k: &str| fa[k].as_f64().unwrap();
+    assert!(
+        area("deletion_area") < 0.8 * area("random_deletion_area")
+            && area("insertion_area") > area("random_insertion_area"),
+        "{what}: {fa}"
+    );
+}
+
+/// The same on the zoo's two larger networks (LAM only, few steps).
+#[test]
+fn lam_deletes_faster_than_a_random_order_on_the_larger_zoo_networks() {
+    let root = common::repo_root();
+    require_setup(&root);
+    for net in ["esrgan-medium-x4", "esrgan-thick-x4"] {
+        let out = tempfile::tempdir().unwrap();
+        run_ok(
+            &root,
+            &[
+                "run",
+                "configs/compare-methods.toml",
+                "--quiet",
+                "--out",
+                out.path().to_str().unwrap(),
+                "--set",
+                &format!("model.path={net}"),
+                "--set",
+                "image.crop=[180, 60, 96, 96]",
+                "--set",
+                "window.x=40",
+                "--set",
+                "window.y=40",
+                "--set",
+                "method=[{name = \"lam\", steps = 6}]",
+            ],
+        );
+        assert_beats_random(&common::read_json(&out.path().join("lam/report.json")), net);
+    }
 }
 
 /// A baseline image named in a method's options is found next to the config, like the model

@@ -12,10 +12,11 @@ fn counting_plugin(dir: &Path) {
 
 const WINDOWS: [(u32, u32, u32); 3] = [(2, 2, 6), (8, 4, 5), (1, 10, 4)];
 
-/// A config on the counting backend (no model file) with `windows` and LAM and IG.
+/// A config on the counting backend (no model file) with `windows` and LAM and IG, without
+/// the deletion curves (whose forward passes are per window by design).
 fn config(windows: &str, counts: &str) -> String {
     format!(
-        "out = \"out\"\nbatch_size = 3\n\n[model]\nbackend = \"counting\"\n\
+        "out = \"out\"\nbatch_size = 3\n\n[faithfulness]\nsteps = 0\n\n[model]\nbackend = \"counting\"\n\
          options = {{ counts = \"{counts}\" }}\n\n[image]\npath = \"lr.png\"\nmode = \"lr\"\n\n\
          {windows}\n[[method]]\nname = \"lam\"\nsteps = 8\nkernel = 5\n\n\
          [[method]]\nname = \"ig\"\nsteps = 7\n"
@@ -132,7 +133,7 @@ fn a_window_list_with_a_repeated_label_is_refused_at_its_line() {
     assert!(!o.status.success());
     let err = common::stderr_of(&o, dir.path());
     assert!(
-        err.contains("run.toml:18:1: two windows have the label `a`"),
+        err.contains("run.toml:21:1: two windows have the label `a`"),
         "{err}"
     );
     assert!(err.contains("label = \"a\""), "{err}");

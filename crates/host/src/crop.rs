@@ -211,6 +211,48 @@ impl CropState {
         }
     }
 
+    /// The objective of window `window` at each image of `lr` (`N x C x H x W`, the whole
+    /// image), from `model`'s forward pass on the window's group box alone (the pixels
+    /// outside it cannot reach the window).
+    pub fn values(&self, model: &ModelBox, window: usize, lr: &Tensor) -> PluginResult<Vec<f64>> {
+        let Some((group, objective)) = self.groups.iter().find_map(|(g, objectives)| {
+            let k = g.windows.iter().position(|&i| i == window)?;
+            Some((g, &objectives[k]))
+        }) else {
+            return PluginResult::RErr(PluginError::new(
+                ErrorKind::InvalidInput,
+                format!("no window {window} in this run"),
+            ));
+        };
+        let cut = group.crop.map(|b| b.cut(lr));
+        model
+            .forward(cut.as_ref().unwrap_or(lr))
+            .into_result()
+            .and_then(|sr| objective.value_and_grad(&sr).into_result())
+            .map(|v| v.values.into_vec())
+            .into()
+    }
+
+    /// The LR positions (`row * W + col`) that can reach window `window`'s outputs: its
+    /// group's box, or the whole image.
+    pub fn reach(&self, window: usize) -> Vec<usize> {
+        let (lw, lh) = self.size;
+        let b = self
+            .groups
+            .iter()
+            .find(|(g, _)| g.windows.contains(&window))
+            .and_then(|(g, _)| g.crop)
+            .unwrap_or(CropBox {
+                x: 0,
+                y: 0,
+                width: lw,
+                height: lh,
+            });
+        (b.y..b.y + b.height)
+            .flat_map(|i| (b.x..b.x + b.width).map(move |j| i * lw + j))
+            .collect()
+    }
+
     /// Whether the model's calls go through unchanged: one group, on the whole image.
     fn is_plain(&self) -> bool {
         matches!(self.groups.as_slice(), [(g, _)] if g.crop.is_none())

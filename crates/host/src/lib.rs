@@ -5,7 +5,8 @@
 //! (discovery, loading, refusals) -> [`session`] (the registry methods call through, with a
 //! check of everything plugins return) with the [`objective`]s and the model [`crop`]ped to
 //! the windows' receptive field -> [`run`] (the config-to-job
-//! step and the outputs).
+//! step and the outputs) -> [`sanity`] (runs of the same config with the network's layers
+//! randomised, and the maps compared).
 
 pub mod allocator;
 pub mod config;
@@ -15,8 +16,10 @@ pub mod faithfulness;
 pub mod objective;
 pub mod plugins;
 pub mod run;
+pub mod sanity;
 pub mod session;
 
 pub use error::{Error, Result};
 pub use plugins::{call_error, plugin_files, LoadedPlugin, PluginDirs, PluginHost, RefusedPlugin};
 pub use run::{run, Observer, ProgressSink, RunArgs, Silent};
+pub use sanity::{sanity, SanityArgs};

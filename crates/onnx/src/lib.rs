@@ -9,6 +9,7 @@ pub mod io;
 pub mod ir;
 pub mod metadata;
 mod model_pb;
+pub mod randomize;
 pub mod receptive;
 mod tensor_pb;
 pub mod tfjs;

@@ -149,6 +149,11 @@ pub fn model_facts(
     {
         facts["window_multiple"] = m.into();
     }
+    // What a sanity check (`srlens sanity`) randomises, layer by layer from the output end.
+    facts["layers"] = crate::randomize::layers(graph).len().into();
+    if let Some(k) = graph.metadata.get(crate::randomize::RANDOMIZED) {
+        facts["randomized_layers"] = k.parse::<u64>().unwrap_or(0).into();
+    }
     facts
 }
 

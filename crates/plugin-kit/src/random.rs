@@ -49,6 +49,18 @@ impl SeededRng {
         r * t.cos()
     }
 
+    /// A uniform index in `0..n` (`n >= 1`): the top 64 bits of `next_u64 * n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.rng.next_u64() as u128 * n as u128) >> 64) as usize
+    }
+
+    /// `v` in a uniformly random order (Fisher-Yates, from the last element down).
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            v.swap(i, self.below(i + 1));
+        }
+    }
+
     /// `n` uniform `f32` values in `[0, 1)`.
     pub fn uniform_vec(&mut self, n: usize) -> Vec<f32> {
         (0..n).map(|_| self.uniform_f32()).collect()

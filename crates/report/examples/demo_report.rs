@@ -104,6 +104,7 @@ fn main() -> srlens_report::Result<()> {
             map_file: Some(format!("{rel_dir}/attribution.npy")),
             warnings: vec![],
             conditioning: None,
+            faithfulness: None,
             provenance: Default::default(),
         });
     }

@@ -1,5 +1,5 @@
 //! The study's aggregates per model x method (mean and standard deviation of DI, the mass
-//! radii and the completeness gap; the model's PSNR/SSIM on the images) and the failures, as
+//! radii, the completeness gap and the deletion/insertion areas over the random order's; the model's PSNR/SSIM on the images) and the failures, as
 //! `summary.json`, `summary.csv` and `summary.md` (a Markdown table ready for a paper).
 //!
 //! Everything here is computed from the result lines alone, in the study's order, so that
@@ -67,6 +67,13 @@ pub struct Row {
     pub radius_95: Stat,
     /// Relative completeness gap (`completeness_gap_rel`).
     pub gap_rel: Stat,
+    /// The deletion area over the random order's (`faithfulness`; below 1 is better than
+    /// chance).
+    #[serde(default)]
+    pub deletion_ratio: Stat,
+    /// The insertion area over the random order's (above 1 is better than chance).
+    #[serde(default)]
+    pub insertion_ratio: Stat,
     /// The model's mean PSNR (dB) over the images it ran on (Y, `scale`-pixel border).
     pub psnr: Option<f64>,
     /// The model's mean SSIM, likewise.
@@ -136,6 +143,17 @@ pub fn summarise(manifest: &StudyManifest, lines: &[ResultLine]) -> Summary {
             )
         };
         let all_ok: Vec<&&&ResultLine> = ok.iter().collect();
+        let ratio = |curve: &str| {
+            let values: Vec<f64> = ok
+                .iter()
+                .filter_map(|l| {
+                    let own = l.figure(&format!("faithfulness.{curve}_area"))?;
+                    let random = l.figure(&format!("faithfulness.random_{curve}_area"))?;
+                    (random != 0.0).then(|| own / random)
+                })
+                .collect();
+            Stat::of(&values)
+        };
         let mut seen = std::collections::BTreeSet::new();
         let per_image: Vec<(f64, f64)> = ok
             .iter()
@@ -160,6 +178,8 @@ pub fn summarise(manifest: &StudyManifest, lines: &[ResultLine]) -> Summary {
             radius_50: fig("figures.radius_50", &defined),
             radius_95: fig("figures.radius_95", &defined),
             gap_rel: fig("completeness_gap_rel", &all_ok),
+            deletion_ratio: ratio("deletion"),
+            insertion_ratio: ratio("insertion"),
             psnr: mean(per_image.iter().map(|p| p.0).collect()),
             ssim: mean(per_image.iter().map(|p| p.1).collect()),
             images: per_image.len(),
@@ -207,8 +227,8 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 /// The Markdown table (and the failures).
 pub fn markdown(s: &Summary) -> String {
     let mut t = String::from(
-        "| Model | Method | Maps | DI | r50 (LR px) | r95 (LR px) | Completeness gap (%) | PSNR (dB) | SSIM | Receptive field (LR px) |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| Model | Method | Maps | DI | r50 (LR px) | r95 (LR px) | Completeness gap (%) | Deletion / random | Insertion / random | PSNR (dB) | SSIM | Receptive field (LR px) |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in &s.rows {
         let gap = Stat {
@@ -217,7 +237,7 @@ pub fn markdown(s: &Summary) -> String {
             sd: r.gap_rel.sd.map(|v| v * 100.0),
         };
         t.push_str(&format!(
-            "| {} | {} | {}{} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.model,
             r.method,
             r.ok,
@@ -230,6 +250,8 @@ pub fn markdown(s: &Summary) -> String {
             mean_sd(&r.radius_50, 1),
             mean_sd(&r.radius_95, 1),
             mean_sd(&gap, 1),
+            mean_sd(&r.deletion_ratio, 2),
+            mean_sd(&r.insertion_ratio, 2),
             opt(r.psnr, 2),
             opt(r.ssim, 4),
             r.receptive_field
@@ -237,7 +259,9 @@ pub fn markdown(s: &Summary) -> String {
         ));
     }
     t.push_str(&format!(
-        "\nMean ± sample standard deviation over the windows. Windows: {}. {}.\n",
+        "\nMean ± sample standard deviation over the windows. Deletion / insertion: the area \
+         under the map's deletion (insertion) curve over the random order's; below (above) 1 \
+         the map finds the pixels the window depends on faster than chance. Windows: {}. {}.\n",
         s.windows_rule, s.metrics
     ));
     if !s.failures.is_empty() {
@@ -257,7 +281,7 @@ pub fn markdown(s: &Summary) -> String {
 }
 
 /// The CSV columns.
-pub const CSV_COLUMNS: [&str; 21] = [
+pub const CSV_COLUMNS: [&str; 25] = [
     "model",
     "method",
     "items",
@@ -279,6 +303,10 @@ pub const CSV_COLUMNS: [&str; 21] = [
     "parameters",
     "architecture",
     "di_n",
+    "deletion_ratio_mean",
+    "deletion_ratio_sd",
+    "insertion_ratio_mean",
+    "insertion_ratio_sd",
 ];
 
 /// `summary.csv`: one line per row, full precision.
@@ -309,6 +337,10 @@ pub fn csv(s: &Summary) -> String {
             r.parameters.map_or(String::new(), |v| v.to_string()),
             r.architecture.clone().unwrap_or_default(),
             r.di.n.to_string(),
+            f(r.deletion_ratio.mean),
+            f(r.deletion_ratio.sd),
+            f(r.insertion_ratio.mean),
+            f(r.insertion_ratio.sd),
         ])
         .expect("in memory");
     }

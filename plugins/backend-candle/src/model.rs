@@ -35,6 +35,13 @@ pub struct Options {
     /// rule, where `"graph"` given explicitly is a load error naming the operator.
     #[serde(default)]
     pub gradient: Option<GradientMode>,
+    /// For sanity checks (`srlens sanity`): re-draw the weights of this many parameterised
+    /// layers, from the output end (`srlens_onnx::randomize`; default 0, the trained network).
+    #[serde(default)]
+    pub randomize_layers: u32,
+    /// The seed of the re-drawn weights.
+    #[serde(default)]
+    pub randomize_seed: u64,
 }
 
 /// How [`CandleModel`] computes input gradients (the `gradient` option).
@@ -146,10 +153,19 @@ impl CandleModel {
                 "model file `{path}` does not exist or is not a file"
             )));
         }
-        let graph = srlens_onnx::read_file(p).map_err(|e| match e {
+        let mut graph = srlens_onnx::read_file(p).map_err(|e| match e {
             srlens_onnx::Error::Graph(m) => Error::Load(format!("{path}: {m}")),
             other => Error::Load(other.to_string()),
         })?;
+        if options.randomize_layers > 0 {
+            let mut rng = srlens_plugin_kit::random::SeededRng::new(options.randomize_seed);
+            srlens_onnx::randomize::randomize_top(
+                &mut graph,
+                options.randomize_layers as usize,
+                &mut || rng.normal_f64(),
+            )
+            .map_err(|e| Error::Config(format!("randomize_layers: {path}: {e}")))?;
+        }
         let name = p
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

@@ -87,12 +87,27 @@ impl OrtModel {
         let rt = runtime::load(&choice)?;
         rt.check_device(settings.device, device.trim())?;
         let bytes = std::fs::read(path).map_err(|e| Error::Load(format!("{shown}: {e}")))?;
-        let graph = srlens_onnx::read_bytes(&bytes, path).map_err(|e| load_error(&shown, e))?;
+        let mut graph = srlens_onnx::read_bytes(&bytes, path).map_err(|e| load_error(&shown, e))?;
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let sha = cache::sha256(&bytes);
+        let mut sha = cache::sha256(&bytes);
+        if options.randomize_layers > 0 {
+            let mut rng = srlens_plugin_kit::random::SeededRng::new(options.randomize_seed);
+            srlens_onnx::randomize::randomize_top(
+                &mut graph,
+                options.randomize_layers as usize,
+                &mut || rng.normal_f64(),
+            )
+            .map_err(|e| Error::Config(format!("randomize_layers: {shown}: {e}")))?;
+            // Other weights, other gradient graphs in the cache.
+            let key = format!(
+                "{sha} randomize {} {}",
+                options.randomize_layers, options.randomize_seed
+            );
+            sha = cache::sha256(key.as_bytes());
+        }
         Self::from_graph(rt, graph, &name, options.input_range, settings, sha)
     }
 

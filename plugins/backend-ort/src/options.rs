@@ -19,6 +19,13 @@ pub struct Options {
     /// e.g. `[0, 255]`.
     #[serde(default)]
     pub input_range: Option<[f32; 2]>,
+    /// For sanity checks (`srlens sanity`): re-draw the weights of this many parameterised
+    /// layers, from the output end (`srlens_onnx::randomize`; default 0, the trained network).
+    #[serde(default)]
+    pub randomize_layers: u32,
+    /// The seed of the re-drawn weights.
+    #[serde(default)]
+    pub randomize_seed: u64,
 }
 
 /// ONNX Runtime's graph optimisation level.

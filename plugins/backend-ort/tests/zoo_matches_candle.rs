@@ -95,3 +95,55 @@ fn the_zoo_list_is_the_whole_zoo() {
         common::zoo(name);
     }
 }
+
+/// `randomize_layers` (issue 14's sanity check) re-draws the same weights in both ONNX
+/// backends (`srlens_onnx::randomize`, seeded): the same SR output, far from the trained
+/// network's; and the gradient graphs of the randomised network are not the trained one's
+/// from the cache (the gradients agree with candle's autograd-free graph path too).
+#[test]
+fn randomised_layers_are_the_same_network_in_ort_and_candle() {
+    let path = common::zoo("esrgan-slim-x4");
+    let options = r#"{"randomize_layers": 3, "randomize_seed": 5}"#;
+    let o = common::ort(&path, options);
+    let c = srlens_plugin_candle::CandleModel::load(&path.to_string_lossy(), options, 1, "cpu")
+        .unwrap();
+    let trained = common::ort(&path, "");
+    let x = input(3, ZOO_SIZE);
+    let (a, b) = (
+        o.checked_forward(&x).unwrap(),
+        c.checked_forward(&x).unwrap(),
+    );
+    let err = common::rel_max(&a.data, &b.data);
+    assert!(err < 1e-4, "randomised SR outputs differ by {err}");
+    let t = trained.checked_forward(&x).unwrap();
+    assert!(
+        common::rel_max(&a.data, &t.data) > 0.1,
+        "randomising the last 3 layers left the output as it was"
+    );
+    let s = c.model_info().scale as usize;
+    let w = SplitMix64(13).tensor(&[1, 3, ZOO_SIZE[0] * s, ZOO_SIZE[1] * s], -1.0, 1.0);
+    let objective = [objective_box(Linear(w))];
+    let (ga, gb, gt) = (
+        o.gradients(&x, &objective).unwrap(),
+        c.gradients(&x, &objective).unwrap(),
+        trained.gradients(&x, &objective).unwrap(),
+    );
+    let err = common::rel_max(&ga[0].grad.data, &gb[0].grad.data);
+    assert!(err < 1e-4, "randomised gradients differ by {err}");
+    assert!(common::rel_max(&ga[0].grad.data, &gt[0].grad.data) > 0.1);
+    let meta: serde_json::Value = serde_json::from_str(&o.model_info().metadata).unwrap();
+    assert_eq!(meta["randomized_layers"], 3);
+    let err = srlens_plugin_candle::CandleModel::load(
+        &path.to_string_lossy(),
+        r#"{"randomize_layers": 999}"#,
+        1,
+        "cpu",
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.contains("randomize_layers") && err.contains("choose 0 to"),
+        "{err}"
+    );
+}

@@ -116,8 +116,62 @@ impl TchModel {
             ),
         };
         model.info.receptive_field = radius;
+        let mut metadata = metadata;
+        metadata["layers"] = model.layers()?.len().into();
+        if options.randomize_layers > 0 {
+            model.randomize_top(options.randomize_layers as usize, options.randomize_seed)?;
+            metadata["randomized_layers"] = options.randomize_layers.into();
+        }
         model.info.metadata = RString::from(metadata.to_string());
         Ok(model)
+    }
+
+    /// The parameterised layers in the module's order: the parameters grouped by the module
+    /// that owns them (the name without its last part), where one has rank 2 or more.
+    fn layers(&self) -> Result<Vec<Vec<Tensor>>> {
+        let mut groups: Vec<(String, Vec<Tensor>, bool)> = Vec::new();
+        for (name, p) in self.module.named_parameters()? {
+            let owner = name.rsplit_once('.').map_or("", |(o, _)| o).to_string();
+            let weight = p.dim() >= 2;
+            match groups.last_mut() {
+                Some((o, ps, w)) if *o == owner => {
+                    ps.push(p);
+                    *w |= weight;
+                }
+                _ => groups.push((owner, vec![p], weight)),
+            }
+        }
+        Ok(groups.into_iter().filter(|g| g.2).map(|g| g.1).collect())
+    }
+
+    /// Re-draws the parameters of the last `count` [`Self::layers`] from a normal
+    /// distribution with the mean 0 and each parameter's own standard deviation (as the
+    /// ONNX backends do, `srlens_onnx::randomize`).
+    fn randomize_top(&mut self, count: usize, seed: u64) -> Result<()> {
+        let layers = self.layers()?;
+        if count > layers.len() {
+            return Err(Error::Config(format!(
+                "randomize_layers = {count}: the network has {} parameterised layers (choose 0 to {})",
+                layers.len(),
+                layers.len()
+            )));
+        }
+        let mut rng = srlens_plugin_kit::random::SeededRng::new(seed);
+        let _no_grad = tch::no_grad_guard();
+        for layer in layers.iter().rev().take(count) {
+            for p in layer {
+                let sd = p.f_std(false)?.f_double_value(&[])?;
+                let n = p.numel();
+                let values: Vec<f32> = (0..n).map(|_| (rng.normal_f64() * sd) as f32).collect();
+                let fresh = Tensor::from_slice(&values)
+                    .f_reshape(p.size())?
+                    .f_to_kind(p.kind())?
+                    .f_to_device(p.device())?;
+                let mut p = p.shallow_clone();
+                p.f_copy_(&fresh)?;
+            }
+        }
+        Ok(())
     }
 
     /// How far an output pixel sees, by a NaN probe: one NaN LR pixel in the middle of a zero

@@ -18,6 +18,14 @@ pub struct Options {
     /// Input and output channels (default 3).
     #[serde(default)]
     pub channels: Option<u32>,
+    /// For sanity checks (`srlens sanity`): re-draw the parameters of this many layers (the
+    /// TorchScript modules that own a weight of rank 2 or more), from the output end (default
+    /// 0, the trained network).
+    #[serde(default)]
+    pub randomize_layers: u32,
+    /// The seed of the re-drawn parameters.
+    #[serde(default)]
+    pub randomize_seed: u64,
 }
 
 impl Options {

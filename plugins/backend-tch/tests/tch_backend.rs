@@ -262,3 +262,46 @@ fn cuda_works_or_says_it_is_unavailable() {
         assert!(e.message.contains("no NVIDIA GPU"), "{}", e.message);
     }
 }
+
+/// `randomize_layers` (issue 14's sanity check) on TorchScript: the modules that own a
+/// weight are the ONNX graph's parameterised layers (the same count as candle's for the
+/// same network), the last k are re-drawn (the output moves), 0 is the trained network, and
+/// too many is an error that says how many there are.
+#[test]
+fn randomised_layers_are_counted_as_in_onnx_and_change_the_output() {
+    let pt = zoo("esrgan-slim-x4.pt");
+    let onnx = zoo("esrgan-slim-x4.onnx");
+    let facts = |info: &srlens_core::ModelInfo| -> serde_json::Value {
+        serde_json::from_str(&info.metadata).unwrap()
+    };
+    let trained = load(&pt, "");
+    let candle = CandleModel::load(&onnx, "", 1, "cpu").unwrap();
+    let layers = facts(trained.model_info())["layers"].as_u64().unwrap();
+    assert_eq!(
+        layers,
+        facts(candle.model_info())["layers"].as_u64().unwrap()
+    );
+    let x = srlens_test_support::rng::SplitMix64(4).tensor(&[1, 3, 10, 12], 0.0, 1.0);
+    let t = trained.checked_forward(&x).unwrap();
+    let zero = load(&pt, r#"{"randomize_layers": 0}"#)
+        .checked_forward(&x)
+        .unwrap();
+    assert_eq!(t.data, zero.data);
+    let random = load(&pt, r#"{"randomize_layers": 2, "randomize_seed": 1}"#);
+    assert_eq!(facts(random.model_info())["randomized_layers"], 2);
+    let r = random.checked_forward(&x).unwrap();
+    let moved = r
+        .data
+        .iter()
+        .zip(&t.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(moved > 0.05, "the output moved by {moved} only");
+    let e = load_err(&pt, r#"{"randomize_layers": 999}"#, "cpu");
+    assert!(
+        e.message
+            .contains(&format!("has {layers} parameterised layers")),
+        "{}",
+        e.message
+    );
+}

@@ -11,8 +11,8 @@ pub use diagnostic::{locate, render as render_toml_error, render_at};
 /// Applies `--set key=value` overrides to a TOML text (the study config uses it too).
 pub use overrides::apply as apply_overrides;
 pub use schema::{
-    Config, ImageConfig, ImageMode, MethodConfig, ModelConfig, ObjectiveKind, Problem,
-    WindowConfig, Windows,
+    Config, FaithfulnessConfig, ImageConfig, ImageMode, MethodConfig, ModelConfig, ObjectiveKind,
+    Problem, WindowConfig, Windows,
 };
 
 use std::path::{Path, PathBuf};

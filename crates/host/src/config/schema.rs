@@ -26,6 +26,9 @@ pub struct Config {
     /// whole image.
     #[serde(default = "default_true")]
     pub crop_to_receptive_field: bool,
+    /// The deletion and insertion curves of every map (`[faithfulness]`; on by default).
+    #[serde(default)]
+    pub faithfulness: FaithfulnessConfig,
     /// The network to explain.
     pub model: ModelConfig,
     /// The image.
@@ -56,6 +59,46 @@ fn default_true() -> bool {
 
 fn default_gap_warning() -> f64 {
     0.1
+}
+
+/// `[faithfulness]`: the deletion and insertion curves recorded for every map.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FaithfulnessConfig {
+    /// The curves are recorded at `0, 1/steps, ..., 1` of the LR pixels (default 10; 0 turns
+    /// the curves off; at least 2 otherwise). Each step costs four forward passes per map.
+    #[serde(default = "default_faithfulness_steps")]
+    pub steps: u32,
+    /// The seed of the random-order reference curves (the same order for every method, so
+    /// their curves compare).
+    #[serde(default)]
+    pub seed: u64,
+}
+
+impl Default for FaithfulnessConfig {
+    fn default() -> Self {
+        FaithfulnessConfig {
+            steps: default_faithfulness_steps(),
+            seed: 0,
+        }
+    }
+}
+
+impl FaithfulnessConfig {
+    /// What is wrong with `steps`, if anything.
+    pub fn problem(&self) -> Option<String> {
+        (self.steps == 1 || self.steps > 1000).then(|| {
+            format!(
+                "`faithfulness.steps` = {} is not 0 (off) or 2 to 1000 (default 10; each step \
+                 costs four forward passes per map)",
+                self.steps
+            )
+        })
+    }
+}
+
+fn default_faithfulness_steps() -> u32 {
+    10
 }
 
 /// `[model]`: which backend loads which file.
@@ -317,6 +360,9 @@ impl Config {
                     self.gap_warning
                 ),
             );
+        }
+        if let Some(message) = self.faithfulness.problem() {
+            bad("faithfulness.steps".into(), message);
         }
         if self.memory_budget_mb == 0 {
             bad(

@@ -2,6 +2,7 @@
 //! before any model call, run each method once for all windows, write the outputs.
 
 mod batch_probe;
+mod curves;
 mod findings;
 mod image_input;
 mod memory;
@@ -154,7 +155,7 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
     ));
     let model = Arc::new(model);
     let cropped_model = CroppedModel::boxed(model.clone(), state.clone());
-    let mut session = Session::new(&host, &cropped_model, state, 1, config_dir);
+    let mut session = Session::new(&host, &cropped_model, state.clone(), 1, config_dir);
 
     // Every method's options (and those of the methods and paths it calls) before any
     // model call: a bad option on the last method stops the run before the first one.
@@ -205,6 +206,23 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
         session.progress.set(None);
         let attributions = result.map_err(|e| locate_option_error(&cfg, index, e))?;
         let seconds = started.elapsed().as_secs_f64();
+        let faithfulness = if c.faithfulness.steps > 0 {
+            let bar = observer.progress(&format!("{label} deletion/insertion"));
+            let curves = curves::measure(
+                &session,
+                &model,
+                &state,
+                &x,
+                &attributions,
+                &c.faithfulness,
+                batch,
+                &Forward(bar.clone()),
+            );
+            bar.finish();
+            curves.map_err(|e| call_error(backend_plugin, "running model", &info.name, e))?
+        } else {
+            Vec::new()
+        };
         let method = session.method(&m.name, m.plugin.as_deref())?;
         let plugin = session.plugin(&method.1);
         for (w, attribution) in attributions.iter().enumerate() {
@@ -217,6 +235,7 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
                 seconds,
                 batch_size: batch,
                 batch_note: batch_note.as_deref(),
+                faithfulness: faithfulness.get(w),
             })?;
             for warning in entry.card_warnings(c.gap_warning) {
                 observer.warning(&format!("{}: {warning}", entry.label));

@@ -1,4 +1,5 @@
-//! Writing a run's results: per method `attribution.npy`, pictures and `report.json`; per run
+//! Writing a run's results: per method `attribution.npy`, pictures, `faithfulness.svg` and
+//! `report.json`; per run
 //! `sr.png` (the model's whole SR output, for PSNR/SSIM), `summary.json`, `summary.csv` and
 //! `report.html`. Every file is written atomically.
 
@@ -9,8 +10,8 @@ use image::RgbImage;
 use srlens_core::{Attribution, ModelInfo, Tensor};
 use srlens_report::{
     completeness_gap, map_figures, pictures::tensor_to_rgb, render_report, summary_csv,
-    write_atomic, write_npy_atomic, write_png_atomic, Conditioning, MapPictures, MethodEntry,
-    Pictures, Provenance, ReceptiveCrop, ReportSummary, Window,
+    write_atomic, write_npy_atomic, write_png_atomic, Conditioning, Faithfulness, MapPictures,
+    MethodEntry, Pictures, Provenance, ReceptiveCrop, ReportSummary, Window,
 };
 
 use super::image_input::InputImage;
@@ -36,6 +37,8 @@ pub struct MethodOutput<'a> {
     pub batch_size: u32,
     /// Why the batch is 1 whatever the config says, if it is.
     pub batch_note: Option<&'a str>,
+    /// The map's deletion and insertion curves, when the run records them.
+    pub faithfulness: Option<&'a Faithfulness>,
 }
 
 /// What every method of a run shares.
@@ -71,6 +74,19 @@ impl<'a> RunContext<'a> {
             .ok()?
             .get(key)
             .cloned()
+    }
+
+    /// The warning of a map of a network with re-drawn weights (a sanity check's).
+    fn randomized_warning(&self) -> Option<String> {
+        let k = self.model_fact("randomized_layers")?.as_u64()?;
+        let of = self
+            .model_fact("layers")
+            .and_then(|v| v.as_u64())
+            .map_or_else(String::new, |l| format!(" of {l}"));
+        Some(format!(
+            "the weights of the last {k}{of} parameterised layers were re-drawn at random \
+             (randomize_layers): this map explains a randomised network, not the trained one"
+        ))
     }
 
     /// Prepares the output folder and the pictures every method shares.
@@ -159,6 +175,10 @@ impl<'a> RunContext<'a> {
         write_npy_atomic(&dir.join("attribution.npy"), &a.map.data, &d)
             .map_err(|e| out_err(&dir, e))?;
         pictures.write_all(&dir).map_err(|e| out_err(&dir, e))?;
+        if let Some(f) = m.faithfulness {
+            let p = dir.join("faithfulness.svg");
+            write_atomic(&p, f.plot().as_bytes()).map_err(|e| out_err(&p, e))?;
+        }
 
         let findings = super::findings::inspect(a);
         figures.degenerate |= findings.degenerate;
@@ -205,8 +225,10 @@ impl<'a> RunContext<'a> {
                 .into_iter()
                 .chain(a.warnings.iter().map(|w| w.to_string()))
                 .chain(self.conditioning[m.window].and_then(|c| c.warning()))
+                .chain(self.randomized_warning())
                 .collect(),
             conditioning: self.conditioning[m.window],
+            faithfulness: m.faithfulness.cloned(),
             provenance: Provenance {
                 model_path: self.model_path.as_ref().map(|p| p.display().to_string()),
                 model_sha256: self.model_sha256.clone(),
@@ -221,6 +243,10 @@ impl<'a> RunContext<'a> {
                 architecture: self
                     .model_fact("architecture")
                     .and_then(|a| a.as_str().map(String::from)),
+                layers: self.model_fact("layers").and_then(|v| v.as_u64()),
+                randomized_layers: self
+                    .model_fact("randomized_layers")
+                    .and_then(|v| v.as_u64()),
                 window_padding: self
                     .model_fact("window_multiple")
                     .and_then(|m| m.as_u64())

@@ -44,6 +44,16 @@ pub struct Session<'h> {
     /// The plugin files of the methods running now, innermost last: a name that several
     /// plugins provide, asked for by a method, is taken from the method's own plugin.
     callers: Mutex<Vec<PathBuf>>,
+    /// The image of the outermost method running now, and the first path it (or a method
+    /// it called) sampled on that very image: what deletion curves replace pixels by.
+    baseline: Mutex<BaselineSlot>,
+}
+
+/// See [`Session::path_baseline`].
+#[derive(Default)]
+struct BaselineSlot {
+    image: Option<Tensor>,
+    found: Option<(String, Tensor)>,
 }
 
 impl<'h> Session<'h> {
@@ -68,6 +78,7 @@ impl<'h> Session<'h> {
             paths: Mutex::new(HashMap::new()),
             depth: Mutex::new(0),
             callers: Mutex::new(Vec::new()),
+            baseline: Mutex::new(BaselineSlot::default()),
         }
     }
 
@@ -150,6 +161,12 @@ impl<'h> Session<'h> {
         image: &Tensor,
     ) -> Result<Vec<Attribution>> {
         let method = self.method(name, plugin)?;
+        if *lock(&self.depth) == 0 {
+            *lock(&self.baseline) = BaselineSlot {
+                image: Some(image.clone()),
+                found: None,
+            };
+        }
         self.nested(name, &method.1, || {
             let job = HostJob::new(self, image, options);
             let out = method
@@ -197,6 +214,30 @@ impl<'h> Session<'h> {
                 Ok(s)
             })
             .map_err(|e| self.plugin_error(&path.1, "sampling path", name, e))
+            .inspect(|s| self.note_baseline(name, options, image, &s.baseline))
+    }
+
+    /// Keeps the first baseline sampled on the outermost method's own image.
+    fn note_baseline(&self, name: &str, options: &str, image: &Tensor, baseline: &Tensor) {
+        let mut slot = lock(&self.baseline);
+        let same = slot
+            .image
+            .as_ref()
+            .is_some_and(|i| i.shape == image.shape && i.data == image.data);
+        if same && slot.found.is_none() {
+            let what = match options.trim() {
+                "" | "{}" => format!("path `{name}`"),
+                o => format!("path `{name}` {o}"),
+            };
+            slot.found = Some((what, baseline.clone()));
+        }
+    }
+
+    /// The baseline (`1 x C x H x W`) of the first path the last outermost method sampled on
+    /// its own image, with the path's name and options; none for a method without a path
+    /// on the image (SmoothGrad samples its paths on noisy copies).
+    pub fn path_baseline(&self) -> Option<(String, Tensor)> {
+        lock(&self.baseline).found.clone()
     }
 
     /// Checks the path `name`'s `options` for `image` without sampling.

@@ -4,7 +4,7 @@
 //! [`ReportSummary`]), [`page`] the `maud` template of `report.html`, and [`mod@summary_csv`]
 //! the CSV.
 
-mod format;
+pub(crate) mod format;
 pub mod page;
 pub mod record;
 pub mod summary_csv;

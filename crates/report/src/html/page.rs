@@ -270,6 +270,12 @@ fn card(
                 @for (caption, path, pixelated, _) in &pics {
                     (figure(caption, path, *pixelated, &mut *load))
                 }
+                @if let Some(fa) = &e.faithfulness {
+                    figure {
+                        img src=(format!("data:image/svg+xml;base64,{}", base64::engine::general_purpose::STANDARD.encode(fa.plot()))) alt="deletion and insertion curves";
+                        figcaption { "Deletion / insertion (dashed: random order)" }
+                    }
+                }
             }
             table.figs {
                 tr { th { "Diffusion index" } td { (di_cell(e)) } }
@@ -297,6 +303,16 @@ fn card(
                             }
                             ")"
                         }
+                    }
+                }
+                @if let Some(fa) = &e.faithfulness {
+                    tr {
+                        th { "Deletion area (random)" }
+                        td { (num(fa.deletion_area)) " (" (num(fa.random_deletion_area)) ")" }
+                    }
+                    tr {
+                        th { "Insertion area (random)" }
+                        td { (num(fa.insertion_area)) " (" (num(fa.random_insertion_area)) ")" }
                     }
                 }
                 tr { th { "Seconds" } td { (num(e.seconds)) } }
@@ -347,6 +363,10 @@ fn glossary() -> Markup {
                 at baseline), for path methods; a large relative gap means the path integral \
                 needs more steps. Saliency and KDE use matplotlib's " i { "seismic" }
                 " colormap at 0.5 + 0.5 × value (white = 0, dark red = maximum). "
+                b { "Deletion / insertion" } ": the objective as the LR pixels are replaced by \
+                the path's baseline, most attributed first (deletion; a faithful map falls \
+                faster than the dashed random order: a smaller area), or put back into the \
+                baseline in that order (insertion; a larger area than random). "
                 b { "Zooms" } ": a crop of " (super::super::zoom::ZOOM_CONTEXT)
                 "x the window's side around it (clamped to the image), nearest-upscaled, the \
                 window outlined (red on the SR output, blue on the blend)."

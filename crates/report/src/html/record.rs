@@ -160,6 +160,9 @@ pub struct MethodEntry {
     /// objectives).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditioning: Option<crate::Conditioning>,
+    /// The map's deletion and insertion curves (none when the run had them off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faithfulness: Option<crate::Faithfulness>,
     /// Everything else that determines the map: where the model and image came from.
     #[serde(default)]
     pub provenance: Provenance,
@@ -202,6 +205,14 @@ pub struct Provenance {
     /// The model's architecture, where its file names it (`srlens import` writes spandrel's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub architecture: Option<String>,
+    /// The network's parameterised layers, where the backend counts them (what a sanity
+    /// check can randomise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layers: Option<u64>,
+    /// How many of them had their weights re-drawn at random (a sanity check's map, not the
+    /// trained network's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub randomized_layers: Option<u64>,
     /// How the image's size met the network's attention windows, where it has them: the
     /// network pads H and W to a multiple of its window itself and crops its output.
     #[serde(default, skip_serializing_if = "Option::is_none")]

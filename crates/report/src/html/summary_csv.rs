@@ -3,7 +3,7 @@
 use super::record::ReportSummary;
 
 /// The columns of [`summary_csv`], in order.
-pub const CSV_COLUMNS: [&str; 23] = [
+pub const CSV_COLUMNS: [&str; 27] = [
     "label",
     "method",
     "model",
@@ -25,6 +25,10 @@ pub const CSV_COLUMNS: [&str; 23] = [
     "attribution_sum",
     "completeness_gap",
     "completeness_gap_rel",
+    "deletion_area",
+    "insertion_area",
+    "random_deletion_area",
+    "random_insertion_area",
     "seconds",
     "params",
 ];
@@ -43,7 +47,9 @@ pub fn summary_csv(summary: &ReportSummary) -> String {
     for e in &summary.entries {
         let f = &e.figures;
         let params = serde_json::to_string(&e.params).unwrap_or_default();
-        let record: [String; 23] = [
+        let fa = e.faithfulness.as_ref();
+        let area = |f: fn(&crate::Faithfulness) -> f64| opt(fa.map(f));
+        let record: [String; 27] = [
             e.label.clone(),
             e.method.clone(),
             e.model.clone(),
@@ -65,6 +71,10 @@ pub fn summary_csv(summary: &ReportSummary) -> String {
             opt(e.attribution_sum),
             opt(e.completeness_gap),
             opt(e.completeness_gap_rel),
+            area(|f| f.deletion_area),
+            area(|f| f.insertion_area),
+            area(|f| f.random_deletion_area),
+            area(|f| f.random_insertion_area),
             e.seconds.to_string(),
             params,
         ];
@@ -82,6 +92,18 @@ mod tests {
     fn csv_has_one_quoted_row_per_entry() {
         let mut odd = entry("c", None);
         odd.model = "say \"hi\"\nthere".into();
+        odd.faithfulness = Some(crate::Faithfulness::new(
+            "path `blur`".into(),
+            4,
+            vec![0.0, 0.5, 1.0],
+            [
+                vec![2.0, 1.0, 0.0],
+                vec![0.0, 2.0, 2.0],
+                vec![2.0, 2.0, 0.0],
+                vec![0.0, 1.0, 2.0],
+            ],
+            0,
+        ));
         let csv_text = summary_csv(&summary(vec![entry("a,b", Some(0.2)), odd]));
         // Read back with the csv crate: the quoting round-trips.
         let mut r = csv::Reader::from_reader(csv_text.as_bytes());
@@ -90,13 +112,16 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(&rows[0][0], "a,b");
         assert_eq!(&rows[1][2], "say \"hi\"\nthere");
-        assert_eq!(&rows[0][22], "{\"steps\":50}");
+        assert_eq!(&rows[0][26], "{\"steps\":50}");
+        let areas: Vec<&str> = (21..25).map(|i| &rows[1][i]).collect();
+        assert_eq!(areas, ["1", "1.5", "1.5", "1"]);
+        assert!((21..25).all(|i| rows[0][i].is_empty()));
         // The bytes as before the csv crate: RFC 4180 quoting only where needed.
         let first = csv_text.lines().nth(1).unwrap();
         assert!(first.starts_with("\"a,b\",lam,rdn-slim-x4,candle,fixture.png,4,110,150,16,"));
-        assert!(first.contains(",12.5,0.875,10,90,2.5,7.25,10,4,6.5,0.5,0.2,1.25,"));
+        assert!(first.contains(",12.5,0.875,10,90,2.5,7.25,10,4,6.5,0.5,0.2,,,,,1.25,"));
         assert!(first.ends_with("\"{\"\"steps\"\":50}\""));
-        assert!(csv_text.contains(",0.5,,1.25,"));
+        assert!(csv_text.contains(",0.5,,1,1.5,1.5,1,1.25,"));
         assert!(csv_text.ends_with('\n') && !csv_text.contains('\r'));
     }
 

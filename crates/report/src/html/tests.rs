@@ -45,6 +45,7 @@ pub(crate) fn entry(label: &str, gap_rel: Option<f64>) -> MethodEntry {
         map_file: Some("a/attribution.npy".into()),
         warnings: vec![],
         conditioning: None,
+        faithfulness: None,
         provenance: Default::default(),
     }
 }

@@ -28,6 +28,9 @@ pub struct StudyConfig {
     /// Each run's `crop_to_receptive_field` (default true).
     #[serde(default = "default_true")]
     pub crop_to_receptive_field: bool,
+    /// The deletion and insertion curves of every map (`[faithfulness]`, as in `srlens run`).
+    #[serde(default)]
+    pub faithfulness: srlens_host::config::FaithfulnessConfig,
     /// What is explained inside each window (default LAM's gradient energy).
     #[serde(default)]
     pub objective: ObjectiveKind,
@@ -276,6 +279,9 @@ impl StudyConfig {
                     self.gap_warning
                 ),
             );
+        }
+        if let Some(message) = self.faithfulness.problem() {
+            bad("faithfulness.steps", message);
         }
         if let Images::Paths(p) = &self.images {
             if p.is_empty() {

@@ -3,26 +3,12 @@
 //! distance from the window, receptive field against the 95 % mass radius, texture against DI.
 
 use plotters::prelude::*;
+use srlens_report::plot::{colour, line_plot, pad, Curve, LinePlot};
 
 use crate::results::{ResultLine, Status};
 use crate::summary::{Row, Summary};
 
 const SIZE: (u32, u32) = (640, 400);
-
-/// The colour of series `i`.
-fn colour(i: usize) -> RGBColor {
-    const C: [RGBColor; 8] = [
-        RGBColor(31, 119, 180),
-        RGBColor(255, 127, 14),
-        RGBColor(44, 160, 44),
-        RGBColor(214, 39, 40),
-        RGBColor(148, 103, 189),
-        RGBColor(140, 86, 75),
-        RGBColor(227, 119, 194),
-        RGBColor(127, 127, 127),
-    ];
-    C[i % C.len()]
-}
 
 /// A row's name in legends: the model, with the method when the study has several.
 pub fn row_name(s: &Summary, r: &Row) -> String {
@@ -35,35 +21,11 @@ pub fn row_name(s: &Summary, r: &Row) -> String {
     }
 }
 
-/// Draws into an SVG string; a drawing error gives an SVG that says so.
+/// Draws into an SVG string of the study's plot size.
 fn svg(
     draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Result<(), String>,
 ) -> String {
-    let mut text = String::new();
-    let failed = {
-        let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
-        let r = root
-            .fill(&WHITE)
-            .map_err(|e| e.to_string())
-            .and_then(|_| draw(&root));
-        let p = root.present().map_err(|e| e.to_string());
-        r.and(p).err()
-    };
-    match failed {
-        None => text,
-        Some(e) => format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"40\"><text x=\"8\" y=\"24\">plot failed: {}</text></svg>",
-            e.replace('<', "&lt;").replace('&', "&amp;")
-        ),
-    }
-}
-
-fn pad(lo: f64, hi: f64) -> (f64, f64) {
-    if !(lo.is_finite() && hi.is_finite()) {
-        return (0.0, 1.0);
-    }
-    let d = (hi - lo).abs().max(1e-9);
-    (lo - 0.08 * d, hi + 0.08 * d)
+    srlens_report::plot::svg(SIZE, draw)
 }
 
 macro_rules! e {
@@ -232,41 +194,25 @@ pub fn mass_curves(s: &Summary, lines: &[ResultLine]) -> String {
             Some((row_name(s, r), mean))
         })
         .collect();
-    let xmax = curves.iter().map(|c| c.1.len()).max().unwrap_or(2).max(2) as f64 - 1.0;
-    svg(|root| {
-        let mut chart = e!(ChartBuilder::on(root)
-            .caption(
-                "Attribution mass within a distance of the window",
-                ("sans-serif", 18)
-            )
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(0f64..xmax, 0f64..1.02));
-        e!(chart
-            .configure_mesh()
-            .x_desc("distance from the window's centre (LR px)")
-            .y_desc("fraction of the mass")
-            .draw());
-        for (i, (name, c)) in curves.iter().enumerate() {
-            let col = colour(i);
-            e!(chart.draw_series(LineSeries::new(
-                c.iter().enumerate().map(|(d, v)| (d as f64, *v)),
-                col.stroke_width(2),
-            )))
-            .label(name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], col.stroke_width(2)));
-        }
-        if !curves.is_empty() {
-            e!(chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK.mix(0.3))
-                .draw());
-        }
-        Ok(())
-    })
+    let curves: Vec<Curve> = curves
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, c))| {
+            let points = c.iter().enumerate().map(|(d, v)| (d as f64, *v)).collect();
+            Curve::new(&name, points, i, false)
+        })
+        .collect();
+    line_plot(
+        &LinePlot {
+            caption: "Attribution mass within a distance of the window",
+            x_desc: "distance from the window's centre (LR px)",
+            y_desc: "fraction of the mass",
+            size: SIZE,
+            y_range: Some((0.0, 1.02)),
+            legend: SeriesLabelPosition::LowerRight,
+        },
+        &curves,
+    )
 }
 
 /// Each window's texture measure against its DI, a colour per row.

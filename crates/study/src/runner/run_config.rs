@@ -28,6 +28,7 @@ pub fn run_config(
         memory_budget_mb: c.memory_budget_mb,
         gap_warning: c.gap_warning,
         crop_to_receptive_field: c.crop_to_receptive_field,
+        faithfulness: c.faithfulness.clone(),
         model: ModelConfig {
             backend: m.backend.clone(),
             plugin: m.plugin.clone(),
