@@ -195,6 +195,31 @@ fn require_setup(root: &Path) {
     }
 }
 
+/// The shipped compare-methods config on `net` of the zoo and a 96 x 96 crop of its photo,
+/// the window at (40, 40), with `sets` (`KEY=VALUE`) on top, into `out`.
+fn run_real(root: &Path, out: &Path, net: &str, sets: &[&str]) {
+    let net = format!("model.path={net}");
+    let mut args = vec![
+        "run",
+        "configs/compare-methods.toml",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    for s in [
+        net.as_str(),
+        "image.crop=[180, 60, 96, 96]",
+        "window.x=40",
+        "window.y=40",
+    ]
+    .into_iter()
+    .chain(sets.iter().copied())
+    {
+        args.extend(["--set", s]);
+    }
+    run_ok(root, &args);
+}
+
 /// The shipped compare-methods config on the real network and photo (fewer steps and a
 /// smaller crop, to keep the test quick): every method's map is there, finite and not blank,
 /// and the report shows them side by side.
@@ -203,32 +228,15 @@ fn compare_methods_config_runs_every_method_on_a_real_network() {
     let root = common::repo_root();
     require_setup(&root);
     let out = tempfile::tempdir().unwrap();
-    let o = out.path().to_str().unwrap();
-    run_ok(
+    run_real(
         &root,
+        out.path(),
+        "esrgan-slim-x4",
         &[
-            "run",
-            "configs/compare-methods.toml",
-            "--quiet",
-            "--out",
-            o,
-            "--set",
-            "model.path=esrgan-slim-x4",
-            "--set",
-            "image.crop=[180, 60, 96, 96]",
-            "--set",
-            "window.x=40",
-            "--set",
-            "window.y=40",
-            "--set",
             "method.0.steps=6",
-            "--set",
             "method.1.steps=6",
-            "--set",
             "method.2.steps=6",
-            "--set",
             "method.3.steps=6",
-            "--set",
             "method.4.samples=3",
         ],
     );
@@ -303,25 +311,11 @@ fn lam_deletes_faster_than_a_random_order_on_the_larger_zoo_networks() {
     require_setup(&root);
     for net in ["esrgan-medium-x4", "esrgan-thick-x4"] {
         let out = tempfile::tempdir().unwrap();
-        run_ok(
+        run_real(
             &root,
-            &[
-                "run",
-                "configs/compare-methods.toml",
-                "--quiet",
-                "--out",
-                out.path().to_str().unwrap(),
-                "--set",
-                &format!("model.path={net}"),
-                "--set",
-                "image.crop=[180, 60, 96, 96]",
-                "--set",
-                "window.x=40",
-                "--set",
-                "window.y=40",
-                "--set",
-                "method=[{name = \"lam\", steps = 6}]",
-            ],
+            out.path(),
+            net,
+            &["method=[{name = \"lam\", steps = 6}]"],
         );
         assert_beats_random(&common::read_json(&out.path().join("lam/report.json")), net);
     }

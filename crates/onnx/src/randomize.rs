@@ -85,6 +85,22 @@ pub fn randomize_top(
     Ok(all.len())
 }
 
+/// A backend's `randomize_layers = count` option on the model file `file`: nothing for 0,
+/// else [`randomize_top`], its error naming the option and the file.
+pub fn apply_option(
+    graph: &mut Graph,
+    count: u32,
+    normal: &mut dyn FnMut() -> f64,
+    file: &str,
+) -> std::result::Result<(), String> {
+    if count == 0 {
+        return Ok(());
+    }
+    randomize_top(graph, count as usize, normal)
+        .map(|_| ())
+        .map_err(|e| format!("randomize_layers: {file}: {e}"))
+}
+
 /// The population standard deviation of `values`.
 fn std_dev(values: impl Iterator<Item = f64> + Clone) -> f64 {
     let n = values.clone().count().max(1) as f64;

@@ -157,15 +157,15 @@ impl CandleModel {
             srlens_onnx::Error::Graph(m) => Error::Load(format!("{path}: {m}")),
             other => Error::Load(other.to_string()),
         })?;
-        if options.randomize_layers > 0 {
-            let mut rng = srlens_plugin_kit::random::SeededRng::new(options.randomize_seed);
-            srlens_onnx::randomize::randomize_top(
-                &mut graph,
-                options.randomize_layers as usize,
-                &mut || rng.normal_f64(),
-            )
-            .map_err(|e| Error::Config(format!("randomize_layers: {path}: {e}")))?;
-        }
+        let mut rng = srlens_plugin_kit::random::SeededRng::new(options.randomize_seed);
+        let mut normal = || rng.normal_f64();
+        srlens_onnx::randomize::apply_option(
+            &mut graph,
+            options.randomize_layers,
+            &mut normal,
+            path,
+        )
+        .map_err(Error::Config)?;
         let name = p
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())

@@ -93,14 +93,16 @@ impl OrtModel {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let mut sha = cache::sha256(&bytes);
+        let mut rng = srlens_plugin_kit::random::SeededRng::new(options.randomize_seed);
+        let mut normal = || rng.normal_f64();
+        srlens_onnx::randomize::apply_option(
+            &mut graph,
+            options.randomize_layers,
+            &mut normal,
+            &shown,
+        )
+        .map_err(Error::Config)?;
         if options.randomize_layers > 0 {
-            let mut rng = srlens_plugin_kit::random::SeededRng::new(options.randomize_seed);
-            srlens_onnx::randomize::randomize_top(
-                &mut graph,
-                options.randomize_layers as usize,
-                &mut || rng.normal_f64(),
-            )
-            .map_err(|e| Error::Config(format!("randomize_layers: {shown}: {e}")))?;
             // Other weights, other gradient graphs in the cache.
             let key = format!(
                 "{sha} randomize {} {}",

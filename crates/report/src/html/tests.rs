@@ -340,3 +340,27 @@ fn json_roundtrip_and_defaults() {
     assert_eq!(m.gap_warning, DEFAULT_GAP_WARNING);
     assert!(render(&m).contains("No attribution maps"));
 }
+
+#[test]
+fn a_card_with_curves_plots_them_and_lists_the_areas_beside_random() {
+    let mut a = entry("lam", None);
+    a.faithfulness = Some(crate::Faithfulness::new(
+        "path `blur`".into(),
+        4,
+        vec![0.0, 0.5, 1.0],
+        [
+            vec![2.0, 1.0, 0.0],
+            vec![0.0, 2.0, 2.0],
+            vec![2.0, 2.0, 0.0],
+            vec![0.0, 1.0, 2.0],
+        ],
+        0,
+    ));
+    let html = render(&summary(vec![a, entry("ig", None)]));
+    assert_eq!(html.matches("data:image/svg+xml;base64,").count(), 1);
+    assert!(
+        html.contains("Deletion area (random)</th><td>1.000 (1.500)"),
+        "{html}"
+    );
+    assert!(html.contains("Insertion area (random)</th><td>1.500 (1.000)"));
+}
