@@ -245,11 +245,12 @@ fn srlens(
         String::new()
     };
     let out = dir.join(format!("out-{backend}-{net}-{n}-{steps}"));
+    // LAM alone, as the original algorithm: no deletion/insertion curves.
     let config = dir.join(format!("{backend}-{net}-{n}-{steps}.toml"));
     std::fs::write(
         &config,
         format!(
-            "out = \"{}\"\n\n[model]\nbackend = \"{backend}\"\npath = \"{}\"\n{options}\n\
+            "out = \"{}\"\n\n[faithfulness]\nsteps = 0\n\n[model]\nbackend = \"{backend}\"\npath = \"{}\"\n{options}\n\
              [image]\npath = \"{}\"\nmode = \"lr\"\n\n[window]\nx = {x}\ny = {y}\nsize = {size}\n\n\
              [[method]]\nname = \"lam\"\nsteps = {steps}\n",
             out.display(),

@@ -43,7 +43,7 @@ fn config(
     let model = paths::root().join("zoo/esrgan-slim-x4.onnx");
     let file = dir.join(format!("{name}.toml"));
     let text = format!(
-        "out = \"{}\"\ncrop_to_receptive_field = {crop}\n\n[model]\nbackend = \"{backend}\"\n\
+        "out = \"{}\"\ncrop_to_receptive_field = {crop}\n\n[faithfulness]\nsteps = 0\n\n[model]\nbackend = \"{backend}\"\n\
          path = \"{}\"\n\n[image]\npath = \"{}\"\nmode = \"lr\"\n\n{windows}\n\
          [[method]]\nname = \"lam\"\nsteps = 50\n",
         dir.join(format!("out-{name}")).display(),

@@ -85,25 +85,14 @@ pub fn summary_csv(summary: &ReportSummary) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{entry, summary};
+    use super::super::tests::{curves, entry, summary};
     use super::*;
 
     #[test]
     fn csv_has_one_quoted_row_per_entry() {
         let mut odd = entry("c", None);
         odd.model = "say \"hi\"\nthere".into();
-        odd.faithfulness = Some(crate::Faithfulness::new(
-            "path `blur`".into(),
-            4,
-            vec![0.0, 0.5, 1.0],
-            [
-                vec![2.0, 1.0, 0.0],
-                vec![0.0, 2.0, 2.0],
-                vec![2.0, 2.0, 0.0],
-                vec![0.0, 1.0, 2.0],
-            ],
-            0,
-        ));
+        odd.faithfulness = Some(curves());
         let csv_text = summary_csv(&summary(vec![entry("a,b", Some(0.2)), odd]));
         // Read back with the csv crate: the quoting round-trips.
         let mut r = csv::Reader::from_reader(csv_text.as_bytes());

@@ -50,6 +50,22 @@ pub(crate) fn entry(label: &str, gap_rel: Option<f64>) -> MethodEntry {
     }
 }
 
+/// Curves at 0, 1/2, 1 whose areas are 1 (deletion), 1.5 (insertion), 1.5 and 1 (random).
+pub(crate) fn curves() -> crate::Faithfulness {
+    crate::Faithfulness::new(
+        "path `blur`".into(),
+        4,
+        vec![0.0, 0.5, 1.0],
+        [
+            vec![2.0, 1.0, 0.0],
+            vec![0.0, 2.0, 2.0],
+            vec![2.0, 2.0, 0.0],
+            vec![0.0, 1.0, 2.0],
+        ],
+        0,
+    )
+}
+
 /// A summary of `entries` with the default title and threshold.
 pub(crate) fn summary(entries: Vec<MethodEntry>) -> ReportSummary {
     ReportSummary {
@@ -344,18 +360,7 @@ fn json_roundtrip_and_defaults() {
 #[test]
 fn a_card_with_curves_plots_them_and_lists_the_areas_beside_random() {
     let mut a = entry("lam", None);
-    a.faithfulness = Some(crate::Faithfulness::new(
-        "path `blur`".into(),
-        4,
-        vec![0.0, 0.5, 1.0],
-        [
-            vec![2.0, 1.0, 0.0],
-            vec![0.0, 2.0, 2.0],
-            vec![2.0, 2.0, 0.0],
-            vec![0.0, 1.0, 2.0],
-        ],
-        0,
-    ));
+    a.faithfulness = Some(curves());
     let html = render(&summary(vec![a, entry("ig", None)]));
     assert_eq!(html.matches("data:image/svg+xml;base64,").count(), 1);
     assert!(
