@@ -88,6 +88,18 @@ impl PluginError {
         self
     }
 
+    /// The [`ErrorKind::Unsupported`] answer of a float64 call (srlens-core 1.1) that `what`
+    /// (e.g. "method `occlusion`") does not implement.
+    pub fn float64_unsupported(what: &str) -> Self {
+        PluginError::new(
+            ErrorKind::Unsupported,
+            format!(
+                "{what} does not compute in float64 (precision = \"f64\"); use precision \
+                 \"f32\" (the default) for it"
+            ),
+        )
+    }
+
     /// The kind, or `None` for a kind added by a later srlens-core.
     pub fn kind(&self) -> Option<ErrorKind> {
         self.kind.as_enum().ok().copied()

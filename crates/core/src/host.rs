@@ -12,10 +12,10 @@ use abi_stable::{
 };
 
 use crate::{
-    error::PluginResult,
-    method::{Attribution, PathSamples},
+    error::{PluginError, PluginResult},
+    method::{Attribution, Attribution64, PathSamples, PathSamples64},
     model::ModelBox,
-    tensor::Tensor,
+    tensor::{Tensor, Tensor64},
 };
 
 /// The value of an objective for each batch item and its gradient with respect to the SR batch.
@@ -28,12 +28,29 @@ pub struct ObjectiveValue {
     pub grad: Tensor,
 }
 
+/// [`ObjectiveValue`] in float64 (srlens-core 1.1).
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct ObjectiveValue64 {
+    /// One value per batch item.
+    pub values: RVec<f64>,
+    /// `d sum(values) / d sr`, the same shape as the SR batch.
+    pub grad: Tensor64,
+}
+
 /// The scalar feature of the SR output being explained (LAM's gradient energy in a window...).
 #[sabi_trait]
 pub trait Objective: Send + Sync {
     /// Evaluates the objective on an SR batch (`N x C x sH x sW`, values in `[0, 1]`).
     #[sabi(last_prefix_field)]
     fn value_and_grad(&self, sr: &Tensor) -> PluginResult<ObjectiveValue>;
+
+    /// [`value_and_grad`](Objective::value_and_grad) of a float64 SR batch, in float64
+    /// (srlens-core 1.1).
+    fn value_and_grad_f64(&self, sr: &Tensor64) -> PluginResult<ObjectiveValue64> {
+        let _ = sr;
+        PluginResult::RErr(PluginError::float64_unsupported("this host's objective"))
+    }
 }
 
 /// An owned [`Objective`] trait object (what jobs and gradient calls carry).
@@ -69,6 +86,13 @@ pub trait Job: Send + Sync {
     /// relative to it (empty when the host has no config).
     #[sabi(last_prefix_field)]
     fn config_dir(&self) -> RStr<'_>;
+
+    /// The LR input in float64 (srlens-core 1.1): what float64 methods start from (the
+    /// image's own values, not [`image`](Job::image)'s rounding); a host without it gives
+    /// `image` widened.
+    fn image_f64(&self) -> Tensor64 {
+        self.image().to_f64()
+    }
 }
 
 /// A borrowed [`Job`] trait object.
@@ -106,6 +130,35 @@ pub trait Registry: Send + Sync {
     /// Checks the options of the path function `name` for `image` without sampling it.
     #[sabi(last_prefix_field)]
     fn check_path(&self, name: RStr<'_>, options: RStr<'_>, image: &Tensor) -> PluginResult<()>;
+
+    /// [`attribute`](Registry::attribute) in float64 (srlens-core 1.1).
+    fn attribute_f64(
+        &self,
+        name: RStr<'_>,
+        options: RStr<'_>,
+        image: &Tensor64,
+    ) -> PluginResult<RVec<Attribution64>> {
+        let _ = (options, image);
+        PluginResult::RErr(PluginError::float64_unsupported(&format!(
+            "this host's method `{name}`"
+        )))
+    }
+
+    /// [`sample_path`](Registry::sample_path) in float64 (srlens-core 1.1).
+    fn sample_path_f64(
+        &self,
+        name: RStr<'_>,
+        options: RStr<'_>,
+        image: &Tensor64,
+        steps: u32,
+        start: u32,
+        end: u32,
+    ) -> PluginResult<PathSamples64> {
+        let _ = (options, image, steps, start, end);
+        PluginResult::RErr(PluginError::float64_unsupported(&format!(
+            "this host's path `{name}`"
+        )))
+    }
 }
 
 /// A borrowed [`Registry`] trait object.

@@ -6,7 +6,11 @@ use abi_stable::{
     StableAbi,
 };
 
-use crate::{error::PluginResult, host::JobRef, tensor::Tensor};
+use crate::{
+    error::{PluginError, PluginResult},
+    host::JobRef,
+    tensor::{Tensor, Tensor64},
+};
 
 /// Points on a path from a baseline to an image, with the weights of a quadrature.
 #[repr(C)]
@@ -20,6 +24,20 @@ pub struct PathSamples {
     pub weights: RVec<f64>,
     /// `1 x C x H x W`: the path's start.
     pub baseline: Tensor,
+}
+
+/// [`PathSamples`] in float64 (srlens-core 1.1).
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct PathSamples64 {
+    /// `n x C x H x W`: the points `p_i` asked for.
+    pub points: Tensor64,
+    /// `n x C x H x W`: the path derivatives `d_i` at those points.
+    pub derivatives: Tensor64,
+    /// `n` quadrature weights: the map is `sum_i w_i * grad(p_i) * d_i`.
+    pub weights: RVec<f64>,
+    /// `1 x C x H x W`: the path's start.
+    pub baseline: Tensor64,
 }
 
 /// A path from a baseline to an image.
@@ -43,6 +61,21 @@ pub trait PathFunction: Send + Sync {
         start: u32,
         end: u32,
     ) -> PluginResult<PathSamples>;
+
+    /// [`sample`](PathFunction::sample) in float64, to a float64 image (srlens-core 1.1);
+    /// a path without it answers [`ErrorKind::Unsupported`](crate::ErrorKind).
+    fn sample_f64(
+        &self,
+        image: &Tensor64,
+        options: RStr<'_>,
+        config_dir: RStr<'_>,
+        steps: u32,
+        start: u32,
+        end: u32,
+    ) -> PluginResult<PathSamples64> {
+        let _ = (image, options, config_dir, steps, start, end);
+        PluginResult::RErr(PluginError::float64_unsupported("this path"))
+    }
 }
 
 /// An owned [`PathFunction`] trait object.
@@ -64,6 +97,17 @@ pub struct Attribution {
     pub warnings: RVec<RString>,
 }
 
+/// An [`Attribution`] computed in float64 (srlens-core 1.1): the figures, with the map
+/// rounded to `f32` in `attribution.map`, and the map itself.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct Attribution64 {
+    /// The figures; `map` holds [`Attribution64::map`] rounded to `f32`.
+    pub attribution: Attribution,
+    /// The signed map, `C x H x W`, in float64.
+    pub map: Tensor64,
+}
+
 /// An attribution method.
 #[sabi_trait]
 pub trait Method: Send + Sync {
@@ -75,6 +119,15 @@ pub trait Method: Send + Sync {
     /// Computes the attributions for `job`: one per objective, in the job's order.
     #[sabi(last_prefix_field)]
     fn attribute(&self, job: JobRef<'_>) -> PluginResult<RVec<Attribution>>;
+
+    /// [`attribute`](Method::attribute) in float64 throughout (srlens-core 1.1): the host
+    /// calls it when the model was loaded with `precision = "f64"`, with the job's
+    /// [`image_f64`](crate::Job). A method without it answers
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind).
+    fn attribute_f64(&self, job: JobRef<'_>) -> PluginResult<RVec<Attribution64>> {
+        let _ = job;
+        PluginResult::RErr(PluginError::float64_unsupported("this method"))
+    }
 }
 
 /// An owned [`Method`] trait object.

@@ -6,7 +6,11 @@ use abi_stable::{
     StableAbi,
 };
 
-use crate::{error::PluginResult, host::ObjectiveBox, tensor::Tensor};
+use crate::{
+    error::{PluginError, PluginResult},
+    host::ObjectiveBox,
+    tensor::{Tensor, Tensor64},
+};
 
 /// What a loaded model says about itself.
 #[repr(C)]
@@ -39,6 +43,16 @@ pub struct InputGradient {
     pub grad: Tensor,
 }
 
+/// [`InputGradient`] in float64 (srlens-core 1.1).
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone)]
+pub struct InputGradient64 {
+    /// The objective's value for each batch item.
+    pub values: RVec<f64>,
+    /// `d objective / d lr`, the same shape as the LR batch.
+    pub grad: Tensor64,
+}
+
 /// A loaded SR network.
 #[sabi_trait]
 pub trait Model: Send + Sync {
@@ -56,6 +70,22 @@ pub trait Model: Send + Sync {
         lr: &Tensor,
         objectives: RSlice<'_, ObjectiveBox>,
     ) -> PluginResult<RVec<InputGradient>>;
+
+    /// [`gradient`](Model::gradient) computed in float64 throughout (the forward pass, the
+    /// objectives through [`Objective::value_and_grad_f64`](crate::Objective), the backward
+    /// pass), for a model loaded with `precision = "f64"`. Added in srlens-core 1.1; a model
+    /// without it answers [`ErrorKind::Unsupported`](crate::ErrorKind).
+    fn gradient_f64(
+        &self,
+        lr: &Tensor64,
+        objectives: RSlice<'_, ObjectiveBox>,
+    ) -> PluginResult<RVec<InputGradient64>> {
+        let _ = (lr, objectives);
+        PluginResult::RErr(PluginError::float64_unsupported(&format!(
+            "model `{}`",
+            self.info().name
+        )))
+    }
 }
 
 /// An owned [`Model`] trait object.

@@ -9,9 +9,10 @@ use std::sync::Arc;
 
 use abi_stable::std_types::{RSlice, RVec};
 use srlens_core::{
-    ErrorKind, InputGradient, Model, ModelBox, ModelInfo, ObjectiveBox, PluginError, PluginResult,
-    Tensor,
+    ErrorKind, InputGradient, InputGradient64, Model, ModelBox, ModelInfo, ObjectiveBox,
+    PluginError, PluginResult, Tensor, Tensor64,
 };
+use srlens_plugin_kit::Real;
 
 use crate::objective::{Window, WindowObjective};
 
@@ -72,32 +73,32 @@ impl CropBox {
     }
 
     /// `t` (`N x C x H x W`) restricted to the box.
-    fn cut(&self, t: &Tensor) -> Tensor {
-        let d = t.dims();
+    fn cut<R: Real>(&self, t: &R::Tensor) -> R::Tensor {
+        let (d, data) = (R::dims(t), R::data(t));
         let (n, c, h, w) = (d[0], d[1], d[2], d[3]);
         let mut out = Vec::with_capacity(n * c * self.width * self.height);
         for plane in 0..n * c {
             for i in self.y..self.y + self.height {
                 let row = (plane * h + i) * w + self.x;
-                out.extend_from_slice(&t.data[row..row + self.width]);
+                out.extend_from_slice(&data[row..row + self.width]);
             }
         }
-        Tensor::new(vec![n, c, self.height, self.width], out).expect("the box's shape")
+        R::tensor(vec![n, c, self.height, self.width], out).expect("the box's shape")
     }
 
     /// `g` (`N x C x height x width`) pasted into zeros of `N x C x h x w`.
-    fn paste(&self, g: &Tensor, h: usize, w: usize) -> Tensor {
-        let d = g.dims();
+    fn paste<R: Real>(&self, g: &R::Tensor, h: usize, w: usize) -> R::Tensor {
+        let (d, data) = (R::dims(g), R::data(g));
         let (n, c) = (d[0], d[1]);
-        let mut out = vec![0f32; n * c * h * w];
+        let mut out = vec![R::from_f64(0.0); n * c * h * w];
         for plane in 0..n * c {
             for i in 0..self.height {
                 let src = (plane * self.height + i) * self.width;
                 let dst = (plane * h + self.y + i) * w + self.x;
-                out[dst..dst + self.width].copy_from_slice(&g.data[src..src + self.width]);
+                out[dst..dst + self.width].copy_from_slice(&data[src..src + self.width]);
             }
         }
-        Tensor::new(vec![n, c, h, w], out).expect("the image's shape")
+        R::tensor(vec![n, c, h, w], out).expect("the image's shape")
     }
 }
 
@@ -224,7 +225,7 @@ impl CropState {
                 format!("no window {window} in this run"),
             ));
         };
-        let cut = group.crop.map(|b| b.cut(lr));
+        let cut = group.crop.map(|b| b.cut::<f32>(lr));
         model
             .forward(cut.as_ref().unwrap_or(lr))
             .into_result()
@@ -274,16 +275,19 @@ impl CroppedModel {
         )
     }
 
-    /// The gradients of the run's objectives at `lr` (the whole image), group by group.
-    fn grouped(&self, lr: &Tensor) -> PluginResult<RVec<InputGradient>> {
+    /// The gradients of the run's objectives at `lr` (the whole image), group by group, in
+    /// the precision `R`, through `gradient` (the inner model's call in `R`).
+    fn grouped<R: Real>(
+        &self,
+        lr: &R::Tensor,
+        gradient: impl Fn(&R::Tensor, RSlice<'_, ObjectiveBox>) -> PluginResult<RVec<R::Gradient>>,
+    ) -> PluginResult<RVec<R::Gradient>> {
         let (lw, lh) = self.state.size;
-        let mut out: Vec<Option<InputGradient>> =
+        let mut out: Vec<Option<R::Gradient>> =
             self.state.objectives.iter().map(|_| None).collect();
         for (group, objectives) in &self.state.groups {
-            let cut = group.crop.map(|b| b.cut(lr));
-            let grads = match self
-                .inner
-                .gradient(cut.as_ref().unwrap_or(lr), RSlice::from_slice(objectives))
+            let cut = group.crop.map(|b| b.cut::<R>(lr));
+            let grads = match gradient(cut.as_ref().unwrap_or(lr), RSlice::from_slice(objectives))
                 .into_result()
             {
                 Ok(grads) => grads,
@@ -300,18 +304,26 @@ impl CroppedModel {
                 ));
             }
             for (&i, g) in group.windows.iter().zip(grads) {
-                let grad = match (group.crop, &cut) {
+                let (values, grad) = R::gradient_parts(&g);
+                out[i] = Some(match (group.crop, &cut) {
                     // A wrong shape is the plugin's: the kit's checks name it.
-                    (Some(b), Some(cut)) if g.grad.dims() == cut.dims() => b.paste(&g.grad, lh, lw),
-                    _ => g.grad,
-                };
-                out[i] = Some(InputGradient {
-                    values: g.values,
-                    grad,
+                    (Some(b), Some(cut)) if R::dims(grad) == R::dims(cut) => {
+                        R::gradient(RVec::from(values.to_vec()), b.paste::<R>(grad, lh, lw))
+                    }
+                    _ => g,
                 });
             }
         }
         PluginResult::ROk(out.into_iter().flatten().collect())
+    }
+
+    /// Whether a gradient call of `objectives` at an LR batch of `dims` goes group by group.
+    fn crops(&self, objectives: &RSlice<'_, ObjectiveBox>, d: &[usize]) -> bool {
+        let ours = objectives.as_ptr() == self.state.objectives.as_ptr()
+            && objectives.len() == self.state.objectives.len();
+        let (lw, lh) = self.state.size;
+        let whole = d.len() == 4 && d[2] == lh && d[3] == lw;
+        ours && whole && !self.state.is_plain()
     }
 }
 
@@ -329,15 +341,22 @@ impl Model for CroppedModel {
         lr: &Tensor,
         objectives: RSlice<'_, ObjectiveBox>,
     ) -> PluginResult<RVec<InputGradient>> {
-        let ours = objectives.as_ptr() == self.state.objectives.as_ptr()
-            && objectives.len() == self.state.objectives.len();
-        let (lw, lh) = self.state.size;
-        let d = lr.dims();
-        let whole = d.len() == 4 && d[2] == lh && d[3] == lw;
-        if ours && whole && !self.state.is_plain() {
-            self.grouped(lr)
+        if self.crops(&objectives, &lr.dims()) {
+            self.grouped::<f32>(lr, |lr, o| self.inner.gradient(lr, o))
         } else {
             self.inner.gradient(lr, objectives)
+        }
+    }
+
+    fn gradient_f64(
+        &self,
+        lr: &Tensor64,
+        objectives: RSlice<'_, ObjectiveBox>,
+    ) -> PluginResult<RVec<InputGradient64>> {
+        if self.crops(&objectives, &lr.dims()) {
+            self.grouped::<f64>(lr, |lr, o| self.inner.gradient_f64(lr, o))
+        } else {
+            self.inner.gradient_f64(lr, objectives)
         }
     }
 }

@@ -1,7 +1,11 @@
 //! The objectives the host explains: LAM's gradient energy and the plain intensity in a window.
 
 use abi_stable::std_types::RVec;
-use srlens_core::{ErrorKind, Objective, ObjectiveValue, PluginError, PluginResult, Tensor};
+use srlens_core::{
+    ErrorKind, Objective, ObjectiveValue, ObjectiveValue64, PluginError, PluginResult, Tensor,
+    Tensor64,
+};
+use srlens_plugin_kit::Real;
 
 pub use srlens_report::Window;
 
@@ -38,12 +42,31 @@ impl Objective for WindowObjective {
     fn value_and_grad(&self, sr: &Tensor) -> PluginResult<ObjectiveValue> {
         self.evaluate(sr).into()
     }
+
+    fn value_and_grad_f64(&self, sr: &Tensor64) -> PluginResult<ObjectiveValue64> {
+        self.evaluate_in::<f64>(sr)
+            .map(|(values, grad)| ObjectiveValue64 {
+                values: RVec::from(values),
+                grad: Tensor64::new(sr.dims(), grad).expect("same shape as the SR batch"),
+            })
+            .into()
+    }
 }
 
 impl WindowObjective {
     /// The value per batch item and `d sum / d sr`.
     pub fn evaluate(&self, sr: &Tensor) -> Result<ObjectiveValue, PluginError> {
-        let d = sr.dims();
+        let (values, grad) = self.evaluate_in::<f32>(sr)?;
+        Ok(ObjectiveValue {
+            values: RVec::from(values),
+            grad: Tensor::new(sr.dims(), grad.into_iter().map(|g| g as f32).collect())
+                .expect("same shape as the SR batch"),
+        })
+    }
+
+    /// The value per batch item and `d sum / d sr` (in float64) of an SR batch in `R`.
+    fn evaluate_in<R: Real>(&self, sr: &R::Tensor) -> Result<(Vec<f64>, Vec<f64>), PluginError> {
+        let d = R::dims(sr);
         if d.len() != 4 {
             return Err(PluginError::new(
                 ErrorKind::InvalidInput,
@@ -53,8 +76,8 @@ impl WindowObjective {
         let (n, c, h, w) = (d[0], d[1], d[2], d[3]);
         let Window { x0, y0, size: s } = self.window;
         let mut values = vec![0f64; n];
-        let mut grad = vec![0f64; sr.len()];
-        let y_ = &sr.data;
+        let y_ = R::data(sr);
+        let mut grad = vec![0f64; y_.len()];
         for (b, value) in values.iter_mut().enumerate() {
             for ch in 0..c {
                 let base = (b * c + ch) * h * w;
@@ -62,7 +85,7 @@ impl WindowObjective {
                     ObjectiveKind::Intensity => {
                         for i in y0..(y0 + s).min(h) {
                             for j in x0..(x0 + s).min(w) {
-                                *value += y_[base + i * w + j] as f64;
+                                *value += y_[base + i * w + j].into();
                                 grad[base + i * w + j] += 1.0;
                             }
                         }
@@ -71,9 +94,9 @@ impl WindowObjective {
                         for i in y0..(y0 + s).min(h.saturating_sub(1)) {
                             for j in x0..(x0 + s).min(w.saturating_sub(1)) {
                                 let at = base + i * w + j;
-                                let v = y_[at] as f64;
-                                let dv = v - y_[at + w] as f64;
-                                let dh = v - y_[at + 1] as f64;
+                                let v: f64 = y_[at].into();
+                                let dv = v - y_[at + w].into();
+                                let dh = v - y_[at + 1].into();
                                 let g = (dv * dv + dh * dh).sqrt();
                                 *value += g;
                                 // The subgradient of sqrt at 0 is taken as 0 (spec): never NaN.
@@ -88,11 +111,7 @@ impl WindowObjective {
                 }
             }
         }
-        Ok(ObjectiveValue {
-            values: RVec::from(values),
-            grad: Tensor::new(d, grad.into_iter().map(|g| g as f32).collect())
-                .expect("same shape as the SR batch"),
-        })
+        Ok((values, grad))
     }
 }
 

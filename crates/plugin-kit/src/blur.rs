@@ -36,7 +36,7 @@ pub fn gaussian_kernel_1d(sigma: f64, size: usize) -> Vec<f64> {
 /// kernel `g (x) g` (`g` from [`gaussian_kernel_1d`]), reflect-101 borders, same size, in
 /// `f64`: what [`correlate`] computes with [`gaussian_kernel`], to `f64` rounding, in
 /// `2 size` instead of `size^2` operations per pixel.
-pub fn gaussian_blur64(image: &[f32], h: usize, w: usize, g: &[f64]) -> Vec<f64> {
+pub fn gaussian_blur64<T: Copy + Into<f64>>(image: &[T], h: usize, w: usize, g: &[f64]) -> Vec<f64> {
     let size = g.len();
     let r = (size / 2) as i64;
     // The reflected source index of every (output index, tap), once per axis.
@@ -55,7 +55,7 @@ pub fn gaussian_blur64(image: &[f32], h: usize, w: usize, g: &[f64]) -> Vec<f64>
             let row = &src[i * w..(i + 1) * w];
             for (j, a) in across[i * w..(i + 1) * w].iter_mut().enumerate() {
                 let idx = &cols[j * size..(j + 1) * size];
-                *a = g.iter().zip(idx).map(|(k, &c)| k * row[c] as f64).sum();
+                *a = g.iter().zip(idx).map(|(k, &c)| k * row[c].into()).sum();
             }
         }
         let dst = &mut out[p * h * w..(p + 1) * h * w];

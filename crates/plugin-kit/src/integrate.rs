@@ -1,14 +1,15 @@
 //! Path integration shared by path methods (LAM, Integrated Gradients).
 
-use srlens_core::{PluginError, Tensor};
+use srlens_core::PluginError;
 
-use crate::component::Job;
+use crate::{component::Job, precision::Real};
 
-/// The map of a path method for one objective and the objective at both ends of the path.
+/// The map of a path method for one objective and the objective at both ends of the path,
+/// in the precision `R` (`f32`, or `f64` for a model loaded with `precision = "f64"`).
 #[derive(Debug, Clone)]
-pub struct PathIntegral {
+pub struct PathIntegral<R: Real = f32> {
     /// `sum_i w_i * grad(p_i) * d_i`, `C x H x W`.
-    pub map: Tensor,
+    pub map: R::Tensor,
     /// The objective at the input.
     pub objective_input: f64,
     /// The objective at the path's baseline.
@@ -21,21 +22,23 @@ pub struct PathIntegral {
 /// through the job's registry, with `path_options` as a JSON object) of `steps` points, in
 /// batches of at most `job.batch_size()` points. Each batch goes to the model once for all
 /// objectives (one forward, one backward per objective). Returns one integral per objective.
-/// Reports one progress unit per point, plus two for the ends.
-pub fn path_attribution(
+/// Reports one progress unit per point, plus two for the ends. Every sum is in float64; the
+/// samples, gradients and map are in `R`.
+pub fn path_attribution<R: Real>(
     job: &Job<'_>,
     path: &str,
     path_options: &str,
     steps: usize,
-) -> Result<Vec<PathIntegral>, PluginError> {
+) -> Result<Vec<PathIntegral<R>>, PluginError> {
     if steps == 0 {
         return Err(crate::invalid_config(format!(
             "{}: a path needs at least one step",
             job.what()
         )));
     }
-    let image = job.image();
-    let dims = image.dims();
+    let image = R::image(job);
+    let image = &image;
+    let dims = R::dims(image);
     let per: usize = dims[1..].iter().product();
     let batch = job.batch_size();
     let k = job.objective_count();
@@ -44,35 +47,34 @@ pub fn path_attribution(
     let mut maps = vec![vec![0f64; per]; k];
     let mut baseline = None;
     for (start, end) in crate::batch::chunks(steps, batch) {
-        let samples = job.sample_path(path, path_options, image, steps, start, end)?;
-        let grads = job.gradients(&samples.points)?;
+        let samples = R::sample_path(job, path, path_options, image, steps, start, end)?;
+        let [points, derivatives, sampled_baseline] = R::sample_parts(&samples);
+        let grads = R::gradients(job, points)?;
         for (map, grad) in maps.iter_mut().zip(&grads) {
-            for (i, &w) in samples.weights.iter().enumerate() {
-                let g = &grad.grad.data[i * per..(i + 1) * per];
-                let d = &samples.derivatives.data[i * per..(i + 1) * per];
+            let grad = R::data(R::gradient_parts(grad).1);
+            for (i, &w) in R::sample_weights(&samples).iter().enumerate() {
+                let g = &grad[i * per..(i + 1) * per];
+                let d = &R::data(derivatives)[i * per..(i + 1) * per];
                 for ((m, &g), &d) in map.iter_mut().zip(g).zip(d) {
-                    *m += w * g as f64 * d as f64;
+                    *m += w * g.into() * d.into();
                 }
             }
         }
-        baseline.get_or_insert(samples.baseline);
+        baseline.get_or_insert_with(|| sampled_baseline.clone());
         job.advance((end - start) as u64);
     }
     let baseline = baseline.expect("at least one batch for steps >= 1");
-    let at_input = job.objective_values(image)?;
+    let at_input = R::objective_values(job, image)?;
     job.advance(1);
-    let at_baseline = job.objective_values(&baseline)?;
+    let at_baseline = R::objective_values(job, &baseline)?;
     job.advance(1);
     Ok(maps
         .into_iter()
         .zip(at_input.into_iter().zip(at_baseline))
         .map(
             |(map, (objective_input, objective_baseline))| PathIntegral {
-                map: Tensor::new(
-                    dims[1..].to_vec(),
-                    map.into_iter().map(|v| v as f32).collect(),
-                )
-                .expect("the map has the image's shape"),
+                map: R::tensor(dims[1..].to_vec(), map.into_iter().map(R::from_f64).collect())
+                    .expect("the map has the image's shape"),
                 objective_input,
                 objective_baseline,
                 batch_size: batch,
@@ -83,15 +85,18 @@ pub fn path_attribution(
 
 /// The plain input gradient `dD/dx` of every objective at `image` (`1 x C x H x W`), as
 /// `C x H x W` maps, with the objectives' values.
-pub fn input_gradients(job: &Job<'_>, image: &Tensor) -> Result<Vec<(Tensor, f64)>, PluginError> {
-    let dims = image.dims();
-    Ok(job
-        .gradients(image)?
-        .into_iter()
+pub fn input_gradients<R: Real>(
+    job: &Job<'_>,
+    image: &R::Tensor,
+) -> Result<Vec<(R::Tensor, f64)>, PluginError> {
+    let dims = R::dims(image);
+    Ok(R::gradients(job, image)?
+        .iter()
         .map(|g| {
-            let map = Tensor::new(dims[1..].to_vec(), g.grad.data.to_vec())
+            let (values, grad) = R::gradient_parts(g);
+            let map = R::tensor(dims[1..].to_vec(), R::data(grad).to_vec())
                 .expect("checked: the gradient has the image's shape");
-            (map, g.values.iter().sum())
+            (map, values.iter().sum())
         })
         .collect())
 }

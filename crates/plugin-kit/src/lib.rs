@@ -6,6 +6,7 @@
 //!   into the ABI with the panic guard, option parsing and result checks built in.
 //! - [`guard`]: runs a plugin entry point, turning a panic into a [`PluginError`].
 //! - [`parse_options`]: reads a component's JSON options into a serde struct.
+//! - [`precision`]: [`Real`], `f32` or `f64`, so that methods and checks are written once.
 //! - [`blur`] and [`batch`]: tensor helpers shared by methods.
 //! - [`random`]: seeded, platform-independent random numbers.
 //! - [`cache`]: the per-user cache folder (`$SRLENS_CACHE`, else `~/.cache/srlens`).
@@ -20,15 +21,17 @@ pub mod guard;
 pub mod integrate;
 pub mod limits;
 pub mod options;
+pub mod precision;
 pub mod random;
 pub mod testing;
 
 pub use component::{
-    AttributionMethod, Cotangents, Job, ModelRequest, PathContext, PathFn, SrBackend, SrModel,
+    AttributionMethod, Cotangents, Cotangents64, Job, ModelRequest, PathContext, PathFn, SrBackend, SrModel,
     SrModelExt,
 };
 pub use guard::{guard, guard_result};
 pub use options::parse_options;
+pub use precision::Real;
 pub use srlens_core;
 
 use srlens_core::{ErrorKind, PluginError};

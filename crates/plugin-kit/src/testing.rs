@@ -625,7 +625,7 @@ impl AttributionMethod for GradientMethod {
         _options: &Self::Options,
         job: &crate::Job<'_>,
     ) -> Result<Vec<Attribution>, PluginError> {
-        Ok(crate::integrate::input_gradients(job, job.image())?
+        Ok(crate::integrate::input_gradients::<f32>(job, job.image())?
             .into_iter()
             .map(|(map, value)| Attribution {
                 map,

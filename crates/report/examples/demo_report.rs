@@ -102,6 +102,7 @@ fn main() -> srlens_report::Result<()> {
             plugins: [("srlens-method-".to_string() + method, "0.1.0".to_string())].into(),
             pictures: Pictures::in_dir(&rel_dir),
             map_file: Some(format!("{rel_dir}/attribution.npy")),
+            map64_file: None,
             warnings: vec![],
             conditioning: None,
             faithfulness: None,

@@ -6,7 +6,7 @@
 //! [`pictures`] (saliency, KDE, blend, SR with window; atomic PNG writes), [`zoom`] (crops
 //! around the window, as in the LAM paper's figures),
 //! [`faithfulness`] (deletion and insertion curves), [`plot`] (SVG line plots),
-//! [`npy`] (float32 `.npy` files) and [`html`] (the self-contained report and CSV).
+//! [`npy`] (float32 and float64 `.npy` files) and [`html`] (the self-contained report and CSV).
 
 mod atomic;
 pub mod colormap;

@@ -1,11 +1,34 @@
-//! Float32 `.npy` files (format version 1.0), written atomically and read back.
+//! Float32 and float64 `.npy` files (format version 1.0), written atomically and read back.
 
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
 use std::path::Path;
 
-/// Encodes `data` (row-major, shape `shape`) as a little-endian float32 `.npy` v1.0 file.
-pub fn encode_npy(data: &[f32], shape: &[usize]) -> Result<Vec<u8>> {
+/// An element type `.npy` files hold here.
+pub trait NpyElement: Copy {
+    /// The numpy dtype, e.g. `<f4`.
+    const DESCR: &'static str;
+    /// Appends the little-endian bytes.
+    fn push_le(self, out: &mut Vec<u8>);
+}
+
+impl NpyElement for f32 {
+    const DESCR: &'static str = "<f4";
+    fn push_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+impl NpyElement for f64 {
+    const DESCR: &'static str = "<f8";
+    fn push_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+/// Encodes `data` (row-major, shape `shape`) as a little-endian float32 or float64 `.npy`
+/// v1.0 file.
+pub fn encode_npy<T: NpyElement>(data: &[T], shape: &[usize]) -> Result<Vec<u8>> {
     let expected: usize = shape.iter().product();
     if data.len() != expected {
         return Err(Error::Shape {
@@ -26,25 +49,28 @@ pub fn encode_npy(data: &[f32], shape: &[usize]) -> Result<Vec<u8>> {
                 .join(", ")
         ),
     };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {dims}, }}");
+    let mut header = format!(
+        "{{'descr': '{}', 'fortran_order': False, 'shape': {dims}, }}",
+        T::DESCR
+    );
     // magic (6) + version (2) + length (2) + header + '\n' padded to a multiple of 64.
     let unpadded = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
     header.push('\n');
     let hlen = u16::try_from(header.len())
         .map_err(|_| Error::Invalid(format!("npy header too long for shape {shape:?}")))?;
-    let mut out = Vec::with_capacity(10 + header.len() + 4 * data.len());
+    let mut out = Vec::with_capacity(10 + header.len() + std::mem::size_of::<T>() * data.len());
     out.extend_from_slice(b"\x93NUMPY\x01\x00");
     out.extend_from_slice(&hlen.to_le_bytes());
     out.extend_from_slice(header.as_bytes());
-    for v in data {
-        out.extend_from_slice(&v.to_le_bytes());
+    for &v in data {
+        v.push_le(&mut out);
     }
     Ok(out)
 }
 
-/// Writes a float32 `.npy` file (e.g. the raw map, `C x H x W`) atomically.
-pub fn write_npy_atomic(path: &Path, data: &[f32], shape: &[usize]) -> Result<()> {
+/// Writes a float32 or float64 `.npy` file (e.g. the raw map, `C x H x W`) atomically.
+pub fn write_npy_atomic<T: NpyElement>(path: &Path, data: &[T], shape: &[usize]) -> Result<()> {
     write_atomic(path, &encode_npy(data, shape)?)
 }
 

@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 use srlens_core::{
     abi_stable::std_types::{RSome, RString, RVec},
-    Attribution, PluginError,
+    Attribution, Attribution64, PluginError,
 };
-use srlens_plugin_kit::{integrate::path_attribution, invalid_config, AttributionMethod, Job};
+use srlens_plugin_kit::{integrate::path_attribution, invalid_config, AttributionMethod, Job, Real};
 
 use crate::progressive_blur::BlurPathOptions;
 
@@ -99,26 +99,40 @@ impl AttributionMethod for Lam {
     }
 
     fn attribute(&self, o: &LamOptions, job: &Job<'_>) -> Result<Vec<Attribution>, PluginError> {
-        let path_options = o.path_options();
-        let integrals = path_attribution(job, &o.path, &path_options.to_string(), o.steps)?;
-        Ok(integrals
-            .into_iter()
-            .map(|integral| {
-                let mut parameters = serde_json::Map::new();
-                if let serde_json::Value::Object(p) = &path_options {
-                    parameters.extend(p.clone());
-                }
-                parameters.insert("steps".into(), o.steps.into());
-                parameters.insert("path".into(), o.path.clone().into());
-                parameters.insert("batch_size".into(), integral.batch_size.into());
-                Attribution {
-                    map: integral.map,
-                    objective_input: integral.objective_input,
-                    objective_baseline: RSome(integral.objective_baseline),
-                    parameters: RString::from(serde_json::Value::Object(parameters).to_string()),
-                    warnings: RVec::new(),
-                }
-            })
-            .collect())
+        lam::<f32>(o, job)
     }
+
+    fn attribute_f64(
+        &self,
+        o: &LamOptions,
+        job: &Job<'_>,
+    ) -> Result<Vec<Attribution64>, PluginError> {
+        lam::<f64>(o, job)
+    }
+}
+
+/// LAM in the precision `R`: one attribution per objective of `job`.
+fn lam<R: Real>(o: &LamOptions, job: &Job<'_>) -> Result<Vec<R::Attribution>, PluginError> {
+    let path_options = o.path_options();
+    let integrals = path_attribution::<R>(job, &o.path, &path_options.to_string(), o.steps)?;
+    Ok(integrals
+        .into_iter()
+        .map(|integral| {
+            let mut parameters = serde_json::Map::new();
+            if let serde_json::Value::Object(p) = &path_options {
+                parameters.extend(p.clone());
+            }
+            parameters.insert("steps".into(), o.steps.into());
+            parameters.insert("path".into(), o.path.clone().into());
+            parameters.insert("batch_size".into(), integral.batch_size.into());
+            let figures = Attribution {
+                map: Default::default(),
+                objective_input: integral.objective_input,
+                objective_baseline: RSome(integral.objective_baseline),
+                parameters: RString::from(serde_json::Value::Object(parameters).to_string()),
+                warnings: RVec::new(),
+            };
+            R::attribution(integral.map, figures)
+        })
+        .collect())
 }

@@ -1,10 +1,10 @@
 //! The progressive-blur path: `p_i = blur(x, k_{sigma_{i+1}})`, `sigma_i = sigma (1 - i/steps)`.
 
 use serde::{Deserialize, Serialize};
-use srlens_core::{abi_stable::std_types::RVec, PathSamples, PluginError, Tensor};
+use srlens_core::{abi_stable::std_types::RVec, PathSamples, PathSamples64, PluginError, Tensor64};
 use srlens_plugin_kit::{
     blur::{check_kernel, gaussian_blur64, gaussian_kernel_1d},
-    invalid_config, invalid_input, parse_options, PathContext, PathFn,
+    invalid_config, invalid_input, parse_options, PathContext, PathFn, Real,
 };
 
 /// Options of the `blur` path.
@@ -79,19 +79,30 @@ impl PathFn for ProgressiveBlurPath {
         steps: usize,
         range: std::ops::Range<usize>,
     ) -> Result<PathSamples, PluginError> {
-        sample(ctx.image, options, steps, range.start, range.end)
+        sample::<f32>(ctx.image, options, steps, range.start, range.end)
+    }
+
+    fn sample_f64(
+        &self,
+        options: &BlurPathOptions,
+        _ctx: &PathContext<'_>,
+        image: &Tensor64,
+        steps: usize,
+        range: std::ops::Range<usize>,
+    ) -> Result<PathSamples64, PluginError> {
+        sample::<f64>(image, options, steps, range.start, range.end)
     }
 }
 
 /// Samples points `start..end` of the progressive-blur path of `steps` points.
-pub fn sample(
-    image: &Tensor,
+pub fn sample<R: Real>(
+    image: &R::Tensor,
     o: &BlurPathOptions,
     steps: usize,
     start: usize,
     end: usize,
-) -> Result<PathSamples, PluginError> {
-    let dims = image.dims();
+) -> Result<R::Samples, PluginError> {
+    let dims = R::dims(image);
     if dims.len() != 4 || dims[0] != 1 {
         return Err(invalid_input(format!(
             "path `blur`: expected one image 1 x C x H x W, got shape {dims:?}"
@@ -104,38 +115,38 @@ pub fn sample(
         )));
     }
     let (h, w) = (dims[2], dims[3]);
-    let x = &image.data[..];
+    let x = R::data(image);
     // blur(x, k_i) for i = start..=end, each once: point i is blur i + 1, derivative i is
     // steps (blur i + 1 - blur i), the difference taken in f64.
     let blur_at =
         |i: usize| gaussian_blur64(x, h, w, &gaussian_kernel_1d(o.sigma_at(i, steps), o.kernel));
     let blurs: Vec<Vec<f64>> = (start..=end).map(blur_at).collect();
-    let to_f32 = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
+    let round = |v: &[f64]| v.iter().map(|&a| R::from_f64(a)).collect::<Vec<R>>();
     let mut points = Vec::with_capacity((end - start) * x.len());
     let mut derivatives = Vec::with_capacity((end - start) * x.len());
     for pair in blurs.windows(2) {
-        points.extend(to_f32(&pair[1]));
+        points.extend(round(&pair[1]));
         derivatives.extend(
             pair[1]
                 .iter()
                 .zip(&pair[0])
-                .map(|(a, b)| ((a - b) * steps as f64) as f32),
+                .map(|(a, b)| R::from_f64((a - b) * steps as f64)),
         );
     }
     let baseline = if start == 0 {
-        to_f32(&blurs[0])
+        round(&blurs[0])
     } else {
-        to_f32(&blur_at(0))
+        round(&blur_at(0))
     };
     let n = end - start;
     let mut batch_dims = dims.clone();
     batch_dims[0] = n;
-    Ok(PathSamples {
-        points: Tensor::new(batch_dims.clone(), points).expect("n images"),
-        derivatives: Tensor::new(batch_dims, derivatives).expect("n images"),
-        weights: RVec::from(vec![1.0 / steps as f64; n]),
-        baseline: Tensor::new(dims, baseline).expect("one image"),
-    })
+    Ok(R::samples(
+        R::tensor(batch_dims.clone(), points).expect("n images"),
+        R::tensor(batch_dims, derivatives).expect("n images"),
+        RVec::from(vec![1.0 / steps as f64; n]),
+        R::tensor(dims, baseline).expect("one image"),
+    ))
 }
 
 #[cfg(test)]
@@ -159,7 +170,7 @@ mod tests {
             kernel: 9,
         };
         let steps = 10;
-        let s = sample(&x, &o, steps, 0, steps).unwrap();
+        let s = sample::<f32>(&x, &o, steps, 0, steps).unwrap();
         let per = x.len();
         // The last point is x itself (sigma 0, up to the kernel's 1e-5).
         for (a, b) in s.points.data[(steps - 1) * per..].iter().zip(x.data.iter()) {
@@ -183,7 +194,7 @@ mod tests {
         let per = x.len();
         for (sigma, kernel, steps) in [(1.2, 9, 10), (2.0, 7, 11), (0.8, 5, 4), (3.0, 11, 7)] {
             let o = BlurPathOptions { sigma, kernel };
-            let s = sample(&x, &o, steps, 0, steps).unwrap();
+            let s = sample::<f32>(&x, &o, steps, 0, steps).unwrap();
             for i in [steps / 2, 1, steps - 2] {
                 let (k_next, dk) = path_kernels64(sigma, kernel, i, steps);
                 let point = blur64(&x64, c, h, w, &k_next);
@@ -221,8 +232,8 @@ mod tests {
             sigma: 2.0,
             kernel: 5,
         };
-        let whole = sample(&x, &o, 8, 0, 8).unwrap();
-        let part = sample(&x, &o, 8, 3, 5).unwrap();
+        let whole = sample::<f32>(&x, &o, 8, 0, 8).unwrap();
+        let part = sample::<f32>(&x, &o, 8, 3, 5).unwrap();
         let per = x.len();
         assert_eq!(&part.points.data[..], &whole.points.data[3 * per..5 * per]);
         assert_eq!(

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use image::{DynamicImage, RgbImage};
-use srlens_core::Tensor;
+use srlens_core::{Tensor, Tensor64};
 
 use crate::config::{ImageConfig, ImageMode};
 use crate::error::{Error, Result};
@@ -17,15 +17,21 @@ pub struct InputImage {
 impl InputImage {
     /// The LR input as a `1 x 3 x H x W` tensor in `[0, 1]`.
     pub fn tensor(&self) -> Tensor {
+        self.tensor64().to_f32()
+    }
+
+    /// The LR input in float64 (`value / 255` in float64; [`tensor`](Self::tensor) is its
+    /// rounding, which equals `value as f32 / 255.0`, both being correctly rounded).
+    pub fn tensor64(&self) -> Tensor64 {
         let (w, h) = self.lr.dimensions();
         let (w, h) = (w as usize, h as usize);
-        let mut data = vec![0f32; 3 * h * w];
+        let mut data = vec![0f64; 3 * h * w];
         for (x, y, p) in self.lr.enumerate_pixels() {
             for c in 0..3 {
-                data[c * h * w + y as usize * w + x as usize] = p[c] as f32 / 255.0;
+                data[c * h * w + y as usize * w + x as usize] = p[c] as f64 / 255.0;
             }
         }
-        Tensor::new(vec![1, 3, h, w], data).expect("3 planes")
+        Tensor64::new(vec![1, 3, h, w], data).expect("3 planes")
     }
 }
 

@@ -19,6 +19,7 @@ use std::time::Instant;
 use abi_stable::std_types::{RSlice, RString};
 use srlens_core::{
     ComponentKind, LoadRequest, ModelBox, ModelInfo, ObjectiveBox, Progress, Tensor,
+    Tensor64,
 };
 use srlens_report::{CropGroupRecord, ReceptiveCrop};
 
@@ -138,6 +139,10 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
     check_info(&cfg, &info, backend_plugin)?;
     let input = image_input::load(&image_path, &c.image, info.scale)?;
     let x = input.tensor();
+    // A model loaded with `precision = "f64"` gets every method's float64 calls, from the
+    // image's own values.
+    let precise = model_precision(&info) == "float64";
+    let x64 = input.tensor64();
     let (lh, lw) = (x.shape[2] as u32, x.shape[3] as u32);
     let windows: Vec<Window> = c.window.all().iter().map(WindowConfig::window).collect();
     for (i, w) in windows.iter().enumerate() {
@@ -201,10 +206,19 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
         session.progress.set(Some(sink));
         let options = toml_to_json(&m.options).to_string();
         let started = Instant::now();
-        let result = session.attribute(&m.name, m.plugin.as_deref(), &options, &x);
+        let result = if precise {
+            session
+                .attribute_f64(&m.name, m.plugin.as_deref(), &options, &x, &x64)
+                .map(|out| out.into_iter().map(|a| (a.attribution, Some(a.map))).unzip())
+        } else {
+            session
+                .attribute(&m.name, m.plugin.as_deref(), &options, &x)
+                .map(|out| (out, Vec::new()))
+        };
         bar.finish();
         session.progress.set(None);
-        let attributions = result.map_err(|e| locate_option_error(&cfg, index, e))?;
+        let (attributions, maps64): (Vec<_>, Vec<Option<Tensor64>>) =
+            result.map_err(|e| locate_option_error(&cfg, index, e))?;
         let seconds = started.elapsed().as_secs_f64();
         let faithfulness = if c.faithfulness.steps > 0 {
             let bar = observer.progress(&format!("{label} deletion/insertion"));
@@ -232,6 +246,7 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
                 method: &m.name,
                 plugin: plugin.map(|p| (p.name.as_str(), p.version.as_str())),
                 attribution,
+                map64: maps64.get(w).and_then(Option::as_ref),
                 seconds,
                 batch_size: batch,
                 batch_note: batch_note.as_deref(),
@@ -250,6 +265,15 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
     ctx.write_summary(entries)?;
     staging.publish()?;
     Ok(out)
+}
+
+/// The precision the backend computes in (its model metadata's `precision`): `float32`
+/// (the default) or `float64`.
+pub fn model_precision(info: &ModelInfo) -> String {
+    serde_json::from_str::<serde_json::Value>(&info.metadata)
+        .ok()
+        .and_then(|m| m["precision"].as_str().map(String::from))
+        .unwrap_or_else(|| "float32".into())
 }
 
 /// The groups of windows the model's gradients run on, each on its LR box (none: the whole

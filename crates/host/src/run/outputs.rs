@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use image::RgbImage;
-use srlens_core::{Attribution, ModelInfo, Tensor};
+use srlens_core::{Attribution, ModelInfo, Tensor, Tensor64};
 use srlens_report::{
     completeness_gap, map_figures, pictures::tensor_to_rgb, render_report, summary_csv,
     write_atomic, write_npy_atomic, write_png_atomic, Conditioning, Faithfulness, MapPictures,
@@ -31,6 +31,8 @@ pub struct MethodOutput<'a> {
     pub plugin: Option<(&'a str, &'a str)>,
     /// The map and figures.
     pub attribution: &'a Attribution,
+    /// The map in float64, from a model loaded with `precision = "f64"`.
+    pub map64: Option<&'a Tensor64>,
     /// Wall-clock seconds.
     pub seconds: f64,
     /// Images per model call.
@@ -174,6 +176,10 @@ impl<'a> RunContext<'a> {
             .map_err(|e| out_err(&dir, e))?;
         write_npy_atomic(&dir.join("attribution.npy"), &a.map.data, &d)
             .map_err(|e| out_err(&dir, e))?;
+        if let Some(map64) = m.map64 {
+            write_npy_atomic(&dir.join("attribution64.npy"), &map64.data, &d)
+                .map_err(|e| out_err(&dir, e))?;
+        }
         pictures.write_all(&dir).map_err(|e| out_err(&dir, e))?;
         if let Some(f) = m.faithfulness {
             let p = dir.join("faithfulness.svg");
@@ -220,6 +226,7 @@ impl<'a> RunContext<'a> {
             plugins,
             pictures: Pictures::in_dir(&label),
             map_file: Some(format!("{label}/attribution.npy")),
+            map64_file: m.map64.map(|_| format!("{label}/attribution64.npy")),
             warnings: findings
                 .warnings
                 .into_iter()
@@ -235,7 +242,7 @@ impl<'a> RunContext<'a> {
                 model_options: super::toml_to_json(&self.cfg.config.model.options),
                 device: self.cfg.config.model.device.clone(),
                 threads: self.cfg.config.model.threads,
-                precision: "float32".into(),
+                precision: super::model_precision(self.info),
                 image_sha256: self.image_sha256.clone(),
                 receptive_field: self.receptive.clone(),
                 batch_size: m.batch_size,

@@ -7,6 +7,7 @@ use abi_stable::{
 };
 use srlens_core::{
     Job, ModelBox, ObjectiveBox, ProgressRef, Progress_TO, RegistryRef, Registry_TO, Tensor,
+    Tensor64,
 };
 
 use super::Session;
@@ -15,6 +16,8 @@ use super::Session;
 pub struct HostJob<'s> {
     session: &'s Session<'s>,
     image: &'s Tensor,
+    /// The image in float64, for a float64 method (else `image` widened).
+    image64: Option<&'s Tensor64>,
     options: String,
 }
 
@@ -24,8 +27,20 @@ impl<'s> HostJob<'s> {
         HostJob {
             session,
             image,
+            image64: None,
             options: options.to_string(),
         }
+    }
+
+    /// The same job with the image's float64 values (`image` is their `f32` rounding).
+    pub fn with_f64(mut self, image64: &'s Tensor64) -> Self {
+        self.image64 = Some(image64);
+        self
+    }
+
+    /// The image, `f32`.
+    pub fn image_f32(&self) -> &Tensor {
+        self.image
     }
 }
 
@@ -53,5 +68,10 @@ impl Job for HostJob<'_> {
     }
     fn config_dir(&self) -> RStr<'_> {
         RStr::from_str(&self.session.config_dir)
+    }
+    fn image_f64(&self) -> Tensor64 {
+        self.image64
+            .cloned()
+            .unwrap_or_else(|| self.image.to_f64())
     }
 }

@@ -11,12 +11,16 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use abi_stable::{sabi_trait::TD_Opaque, sabi_types::RRef, std_types::RStr};
-use srlens_core::{
-    Attribution, ComponentKind, Job_TO, MethodBox, ModelBox, ObjectiveBox, PathBox, PathSamples,
-    PluginError, Tensor,
+use abi_stable::{
+    sabi_trait::TD_Opaque,
+    sabi_types::RRef,
+    std_types::{RStr, RVec},
 };
-use srlens_plugin_kit::component::checks;
+use srlens_core::{
+    Attribution, Attribution64, ComponentKind, JobRef, Job_TO, MethodBox, ModelBox, ObjectiveBox,
+    PathBox, PathSamples, PathSamples64, PluginError, PluginResult, Tensor, Tensor64,
+};
+use srlens_plugin_kit::{component::checks, Real};
 
 use crate::crop::CropState;
 use crate::error::{Error, Result};
@@ -160,7 +164,34 @@ impl<'h> Session<'h> {
         options: &str,
         image: &Tensor,
     ) -> Result<Vec<Attribution>> {
+        let job = HostJob::new(self, image, options);
+        self.run_method::<f32>(name, plugin, job, |m, job| m.attribute(job))
+    }
+
+    /// [`attribute`](Self::attribute) in float64 (a model loaded with `precision = "f64"`):
+    /// the method starts from `image64`, whose `f32` rounding is `image`.
+    pub fn attribute_f64(
+        &self,
+        name: &str,
+        plugin: Option<&str>,
+        options: &str,
+        image: &Tensor,
+        image64: &Tensor64,
+    ) -> Result<Vec<Attribution64>> {
+        let job = HostJob::new(self, image, options).with_f64(image64);
+        self.run_method::<f64>(name, plugin, job, |m, job| m.attribute_f64(job))
+    }
+
+    /// Runs `call` (the method `name`'s attribute call in the precision `R`) on `job`.
+    fn run_method<R: Real>(
+        &self,
+        name: &str,
+        plugin: Option<&str>,
+        job: HostJob<'_>,
+        call: impl FnOnce(&MethodBox, JobRef<'_>) -> PluginResult<RVec<R::Attribution>>,
+    ) -> Result<Vec<R::Attribution>> {
         let method = self.method(name, plugin)?;
+        let image = job.image_f32().clone();
         if *lock(&self.depth) == 0 {
             *lock(&self.baseline) = BaselineSlot {
                 image: Some(image.clone()),
@@ -168,15 +199,12 @@ impl<'h> Session<'h> {
             };
         }
         self.nested(name, &method.1, || {
-            let job = HostJob::new(self, image, options);
-            let out = method
-                .0
-                .attribute(Job_TO::from_ptr(RRef::new(&job), TD_Opaque))
+            let out = call(&method.0, Job_TO::from_ptr(RRef::new(&job), TD_Opaque))
                 .into_result()
                 .and_then(|out| {
-                    checks::attributions(
+                    checks::attributions::<R>(
                         &format!("method `{name}`"),
-                        image,
+                        &image,
                         self.objectives().len(),
                         &out,
                     )?;
@@ -197,24 +225,49 @@ impl<'h> Session<'h> {
         start: u32,
         end: u32,
     ) -> Result<PathSamples> {
+        let samples = self.sample_path_in::<f32>(name, image, start, end, |p, dir| {
+            p.sample(image, RStr::from_str(options), dir, steps, start, end)
+        })?;
+        self.note_baseline(name, options, image, &samples.baseline);
+        Ok(samples)
+    }
+
+    /// [`sample_path`](Self::sample_path) in float64.
+    pub fn sample_path_f64(
+        &self,
+        name: &str,
+        options: &str,
+        image: &Tensor64,
+        steps: u32,
+        start: u32,
+        end: u32,
+    ) -> Result<PathSamples64> {
+        let samples = self.sample_path_in::<f64>(name, image, start, end, |p, dir| {
+            p.sample_f64(image, RStr::from_str(options), dir, steps, start, end)
+        })?;
+        let rounded = image.to_f32();
+        self.note_baseline(name, options, &rounded, &samples.baseline.to_f32());
+        Ok(samples)
+    }
+
+    /// Runs `call` (the path `name`'s sample call in the precision `R`) and checks it.
+    fn sample_path_in<R: Real>(
+        &self,
+        name: &str,
+        image: &R::Tensor,
+        start: u32,
+        end: u32,
+        call: impl FnOnce(&PathBox, RStr<'_>) -> PluginResult<R::Samples>,
+    ) -> Result<R::Samples> {
         let path = self.path(name)?;
-        path.0
-            .sample(
-                image,
-                RStr::from_str(options),
-                RStr::from_str(&self.config_dir),
-                steps,
-                start,
-                end,
-            )
+        call(&path.0, RStr::from_str(&self.config_dir))
             .into_result()
             .and_then(|s| {
                 let n = end.saturating_sub(start) as usize;
-                checks::samples(&format!("path `{name}`"), image, n, &s)?;
+                checks::samples::<R>(&format!("path `{name}`"), image, n, &s)?;
                 Ok(s)
             })
             .map_err(|e| self.plugin_error(&path.1, "sampling path", name, e))
-            .inspect(|s| self.note_baseline(name, options, image, &s.baseline))
     }
 
     /// Keeps the first baseline sampled on the outermost method's own image.

@@ -2,7 +2,8 @@
 
 use abi_stable::std_types::{RStr, RVec};
 use srlens_core::{
-    Attribution, ErrorKind, PathSamples, PluginError, PluginResult, Registry, Tensor,
+    Attribution, Attribution64, ErrorKind, PathSamples, PathSamples64, PluginError, PluginResult,
+    Registry, Tensor, Tensor64,
 };
 
 use super::Session;
@@ -72,5 +73,40 @@ impl Registry for Session<'_> {
         Session::check_path(self, name.as_str(), options.as_str(), image)
             .map_err(to_plugin_error)
             .into()
+    }
+
+    fn attribute_f64(
+        &self,
+        name: RStr<'_>,
+        options: RStr<'_>,
+        image: &Tensor64,
+    ) -> PluginResult<RVec<Attribution64>> {
+        let rounded = image.to_f32();
+        Session::attribute_f64(self, name.as_str(), None, options.as_str(), &rounded, image)
+            .map(RVec::from)
+            .map_err(to_plugin_error)
+            .into()
+    }
+
+    fn sample_path_f64(
+        &self,
+        name: RStr<'_>,
+        options: RStr<'_>,
+        image: &Tensor64,
+        steps: u32,
+        start: u32,
+        end: u32,
+    ) -> PluginResult<PathSamples64> {
+        Session::sample_path_f64(
+            self,
+            name.as_str(),
+            options.as_str(),
+            image,
+            steps,
+            start,
+            end,
+        )
+        .map_err(to_plugin_error)
+        .into()
     }
 }

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use srlens_core::{
     abi_stable::std_types::{RSlice, RStr},
-    Attribution, InputGradient, JobRef, ModelBox, ObjectiveBox, PathSamples, PluginError, Tensor,
+    Attribution, Attribution64, InputGradient, InputGradient64, JobRef, ModelBox, ObjectiveBox,
+    PathSamples, PathSamples64, PluginError, Tensor, Tensor64,
 };
 
 use super::checks;
@@ -83,8 +84,33 @@ impl<'a> Job<'a> {
             .model()
             .gradient(batch, self.objectives())
             .into_result()?;
-        checks::gradients(&self.what, batch, self.objective_count(), &grads)?;
+        checks::gradients::<f32>(&self.what, batch, self.objective_count(), &grads)?;
         Ok(grads.into_iter().collect())
+    }
+
+    /// The LR input in float64: the image's own values (see [`srlens_core::Job::image_f64`]).
+    pub fn image_f64(&self) -> Tensor64 {
+        self.inner.image_f64()
+    }
+
+    /// [`gradients`](Self::gradients) in float64 (a model loaded with `precision = "f64"`).
+    pub fn gradients_f64(&self, batch: &Tensor64) -> Result<Vec<InputGradient64>, PluginError> {
+        let grads = self
+            .model()
+            .gradient_f64(batch, self.objectives())
+            .into_result()?;
+        checks::gradients::<f64>(&self.what, batch, self.objective_count(), &grads)?;
+        Ok(grads.into_iter().collect())
+    }
+
+    /// Every objective's value at `image` (`1 x C x H x W`) in float64, from one float64
+    /// gradient call (the ABI has no float64 forward pass).
+    pub fn objective_values_f64(&self, image: &Tensor64) -> Result<Vec<f64>, PluginError> {
+        Ok(self
+            .gradients_f64(image)?
+            .into_iter()
+            .map(|g| g.values.iter().sum())
+            .collect())
     }
 
     /// Every objective's value at `image` (`1 x C x H x W`): one forward pass.
@@ -120,9 +146,30 @@ impl<'a> Job<'a> {
             .registry()
             .attribute(RStr::from_str(name), RStr::from_str(options), image)
             .into_result()?;
-        checks::attributions(
+        checks::attributions::<f32>(
             &format!("method `{name}`"),
             image,
+            self.objective_count(),
+            &out,
+        )?;
+        Ok(out.into_iter().collect())
+    }
+
+    /// [`attribute`](Self::attribute) in float64.
+    pub fn attribute_f64(
+        &self,
+        name: &str,
+        options: &str,
+        image: &Tensor64,
+    ) -> Result<Vec<Attribution64>, PluginError> {
+        let out = self
+            .inner
+            .registry()
+            .attribute_f64(RStr::from_str(name), RStr::from_str(options), image)
+            .into_result()?;
+        checks::attributions::<f64>(
+            &format!("method `{name}`"),
+            &image.to_f32(),
             self.objective_count(),
             &out,
         )?;
@@ -151,7 +198,33 @@ impl<'a> Job<'a> {
                 end as u32,
             )
             .into_result()?;
-        checks::samples(&format!("path `{name}`"), image, end - start, &s)?;
+        checks::samples::<f32>(&format!("path `{name}`"), image, end - start, &s)?;
+        Ok(s)
+    }
+
+    /// [`sample_path`](Self::sample_path) in float64.
+    pub fn sample_path_f64(
+        &self,
+        name: &str,
+        options: &str,
+        image: &Tensor64,
+        steps: usize,
+        start: usize,
+        end: usize,
+    ) -> Result<PathSamples64, PluginError> {
+        let s = self
+            .inner
+            .registry()
+            .sample_path_f64(
+                RStr::from_str(name),
+                RStr::from_str(options),
+                image,
+                steps as u32,
+                start as u32,
+                end as u32,
+            )
+            .into_result()?;
+        checks::samples::<f64>(&format!("path `{name}`"), image, end - start, &s)?;
         Ok(s)
     }
 

@@ -3,7 +3,7 @@
 use serde::de::DeserializeOwned;
 use srlens_core::{
     abi_stable::{sabi_trait::TD_Opaque, std_types::RVec},
-    Attribution, JobRef, Method, MethodBox, Method_TO, PluginError, PluginResult,
+    Attribution, Attribution64, JobRef, Method, MethodBox, Method_TO, PluginError, PluginResult,
 };
 
 use super::{checks, Job};
@@ -29,6 +29,19 @@ pub trait AttributionMethod: Send + Sync + 'static {
         options: &Self::Options,
         job: &Job<'_>,
     ) -> Result<Vec<Attribution>, PluginError>;
+
+    /// [`attribute`](Self::attribute) in float64 throughout (a model loaded with
+    /// `precision = "f64"`; start from [`Job::image_f64`]); the default answers that the
+    /// method computes in float32 only. Write the method once over
+    /// [`Real`](crate::Real) to have both.
+    fn attribute_f64(
+        &self,
+        options: &Self::Options,
+        job: &Job<'_>,
+    ) -> Result<Vec<Attribution64>, PluginError> {
+        let _ = options;
+        Err(PluginError::float64_unsupported(job.what()))
+    }
 }
 
 /// An [`AttributionMethod`] behind the ABI, with its name for messages.
@@ -55,7 +68,17 @@ impl<M: AttributionMethod> Method for KitMethod<M> {
             let job = Job::new(job, &self.what);
             let options = self.parsed(&job)?;
             let out = self.method.attribute(&options, &job)?;
-            checks::attributions(&self.what, job.image(), job.objective_count(), &out)?;
+            checks::attributions::<f32>(&self.what, job.image(), job.objective_count(), &out)?;
+            Ok(RVec::from(out))
+        })
+    }
+
+    fn attribute_f64(&self, job: JobRef<'_>) -> PluginResult<RVec<Attribution64>> {
+        guard(|| {
+            let job = Job::new(job, &self.what);
+            let options = self.parsed(&job)?;
+            let out = self.method.attribute_f64(&options, &job)?;
+            checks::attributions::<f64>(&self.what, job.image(), job.objective_count(), &out)?;
             Ok(RVec::from(out))
         })
     }

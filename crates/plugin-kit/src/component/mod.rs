@@ -13,5 +13,5 @@ mod path;
 pub use backend::{backend_box, needs_model_file, ModelRequest, SrBackend};
 pub use job::Job;
 pub use method::{method_box, AttributionMethod};
-pub use model::{model_box, Cotangents, SrModel, SrModelExt};
+pub use model::{model_box, Cotangents, Cotangents64, CotangentsOf, SrModel, SrModelExt};
 pub use path::{path_box, PathContext, PathFn};

@@ -5,16 +5,24 @@ use srlens_core::{
         sabi_trait::TD_Opaque,
         std_types::{RSlice, RVec},
     },
-    ErrorKind, InputGradient, Model, ModelBox, ModelInfo, Model_TO, ObjectiveBox, PluginError,
-    PluginResult, Tensor,
+    ErrorKind, InputGradient, InputGradient64, Model, ModelBox, ModelInfo, Model_TO, ObjectiveBox,
+    PluginError, PluginResult, Tensor, Tensor64,
 };
 
 use super::checks;
-use crate::guard;
+use crate::{guard, precision::Real};
 
 /// Called by [`SrModel::vjp`] with the SR batch: returns one cotangent `d objective / d sr`
 /// per objective, each of the SR batch's shape.
-pub type Cotangents<'a> = dyn FnMut(&Tensor) -> Result<Vec<Tensor>, PluginError> + Send + 'a;
+pub type Cotangents<'a> = CotangentsOf<'a, f32>;
+
+/// [`Cotangents`] in float64, for [`SrModel::vjp_f64`].
+pub type Cotangents64<'a> = CotangentsOf<'a, f64>;
+
+/// [`Cotangents`] in the precision `R`.
+pub type CotangentsOf<'a, R> = dyn FnMut(&<R as Real>::Tensor) -> Result<Vec<<R as Real>::Tensor>, PluginError>
+    + Send
+    + 'a;
 
 /// An SR network. Tensors are NCHW in `[0, 1]`; the kit checks shapes and finite values of
 /// everything the model returns, evaluates the objectives, and contains panics.
@@ -30,16 +38,27 @@ pub trait SrModel: Send + Sync + 'static {
     /// order, each of `lr`'s shape (one backward pass each, into the input only).
     fn vjp(&self, lr: &Tensor, cotangents: &mut Cotangents<'_>)
         -> Result<Vec<Tensor>, PluginError>;
+
+    /// [`vjp`](Self::vjp) in float64 throughout, for a model loaded with
+    /// `precision = "f64"`; the default answers that the model computes in float32 only.
+    fn vjp_f64(
+        &self,
+        lr: &Tensor64,
+        cotangents: &mut Cotangents64<'_>,
+    ) -> Result<Vec<Tensor64>, PluginError> {
+        let _ = (lr, cotangents);
+        Err(PluginError::float64_unsupported(&what(self)))
+    }
 }
 
 /// Conveniences every [`SrModel`] has: the checked calls the ABI wrapper makes.
 pub trait SrModelExt: SrModel {
     /// The forward pass, with the SR output's shape and finiteness checked.
     fn checked_forward(&self, lr: &Tensor) -> Result<Tensor, PluginError> {
-        let want = sr_shape(self, lr)?;
+        let want = sr_shape(self, &lr.dims(), lr.len())?;
         let sr = self.forward(lr)?;
         let what = what(self);
-        checks::shape(&what, "the SR output", &sr, &want)?;
+        checks::shape::<f32>(&what, "the SR output", &sr, &want)?;
         checks::finite(&what, "the SR output", &sr.data)?;
         Ok(sr)
     }
@@ -51,42 +70,61 @@ pub trait SrModelExt: SrModel {
         lr: &Tensor,
         objectives: &[ObjectiveBox],
     ) -> Result<Vec<InputGradient>, PluginError> {
-        let want = sr_shape(self, lr)?;
-        let what = what(self);
-        let mut values = Vec::with_capacity(objectives.len());
-        let mut cotangents = |sr: &Tensor| {
-            checks::shape(&what, "the SR output", sr, &want)?;
-            checks::finite(&what, "the SR output", &sr.data)?;
-            let mut out = Vec::with_capacity(objectives.len());
-            for o in objectives {
-                let v = o.value_and_grad(sr).into_result()?;
-                checks::shape(&what, "the objective's gradient", &v.grad, &want)?;
-                values.push(v.values);
-                out.push(v.grad);
-            }
-            Ok(out)
-        };
-        let grads = self.vjp(lr, &mut cotangents)?;
-        if grads.len() != objectives.len() || values.len() != objectives.len() {
-            return Err(PluginError::new(
-                ErrorKind::Backend,
-                format!(
-                    "{what}: {} input gradient(s) for {} objective(s)",
-                    grads.len(),
-                    objectives.len()
-                ),
-            ));
-        }
-        grads
-            .into_iter()
-            .zip(values)
-            .map(|(grad, values)| {
-                checks::shape(&what, "the input gradient", &grad, &lr.dims())?;
-                checks::finite(&what, "the input gradient", &grad.data)?;
-                Ok(InputGradient { values, grad })
-            })
-            .collect()
+        gradients_in::<f32, Self>(self, lr, objectives)
     }
+
+    /// [`gradients`](Self::gradients) in float64, as [`Model::gradient_f64`].
+    fn gradients_f64(
+        &self,
+        lr: &Tensor64,
+        objectives: &[ObjectiveBox],
+    ) -> Result<Vec<InputGradient64>, PluginError> {
+        gradients_in::<f64, Self>(self, lr, objectives)
+    }
+}
+
+/// [`SrModelExt::gradients`] in the precision `R`.
+fn gradients_in<R: Real, M: SrModel + ?Sized>(
+    model: &M,
+    lr: &R::Tensor,
+    objectives: &[ObjectiveBox],
+) -> Result<Vec<R::Gradient>, PluginError> {
+    let lr_dims = R::dims(lr);
+    let want = sr_shape(model, &lr_dims, R::data(lr).len())?;
+    let what = what(model);
+    let mut values = Vec::with_capacity(objectives.len());
+    let mut cotangents = |sr: &R::Tensor| {
+        checks::shape::<R>(&what, "the SR output", sr, &want)?;
+        checks::finite(&what, "the SR output", R::data(sr))?;
+        let mut out = Vec::with_capacity(objectives.len());
+        for o in objectives {
+            let (v, grad) = R::objective(o, sr)?;
+            checks::shape::<R>(&what, "the objective's gradient", &grad, &want)?;
+            values.push(v);
+            out.push(grad);
+        }
+        Ok(out)
+    };
+    let grads = R::vjp(model, lr, &mut cotangents)?;
+    if grads.len() != objectives.len() || values.len() != objectives.len() {
+        return Err(PluginError::new(
+            ErrorKind::Backend,
+            format!(
+                "{what}: {} input gradient(s) for {} objective(s)",
+                grads.len(),
+                objectives.len()
+            ),
+        ));
+    }
+    grads
+        .into_iter()
+        .zip(values)
+        .map(|(grad, values)| {
+            checks::shape::<R>(&what, "the input gradient", &grad, &lr_dims)?;
+            checks::finite(&what, "the input gradient", R::data(&grad))?;
+            Ok(R::gradient(values, grad))
+        })
+        .collect()
 }
 
 impl<M: SrModel + ?Sized> SrModelExt for M {}
@@ -96,10 +134,13 @@ fn what<M: SrModel + ?Sized>(model: &M) -> String {
 }
 
 /// The SR shape for `lr`, after checking `lr` against the model's channels.
-fn sr_shape<M: SrModel + ?Sized>(model: &M, lr: &Tensor) -> Result<Vec<usize>, PluginError> {
+fn sr_shape<M: SrModel + ?Sized>(
+    model: &M,
+    d: &[usize],
+    len: usize,
+) -> Result<Vec<usize>, PluginError> {
     let info = model.info();
-    let d = lr.dims();
-    if d.len() != 4 || d[1] != info.channels as usize || lr.len() != d.iter().product::<usize>() {
+    if d.len() != 4 || d[1] != info.channels as usize || len != d.iter().product::<usize>() {
         return Err(PluginError::new(
             ErrorKind::InvalidInput,
             format!(
@@ -134,6 +175,18 @@ impl<M: SrModel> Model for KitModel<M> {
         guard(|| {
             self.model
                 .gradients(lr, objectives.as_slice())
+                .map(RVec::from)
+        })
+    }
+
+    fn gradient_f64(
+        &self,
+        lr: &Tensor64,
+        objectives: RSlice<'_, ObjectiveBox>,
+    ) -> PluginResult<RVec<InputGradient64>> {
+        guard(|| {
+            self.model
+                .gradients_f64(lr, objectives.as_slice())
                 .map(RVec::from)
         })
     }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use srlens_core::{
     abi_stable::{sabi_trait::TD_Opaque, std_types::RStr},
-    PathBox, PathFunction, PathFunction_TO, PathSamples, PluginError, PluginResult, Tensor,
+    PathBox, PathFunction, PathFunction_TO, PathSamples, PathSamples64, PluginError, PluginResult,
+    Tensor, Tensor64,
 };
 
 use super::checks;
@@ -59,6 +60,20 @@ pub trait PathFn: Send + Sync + 'static {
         steps: usize,
         range: Range<usize>,
     ) -> Result<PathSamples, PluginError>;
+
+    /// [`sample`](Self::sample) in float64, to `image` (`ctx.image` is its `f32` rounding,
+    /// for checks and messages); the default answers that the path is float32 only.
+    fn sample_f64(
+        &self,
+        options: &Self::Options,
+        ctx: &PathContext<'_>,
+        image: &Tensor64,
+        steps: usize,
+        range: Range<usize>,
+    ) -> Result<PathSamples64, PluginError> {
+        let _ = (options, image, steps, range);
+        Err(PluginError::float64_unsupported(ctx.what))
+    }
 }
 
 struct KitPath<P> {
@@ -95,6 +110,27 @@ impl<P: PathFn> KitPath<P> {
     }
 }
 
+impl<P: PathFn> KitPath<P> {
+    /// `steps` and the points `start..end` asked for, checked.
+    fn points(&self, steps: u32, start: u32, end: u32) -> Result<(usize, Range<usize>), PluginError> {
+        let (steps, start, end) = (steps as usize, start as usize, end as usize);
+        if steps == 0 {
+            return Err(invalid_input(format!(
+                "{}: a path needs at least 1 point (`steps` >= 1), got 0",
+                self.what
+            ))
+            .with_key("steps"));
+        }
+        if start >= end || end > steps {
+            return Err(invalid_input(format!(
+                "{}: points {start}..{end} of a path of {steps} points do not exist",
+                self.what
+            )));
+        }
+        Ok((steps, start..end))
+    }
+}
+
 impl<P: PathFn> PathFunction for KitPath<P> {
     fn check(&self, image: &Tensor, options: RStr<'_>, config_dir: RStr<'_>) -> PluginResult<()> {
         guard(|| {
@@ -114,22 +150,30 @@ impl<P: PathFn> PathFunction for KitPath<P> {
     ) -> PluginResult<PathSamples> {
         guard(|| {
             let (options, ctx) = self.parsed(image, options.as_str(), config_dir.as_str())?;
-            let (steps, start, end) = (steps as usize, start as usize, end as usize);
-            if steps == 0 {
-                return Err(invalid_input(format!(
-                    "{}: a path needs at least 1 point (`steps` >= 1), got 0",
-                    self.what
-                ))
-                .with_key("steps"));
-            }
-            if start >= end || end > steps {
-                return Err(invalid_input(format!(
-                    "{}: points {start}..{end} of a path of {steps} points do not exist",
-                    self.what
-                )));
-            }
-            let s = self.path.sample(&options, &ctx, steps, start..end)?;
-            checks::samples(&self.what, image, end - start, &s)?;
+            let (steps, range) = self.points(steps, start, end)?;
+            let n = range.len();
+            let s = self.path.sample(&options, &ctx, steps, range)?;
+            checks::samples::<f32>(&self.what, image, n, &s)?;
+            Ok(s)
+        })
+    }
+
+    fn sample_f64(
+        &self,
+        image: &Tensor64,
+        options: RStr<'_>,
+        config_dir: RStr<'_>,
+        steps: u32,
+        start: u32,
+        end: u32,
+    ) -> PluginResult<PathSamples64> {
+        guard(|| {
+            let rounded = image.to_f32();
+            let (options, ctx) = self.parsed(&rounded, options.as_str(), config_dir.as_str())?;
+            let (steps, range) = self.points(steps, start, end)?;
+            let n = range.len();
+            let s = self.path.sample_f64(&options, &ctx, image, steps, range)?;
+            checks::samples::<f64>(&self.what, image, n, &s)?;
             Ok(s)
         })
     }

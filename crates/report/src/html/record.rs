@@ -147,6 +147,10 @@ pub struct MethodEntry {
     /// The raw map (`attribution.npy`), relative to the report's directory.
     #[serde(default)]
     pub map_file: Option<String>,
+    /// The map in float64 (`attribution64.npy`, a run with `precision = "f64"`), relative to
+    /// the report's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map64_file: Option<String>,
     /// Other warnings to show on the card (e.g. "the input was resized").
     ///
     /// The completeness-gap and degenerate-map warnings do not belong here: the renderer

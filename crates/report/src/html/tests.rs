@@ -43,6 +43,7 @@ pub(crate) fn entry(label: &str, gap_rel: Option<f64>) -> MethodEntry {
         plugins: BTreeMap::new(),
         pictures: Pictures::in_dir("a"),
         map_file: Some("a/attribution.npy".into()),
+        map64_file: None,
         warnings: vec![],
         conditioning: None,
         faithfulness: None,
