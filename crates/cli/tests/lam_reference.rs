@@ -187,6 +187,46 @@ fn lam_matches_a_float64_evaluation_of_the_spec() {
     check_lam("tiny.onnx", &TinyNet::new(7, false));
 }
 
+/// `precision = "f64"` on Candle: `attribution64.npy` holds the map computed in float64, which
+/// matches the float64 evaluation far below float32's rounding.
+#[test]
+fn with_precision_f64_the_map_matches_the_float64_evaluation_to_its_accuracy() {
+    let net = TinyNet::new(7, false);
+    let dir = common::workspace();
+    let steps = 6;
+    let cfg = common::config(
+        "tiny.onnx",
+        &format!("[[method]]\nname = \"lam\"\nsteps = {steps}\n"),
+    )
+    .replace(
+        "path = \"tiny.onnx\"\n",
+        "path = \"tiny.onnx\"\noptions = { precision = \"f64\" }\n",
+    );
+    std::fs::write(dir.path().join("run.toml"), cfg).unwrap();
+    let out = common::srlens(dir.path(), &["run", "run.toml", "--quiet"]);
+    assert!(
+        out.status.success(),
+        "srlens failed: {}",
+        common::stderr_of(&out, dir.path())
+    );
+    let (shape, map) =
+        srlens_test_support::npy::read_npy64(&dir.path().join("out/lam/attribution64.npy"));
+    assert_eq!(shape, vec![3, 8, 8]);
+    let x = lr_image(dir.path());
+    let (expected, d_input, _) = reference::lam64(&net, &x, 8, 8, (4, 4, 6), 1.2, steps, 9);
+    let err = srlens_test_support::compare::rel_l2(&map, &expected);
+    // Measured 2.5e-11 (the float32 map: 1.2e-7); fourth-order differences with a step of
+    // 1e-4 are accurate to about 1e-12.
+    assert!(err < 1e-9, "relative error {err} against the float64 LAM");
+    let report = common::read_json(&dir.path().join("out/lam/report.json"));
+    assert_eq!(report["provenance"]["precision"], "float64");
+    let d = report["objective_input"].as_f64().unwrap();
+    assert!(
+        (d - d_input).abs() < 1e-12 * d_input.abs(),
+        "{d} vs {d_input}"
+    );
+}
+
 /// Nearest upsampling as the last op: the output has exactly equal neighbours, where the
 /// original demo's NaN handling blanks the whole map. Ours follows the zero-subgradient rule.
 #[test]

@@ -20,16 +20,16 @@ pub mod tensor;
 pub use abi_stable;
 pub use error::{ErrorKind, ErrorKindAbi, PluginError, PluginResult};
 pub use host::{
-    Job, JobRef, Job_TO, Objective, ObjectiveBox, ObjectiveValue, ObjectiveValue64, Objective_TO, Progress,
-    ProgressRef, Progress_TO, Registry, RegistryRef, Registry_TO,
+    Job, JobRef, Job_TO, Objective, ObjectiveBox, ObjectiveValue, ObjectiveValue64, Objective_TO,
+    Progress, ProgressRef, Progress_TO, Registry, RegistryRef, Registry_TO,
 };
 pub use method::{
-    Attribution, Attribution64, Method, MethodBox, Method_TO, PathBox, PathFunction, PathFunction_TO,
-    PathSamples, PathSamples64,
+    Attribution, Attribution64, Method, MethodBox, Method_TO, PathBox, PathFunction,
+    PathFunction_TO, PathSamples, PathSamples64,
 };
 pub use model::{
-    Backend, BackendBox, Backend_TO, InputGradient, InputGradient64, LoadRequest, Model, ModelBox, ModelInfo,
-    Model_TO,
+    Backend, BackendBox, Backend_TO, InputGradient, InputGradient64, LoadRequest, Model, ModelBox,
+    ModelInfo, Model_TO,
 };
 pub use plugin::{ComponentInfo, ComponentKind, ComponentKindAbi, PluginModule, PluginRef};
 pub use tensor::{Tensor, Tensor64};

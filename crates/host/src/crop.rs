@@ -424,10 +424,10 @@ mod tests {
             width: 4,
             height: 3,
         };
-        let cut = b.cut(&t);
+        let cut = b.cut::<f32>(&t);
         assert_eq!(cut.dims(), [2, 3, 3, 4]);
         assert_eq!(cut.data[0], t.data[7 + 2]);
-        let back = b.paste(&cut, 5, 7);
+        let back = b.paste::<f32>(&cut, 5, 7);
         for (i, (&a, &p)) in t.data.iter().zip(&back.data).enumerate() {
             let (r, c) = ((i / 7) % 5, i % 7);
             let inside = (1..4).contains(&r) && (2..6).contains(&c);

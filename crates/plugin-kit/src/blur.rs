@@ -36,7 +36,12 @@ pub fn gaussian_kernel_1d(sigma: f64, size: usize) -> Vec<f64> {
 /// kernel `g (x) g` (`g` from [`gaussian_kernel_1d`]), reflect-101 borders, same size, in
 /// `f64`: what [`correlate`] computes with [`gaussian_kernel`], to `f64` rounding, in
 /// `2 size` instead of `size^2` operations per pixel.
-pub fn gaussian_blur64<T: Copy + Into<f64>>(image: &[T], h: usize, w: usize, g: &[f64]) -> Vec<f64> {
+pub fn gaussian_blur64<T: Copy + Into<f64>>(
+    image: &[T],
+    h: usize,
+    w: usize,
+    g: &[f64],
+) -> Vec<f64> {
     let size = g.len();
     let r = (size / 2) as i64;
     // The reflected source index of every (output index, tap), once per axis.

@@ -73,8 +73,11 @@ pub fn path_attribution<R: Real>(
         .zip(at_input.into_iter().zip(at_baseline))
         .map(
             |(map, (objective_input, objective_baseline))| PathIntegral {
-                map: R::tensor(dims[1..].to_vec(), map.into_iter().map(R::from_f64).collect())
-                    .expect("the map has the image's shape"),
+                map: R::tensor(
+                    dims[1..].to_vec(),
+                    map.into_iter().map(R::from_f64).collect(),
+                )
+                .expect("the map has the image's shape"),
                 objective_input,
                 objective_baseline,
                 batch_size: batch,

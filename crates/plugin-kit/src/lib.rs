@@ -26,12 +26,12 @@ pub mod random;
 pub mod testing;
 
 pub use component::{
-    AttributionMethod, Cotangents, Cotangents64, Job, ModelRequest, PathContext, PathFn, SrBackend, SrModel,
-    SrModelExt,
+    AttributionMethod, Cotangents, Cotangents64, CotangentsOf, Job, ModelRequest, PathContext,
+    PathFn, SrBackend, SrModel, SrModelExt,
 };
 pub use guard::{guard, guard_result};
 pub use options::parse_options;
-pub use precision::Real;
+pub use precision::{Precision, Real};
 pub use srlens_core;
 
 use srlens_core::{ErrorKind, PluginError};

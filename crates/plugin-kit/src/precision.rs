@@ -115,7 +115,12 @@ impl Real for f32 {
     fn sample_weights(s: &PathSamples) -> &[f64] {
         &s.weights
     }
-    fn samples(points: Tensor, derivatives: Tensor, weights: RVec<f64>, baseline: Tensor) -> PathSamples {
+    fn samples(
+        points: Tensor,
+        derivatives: Tensor,
+        weights: RVec<f64>,
+        baseline: Tensor,
+    ) -> PathSamples {
         PathSamples {
             points,
             derivatives,
@@ -202,7 +207,12 @@ impl Real for f64 {
     fn sample_weights(s: &PathSamples64) -> &[f64] {
         &s.weights
     }
-    fn samples(points: Tensor64, derivatives: Tensor64, weights: RVec<f64>, baseline: Tensor64) -> PathSamples64 {
+    fn samples(
+        points: Tensor64,
+        derivatives: Tensor64,
+        weights: RVec<f64>,
+        baseline: Tensor64,
+    ) -> PathSamples64 {
         PathSamples64 {
             points,
             derivatives,
@@ -261,5 +271,33 @@ impl Real for f64 {
         image: &Tensor64,
     ) -> Result<Vec<Attribution64>, PluginError> {
         job.attribute_f64(name, options, image)
+    }
+}
+
+/// A backend's `precision` option: the floating-point type its network computes in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// float32, every backend's default.
+    #[default]
+    F32,
+    /// float64 throughout (weights, activations, gradients): maps without float32's
+    /// rounding, at about twice the time.
+    F64,
+}
+
+impl Precision {
+    /// The name the model reports in its metadata's `precision` key and report.json carries:
+    /// `float32` or `float64`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => f32::NAME,
+            Precision::F64 => f64::NAME,
+        }
+    }
+
+    /// Adds `"precision": name()` to a model's metadata object.
+    pub fn describe(self, metadata: &mut serde_json::Value) {
+        metadata["precision"] = self.name().into();
     }
 }

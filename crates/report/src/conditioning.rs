@@ -67,14 +67,22 @@ impl Conditioning {
         }
     }
 
-    /// What to tell the user when the window is sensitive to rounding.
-    pub fn warning(&self) -> Option<String> {
+    /// What to tell the user when the window is sensitive to rounding, for a map computed in
+    /// `precision` (`float32` or `float64`, as report.json names it).
+    pub fn warning(&self, precision: &str) -> Option<String> {
+        let consequence = if precision == "float64" {
+            "this map was computed in float64 (precision = \"f64\"), so rounding moves it by \
+             about 1e-12 of its maximum"
+        } else {
+            "so float32 maps of different backends can differ by about 1e-3 of the map's \
+             maximum; the backend option precision = \"f64\" (candle, tch) computes the map in \
+             float64"
+        };
         (self.small_fraction > SENSITIVE_FRACTION).then(|| {
             format!(
                 "{:.1} % of the window's pixel-channels have a gradient magnitude below {:e} \
                  ({:.1} % exactly zero): LAM's objective is badly conditioned there (its \
-                 derivative's direction is set by rounding), so float32 maps of different \
-                 backends can differ by about 1e-3 of the map's maximum. A window with more \
+                 derivative's direction is set by rounding), {consequence}. A window with more \
                  structure is better conditioned.",
                 100.0 * self.small_fraction,
                 self.threshold,
@@ -100,11 +108,19 @@ mod tests {
         let f = Conditioning::of_window(&flat, 1, h, w, window);
         assert_eq!(f.terms, 9);
         assert_eq!((f.zero_fraction, f.small_fraction), (1.0, 1.0));
-        assert!(f.warning().unwrap().starts_with("100.0 %"));
+        assert!(f.warning("float32").unwrap().starts_with("100.0 %"));
+        assert!(f
+            .warning("float32")
+            .unwrap()
+            .contains("precision = \"f64\""));
+        assert!(f
+            .warning("float64")
+            .unwrap()
+            .contains("computed in float64"));
         let ramp: Vec<f32> = (0..h * w).map(|k| (k % w) as f32 * 0.1).collect();
         let r = Conditioning::of_window(&ramp, 1, h, w, window);
         assert_eq!((r.zero_fraction, r.small_fraction), (0.0, 0.0));
-        assert!(r.warning().is_none());
+        assert!(r.warning("float32").is_none());
         // The last row and column have no lower or right neighbour: they are not terms.
         let edge = Window {
             x0: 4,

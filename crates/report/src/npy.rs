@@ -8,21 +8,33 @@ use std::path::Path;
 pub trait NpyElement: Copy {
     /// The numpy dtype, e.g. `<f4`.
     const DESCR: &'static str;
+    /// The size of one value in bytes.
+    const SIZE: usize;
     /// Appends the little-endian bytes.
     fn push_le(self, out: &mut Vec<u8>);
+    /// The value of `SIZE` little-endian bytes.
+    fn from_le(bytes: &[u8]) -> Self;
 }
 
 impl NpyElement for f32 {
     const DESCR: &'static str = "<f4";
+    const SIZE: usize = 4;
     fn push_le(self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn from_le(b: &[u8]) -> Self {
+        f32::from_le_bytes([b[0], b[1], b[2], b[3]])
     }
 }
 
 impl NpyElement for f64 {
     const DESCR: &'static str = "<f8";
+    const SIZE: usize = 8;
     fn push_le(self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn from_le(b: &[u8]) -> Self {
+        f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
     }
 }
 
@@ -76,6 +88,11 @@ pub fn write_npy_atomic<T: NpyElement>(path: &Path, data: &[T], shape: &[usize])
 
 /// Decodes a little-endian float32, C-order `.npy` file (versions 1.0-3.0): `(shape, data)`.
 pub fn decode_npy(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>)> {
+    decode_npy_as::<f32>(bytes)
+}
+
+/// [`decode_npy`] for a file of `T` (`<f4` or `<f8`).
+pub fn decode_npy_as<T: NpyElement>(bytes: &[u8]) -> Result<(Vec<usize>, Vec<T>)> {
     let bad = |m: &str| Error::Npy(m.to_string());
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(bad("missing magic string"));
@@ -93,8 +110,12 @@ pub fn decode_npy(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>)> {
         .and_then(|h| std::str::from_utf8(h).ok())
         .ok_or_else(|| bad("truncated header"))?;
     let compact: String = header.chars().filter(|c| !c.is_whitespace()).collect();
-    if !compact.contains("'descr':'<f4'") {
-        return Err(bad("dtype is not little-endian float32 ('<f4')"));
+    if !compact.contains(&format!("'descr':'{}'", T::DESCR)) {
+        return Err(Error::Npy(format!(
+            "dtype is not little-endian float{} ('{}')",
+            8 * T::SIZE,
+            T::DESCR
+        )));
     }
     if !compact.contains("'fortran_order':False") {
         return Err(bad("Fortran order is not supported"));
@@ -111,17 +132,14 @@ pub fn decode_npy(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>)> {
         .collect::<Result<Vec<_>>>()?;
     let body = &bytes[start + hlen..];
     let n: usize = shape.iter().product();
-    if body.len() != 4 * n {
+    if body.len() != T::SIZE * n {
         return Err(Error::Npy(format!(
             "data has {} bytes, shape {shape:?} needs {}",
             body.len(),
-            4 * n
+            T::SIZE * n
         )));
     }
-    let data = body
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
+    let data = body.chunks_exact(T::SIZE).map(T::from_le).collect();
     Ok((shape, data))
 }
 
@@ -159,5 +177,18 @@ mod tests {
         assert_eq!(back, data);
         assert!(write_npy_atomic(&p, &data, &[3, 4, 4]).is_err());
         assert!(decode_npy(b"not npy").is_err());
+    }
+
+    #[test]
+    fn float64_roundtrips_and_each_reader_names_the_dtype_it_takes() {
+        let data: Vec<f64> = (0..12).map(|i| 1.0 / (i as f64 + 3.0)).collect();
+        let bytes = encode_npy(&data, &[3, 4]).unwrap();
+        let (shape, back) = decode_npy_as::<f64>(&bytes).unwrap();
+        assert_eq!((shape, back), (vec![3, 4], data));
+        let e = decode_npy(&bytes).unwrap_err().to_string();
+        assert!(e.contains("float32 ('<f4')"), "{e}");
+        let f32_bytes = encode_npy(&[1.0f32, 2.0], &[2]).unwrap();
+        let e = decode_npy_as::<f64>(&f32_bytes).unwrap_err().to_string();
+        assert!(e.contains("float64 ('<f8')"), "{e}");
     }
 }

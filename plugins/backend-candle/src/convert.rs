@@ -2,6 +2,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use srlens_onnx::{TensorData, TensorValues};
+use srlens_plugin_kit::Real;
 
 use crate::error::{Error, Result};
 
@@ -32,24 +33,29 @@ pub fn constant(t: &TensorData, float: DType) -> Result<Tensor> {
     Ok(out)
 }
 
-/// An ABI tensor as a candle tensor of `dtype`.
-pub fn from_abi(t: &srlens_core::Tensor, dtype: DType) -> Result<Tensor> {
-    let dims = t.dims();
-    if dims.iter().product::<usize>() != t.data.len() {
+/// An element type of the ABI's tensors that candle also holds: `f32` or `f64`.
+pub trait AbiFloat: Real + candle_core::WithDType {}
+
+impl<R: Real + candle_core::WithDType> AbiFloat for R {}
+
+/// An ABI tensor (of either precision) as a candle tensor of `dtype`.
+pub fn from_abi<R: AbiFloat>(t: &R::Tensor, dtype: DType) -> Result<Tensor> {
+    let dims = R::dims(t);
+    let data = R::data(t);
+    if dims.iter().product::<usize>() != data.len() {
         return Err(Error::Input(format!(
             "tensor of shape {dims:?} carries {} values",
-            t.data.len()
+            data.len()
         )));
     }
-    Ok(Tensor::from_slice(t.data.as_slice(), dims, &DEVICE)?.to_dtype(dtype)?)
+    Ok(Tensor::from_slice(data, dims, &DEVICE)?.to_dtype(dtype)?)
 }
 
-/// A candle tensor as an ABI tensor (values converted to `f32`).
-pub fn to_abi(t: &Tensor) -> Result<srlens_core::Tensor> {
+/// A candle tensor as an ABI tensor of precision `R` (values converted).
+pub fn to_abi<R: AbiFloat>(t: &Tensor) -> Result<R::Tensor> {
     let dims = t.dims().to_vec();
-    let data = t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-    srlens_core::Tensor::new(dims, data)
-        .ok_or_else(|| Error::Input("tensor size mismatch".to_string()))
+    let data = t.to_dtype(R::DTYPE)?.flatten_all()?.to_vec1::<R>()?;
+    R::tensor(dims, data).ok_or_else(|| Error::Input("tensor size mismatch".to_string()))
 }
 
 /// The values of a (small) tensor as `i64`s, row-major.

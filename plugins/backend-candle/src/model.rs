@@ -9,13 +9,13 @@ use srlens_core::abi_stable::std_types::RString;
 use srlens_core::{ModelInfo, PluginError};
 use srlens_onnx::{metadata, Dim, Graph};
 use srlens_plugin_kit::component::checks;
-use srlens_plugin_kit::{Cotangents, SrModel};
+use srlens_plugin_kit::{Cotangents, Cotangents64, CotangentsOf, Precision, Real, SrModel};
 
-use crate::convert::{from_abi, to_abi, DEVICE};
+use crate::convert::{from_abi, to_abi, AbiFloat, DEVICE};
 use crate::error::{Error, Result};
 use crate::interp::Interpreter;
 
-/// The candle backend's options (the `[backend]` table of a config, as JSON).
+/// The candle backend's options (`options` of a config's `[model]` table, as JSON).
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Options {
@@ -42,6 +42,11 @@ pub struct Options {
     /// The seed of the re-drawn weights.
     #[serde(default)]
     pub randomize_seed: u64,
+    /// The floating-point type the network computes in: `"f32"` (default) or `"f64"`
+    /// (weights, activations and gradients in float64; the host then runs the method in
+    /// float64 and writes `attribution64.npy`), for maps free of float32 rounding.
+    #[serde(default)]
+    pub precision: Precision,
 }
 
 /// How [`CandleModel`] computes input gradients (the `gradient` option).
@@ -78,15 +83,15 @@ struct GraphVjp {
 }
 
 impl GraphVjp {
-    fn new(graph: &Graph) -> Result<Self> {
+    fn new(graph: &Graph, dtype: DType) -> Result<Self> {
         let g = srlens_onnx::autodiff::gradient_graphs(graph).map_err(|e| {
             Error::Unsupported(format!(
                 "no gradient graph (option gradient = \"graph\"): {e}"
             ))
         })?;
         Ok(GraphVjp {
-            forward: Interpreter::new(g.forward, DType::F32)?,
-            backward: Interpreter::new(g.backward, DType::F32)?,
+            forward: Interpreter::new(g.forward, dtype)?,
+            backward: Interpreter::new(g.backward, dtype)?,
             cotangent: g.cotangent,
         })
     }
@@ -170,7 +175,13 @@ impl CandleModel {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let mut model = Self::from_graph(graph, &name, options.input_range, threads)?;
+        let mut model = Self::from_graph_in(
+            graph,
+            &name,
+            options.input_range,
+            threads,
+            options.precision,
+        )?;
         model.set_gradient(options.gradient)?;
         Ok(model)
     }
@@ -185,7 +196,7 @@ impl CandleModel {
             GradientMode::Autograd => Gradient::Autograd,
             GradientMode::Graph if mode.is_none() => Gradient::Graph(OnceLock::new()),
             GradientMode::Graph => {
-                let g = self.install(|| GraphVjp::new(self.interp.graph()))?;
+                let g = self.install(|| GraphVjp::new(self.interp.graph(), self.interp.dtype()))?;
                 Gradient::Graph(OnceLock::from(Ok(Box::new(g))))
             }
         };
@@ -208,7 +219,7 @@ impl CandleModel {
             Gradient::Graph(cell) => cell
                 .get_or_init(|| {
                     self.install(|| {
-                        GraphVjp::new(self.interp.graph())
+                        GraphVjp::new(self.interp.graph(), self.interp.dtype())
                             .map(Box::new)
                             .map_err(|e| e.to_string())
                     })
@@ -218,12 +229,24 @@ impl CandleModel {
         }
     }
 
-    /// Prepares `graph` (checking every operator), with an optional input-range override.
+    /// Prepares `graph` (checking every operator) in float32, with an optional input-range
+    /// override.
     pub fn from_graph(
         graph: Graph,
         name: &str,
         range: Option<[f32; 2]>,
         threads: u32,
+    ) -> Result<Self> {
+        Self::from_graph_in(graph, name, range, threads, Precision::F32)
+    }
+
+    /// [`from_graph`](Self::from_graph) computing in `precision`.
+    pub fn from_graph_in(
+        graph: Graph,
+        name: &str,
+        range: Option<[f32; 2]>,
+        threads: u32,
+        precision: Precision,
     ) -> Result<Self> {
         let range = metadata::input_range(&graph, range).map_err(metadata_error)?;
         if let Some(problem) = metadata::range_problem(range) {
@@ -235,8 +258,13 @@ impl CandleModel {
         let meta_scale = metadata::scale(&graph).map_err(metadata_error);
         // How far an output pixel sees, from the operators (the host crops to it).
         let receptive = srlens_onnx::receptive_field(&graph);
-        let metadata = metadata::model_facts(&graph, &receptive);
-        let interp = Interpreter::new(graph, DType::F32)?;
+        let mut metadata = metadata::model_facts(&graph, &receptive);
+        precision.describe(&mut metadata);
+        let dtype = match precision {
+            Precision::F32 => DType::F32,
+            Precision::F64 => DType::F64,
+        };
+        let interp = Interpreter::new(graph, dtype)?;
         let inputs = interp.input_names();
         if let Some(problem) = metadata::signature_problem(interp.graph()) {
             return Err(Error::Load(problem));
@@ -283,7 +311,7 @@ impl CandleModel {
             Some(s) => s,
             None => {
                 let (h, w) = (fixed(2).unwrap_or(16), fixed(3).unwrap_or(16));
-                let probe = Tensor::zeros((1, channels, h, w), DType::F32, &DEVICE)?;
+                let probe = Tensor::zeros((1, channels, h, w), dtype, &DEVICE)?;
                 let y = model.run(&probe)?;
                 let (_, _, oh, ow) = y.dims4()?;
                 srlens_onnx::metadata::scale_from_probe(h, w, oh, ow)
@@ -348,15 +376,17 @@ impl CandleModel {
         })
     }
 
-    fn check_input(&self, lr: &srlens_core::Tensor) -> Result<Tensor> {
-        let dims = lr.dims();
+    /// `lr` (of either precision) checked against the model's channels, as a tensor of the
+    /// model's type.
+    fn check_input<R: AbiFloat>(&self, lr: &R::Tensor) -> Result<Tensor> {
+        let dims = R::dims(lr);
         if dims.len() != 4 || dims[1] != self.info.channels as usize {
             return Err(Error::Input(format!(
                 "model `{}` takes N x {} x H x W tensors, got shape {dims:?}",
                 self.info.name, self.info.channels
             )));
         }
-        from_abi(lr, DType::F32)
+        from_abi::<R>(lr, self.interp.dtype())
     }
 
     /// Super-resolves an LR batch (ABI tensors in `[0, 1]`). An output with NaN or infinite
@@ -367,8 +397,8 @@ impl CandleModel {
         lr: &srlens_core::Tensor,
     ) -> std::result::Result<srlens_core::Tensor, PluginError> {
         self.install(|| {
-            let x = self.check_input(lr)?;
-            let sr = to_abi(&self.run(&x)?)?;
+            let x = self.check_input::<f32>(lr)?;
+            let sr = to_abi::<f32>(&self.run(&x)?)?;
             let what = format!("model `{}`", self.info.name);
             if let Err(mut e) = checks::finite(&what, "the SR output", &sr.data) {
                 let scaled = self.scaled_input(&x)?;
@@ -396,24 +426,34 @@ impl CandleModel {
         lr: &srlens_core::Tensor,
         cotangents: &mut Cotangents<'_>,
     ) -> std::result::Result<Vec<srlens_core::Tensor>, PluginError> {
+        self.vjp_in::<f32>(lr, cotangents)
+    }
+
+    /// [`vjp_abi`](Self::vjp_abi) in precision `R` at the ABI (the model computes in its own
+    /// type: a float32 call to a float64 model is computed in float64 and rounded).
+    fn vjp_in<R: AbiFloat>(
+        &self,
+        lr: &R::Tensor,
+        cotangents: &mut CotangentsOf<'_, R>,
+    ) -> std::result::Result<Vec<R::Tensor>, PluginError> {
         if let Some(g) = self.graph_vjp() {
-            return self.install(|| self.vjp_by_graph(g, lr, cotangents));
+            return self.install(|| self.vjp_by_graph::<R>(g, lr, cotangents));
         }
         self.install(|| {
-            let x = Var::from_tensor(&self.check_input(lr)?).map_err(Error::from)?;
+            let x = Var::from_tensor(&self.check_input::<R>(lr)?).map_err(Error::from)?;
             let sr = self.run(x.as_tensor())?;
-            let sr_abi = to_abi(&sr)?;
+            let sr_abi = to_abi::<R>(&sr)?;
             let mut out = Vec::new();
             for d_sr in cotangents(&sr_abi)? {
-                same_shape(&d_sr, &sr_abi)?;
-                let g = from_abi(&d_sr, DType::F32)?;
+                same_shape::<R>(&d_sr, &sr_abi)?;
+                let g = from_abi::<R>(&d_sr, self.interp.dtype())?;
                 let loss = sr.mul(&g).and_then(|t| t.sum_all()).map_err(Error::from)?;
                 let grads = loss.backward().map_err(Error::from)?;
                 let gx = match grads.get(x.as_tensor()) {
                     Some(t) => t.clone(),
                     None => x.as_tensor().zeros_like().map_err(Error::from)?,
                 };
-                out.push(to_abi(&gx)?);
+                out.push(to_abi::<R>(&gx)?);
             }
             Ok(out)
         })
@@ -424,13 +464,13 @@ impl CandleModel {
     /// [`vjp_abi`](Self::vjp_abi) through the generated graphs: the forward graph once, the
     /// backward graph per cotangent; the range scalings of [`run`](Self::run) applied to the
     /// cotangent and the gradient by hand.
-    fn vjp_by_graph(
+    fn vjp_by_graph<R: AbiFloat>(
         &self,
         g: &GraphVjp,
-        lr: &srlens_core::Tensor,
-        cotangents: &mut Cotangents<'_>,
-    ) -> std::result::Result<Vec<srlens_core::Tensor>, PluginError> {
-        let x = self.check_input(lr)?;
+        lr: &R::Tensor,
+        cotangents: &mut CotangentsOf<'_, R>,
+    ) -> std::result::Result<Vec<R::Tensor>, PluginError> {
+        let x = self.check_input::<R>(lr)?;
         let scaled = self.scaled_input(&x)?;
         let outputs = g.forward.run(std::slice::from_ref(&scaled))?;
         let mut values: HashMap<&str, &Tensor> = g
@@ -444,13 +484,13 @@ impl CandleModel {
         let input = g.forward.input_names()[0];
         values.entry(input).or_insert(&scaled);
         let sr = self.scaled_output(outputs[0].clone())?;
-        let sr_abi = to_abi(&sr)?;
+        let sr_abi = to_abi::<R>(&sr)?;
         let out_span = (self.output_range[1] - self.output_range[0]) as f64;
         let in_span = (self.range[1] - self.range[0]) as f64;
         let mut out = Vec::new();
         for d_sr in cotangents(&sr_abi)? {
-            same_shape(&d_sr, &sr_abi)?;
-            let mut cot = from_abi(&d_sr, DType::F32)?;
+            same_shape::<R>(&d_sr, &sr_abi)?;
+            let mut cot = from_abi::<R>(&d_sr, self.interp.dtype())?;
             if out_span != 1.0 {
                 cot = cot.affine(1.0 / out_span, 0.0).map_err(Error::from)?;
             }
@@ -473,7 +513,7 @@ impl CandleModel {
             if in_span != 1.0 {
                 gx = gx.affine(in_span, 0.0).map_err(Error::from)?;
             }
-            out.push(to_abi(&gx)?);
+            out.push(to_abi::<R>(&gx)?);
         }
         Ok(out)
     }
@@ -498,20 +538,37 @@ impl SrModel for CandleModel {
     ) -> std::result::Result<Vec<srlens_core::Tensor>, PluginError> {
         self.vjp_abi(lr, cotangents)
     }
+
+    /// Float64 throughout for a model loaded with `precision = "f64"`; a float32 model
+    /// answers that it computes in float32 only (rather than widening float32 gradients).
+    fn vjp_f64(
+        &self,
+        lr: &srlens_core::Tensor64,
+        cotangents: &mut Cotangents64<'_>,
+    ) -> std::result::Result<Vec<srlens_core::Tensor64>, PluginError> {
+        if self.interp.dtype() != DType::F64 {
+            return Err(PluginError::new(
+                srlens_core::ErrorKind::Unsupported,
+                format!(
+                    "model `{}` was loaded in float32: a float64 call needs \
+                     `options = {{ precision = \"f64\" }}` in [model]",
+                    self.info.name
+                ),
+            ));
+        }
+        self.vjp_in::<f64>(lr, cotangents)
+    }
 }
 
 /// Checks that an objective's gradient `d_sr` has the SR batch's shape.
-fn same_shape(
-    d_sr: &srlens_core::Tensor,
-    sr: &srlens_core::Tensor,
-) -> std::result::Result<(), PluginError> {
-    if d_sr.dims() == sr.dims() {
+fn same_shape<R: Real>(d_sr: &R::Tensor, sr: &R::Tensor) -> std::result::Result<(), PluginError> {
+    if R::dims(d_sr) == R::dims(sr) {
         return Ok(());
     }
     Err(Error::Input(format!(
         "the objective's gradient has shape {:?}, the SR batch {:?}",
-        d_sr.dims(),
-        sr.dims()
+        R::dims(d_sr),
+        R::dims(sr)
     ))
     .into())
 }

@@ -37,16 +37,19 @@ fn repeat<T: Copy>(v: &[T], planes: usize, h: usize, w: usize, fh: usize, fw: us
 }
 
 /// The gradient of [`repeat`]: each `fh x fw` block of `g` (`planes x h fh x w fw`) summed.
-fn block_sums(g: &[f32], planes: usize, h: usize, w: usize, fh: usize, fw: usize) -> Vec<f32> {
+fn block_sums<T>(g: &[T], planes: usize, h: usize, w: usize, fh: usize, fw: usize) -> Vec<T>
+where
+    T: Copy + Default + std::ops::AddAssign + for<'a> std::iter::Sum<&'a T>,
+{
     let ow = w * fw;
-    let mut out = vec![0f32; planes * h * w];
+    let mut out = vec![T::default(); planes * h * w];
     for p in 0..planes {
         for y in 0..h {
             let dst = &mut out[(p * h + y) * w..(p * h + y + 1) * w];
             for dy in 0..fh {
                 let src = &g[((p * h + y) * fh + dy) * ow..((p * h + y) * fh + dy + 1) * ow];
                 for (d, block) in dst.iter_mut().zip(src.chunks_exact(fw)) {
-                    *d += block.iter().sum::<f32>();
+                    *d += block.iter().sum::<T>();
                 }
             }
         }
@@ -81,11 +84,24 @@ impl CustomOp1 for NearestUpsample {
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> CResult<Option<Tensor>> {
         let (n, c, h, w) = arg.dims4()?;
-        let g = grad.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-        let sums = block_sums(&g, n * c, h, w, self.fh, self.fw);
-        Ok(Some(
-            Tensor::from_vec(sums, (n, c, h, w), arg.device())?.to_dtype(arg.dtype())?,
-        ))
+        let planes = n * c;
+        let (fh, fw) = (self.fh, self.fw);
+        let sums = if arg.dtype() == DType::F64 {
+            let g = grad.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
+            Tensor::from_vec(
+                block_sums(&g, planes, h, w, fh, fw),
+                (n, c, h, w),
+                arg.device(),
+            )?
+        } else {
+            let g = grad.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+            Tensor::from_vec(
+                block_sums(&g, planes, h, w, fh, fw),
+                (n, c, h, w),
+                arg.device(),
+            )?
+        };
+        Ok(Some(sums.to_dtype(arg.dtype())?))
     }
 }
 

@@ -2,9 +2,11 @@
 
 use ort::session::builder::GraphOptimizationLevel;
 
+use srlens_plugin_kit::Precision;
+
 use crate::error::{Error, Result};
 
-/// The ort backend's options (the `[backend]` table of a config, as JSON).
+/// The ort backend's options (`options` of a config's `[model]` table, as JSON).
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Options {
@@ -26,6 +28,10 @@ pub struct Options {
     /// The seed of the re-drawn weights.
     #[serde(default)]
     pub randomize_seed: u64,
+    /// Only `"f32"`: ONNX Runtime runs the model's float32 graph (candle and tch take
+    /// `"f64"`).
+    #[serde(default)]
+    pub precision: Precision,
 }
 
 /// ONNX Runtime's graph optimisation level.
@@ -59,8 +65,16 @@ impl Options {
     /// Parses the JSON options (empty means `{}`); unknown keys are errors listing the
     /// accepted ones.
     pub fn parse(json: &str) -> Result<Self> {
-        srlens_plugin_kit::parse_options("backend `ort`", json)
-            .map_err(|e| Error::Config(e.message.to_string()))
+        let o: Options = srlens_plugin_kit::parse_options("backend `ort`", json)
+            .map_err(|e| Error::Config(e.message.to_string()))?;
+        if o.precision != Precision::F32 {
+            return Err(Error::Unsupported(
+                "backend `ort`: precision = \"f64\" is not available: ONNX Runtime runs the \
+                 model's float32 graph; the candle and tch backends compute in float64"
+                    .to_string(),
+            ));
+        }
+        Ok(o)
     }
 }
 

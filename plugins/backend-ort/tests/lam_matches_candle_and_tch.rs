@@ -11,15 +11,9 @@ use std::path::Path;
 
 use srlens_test_support::compare::rel_l2;
 
-/// A zoo file (`cargo xtask setup` writes them); a clear failure when missing.
-fn zoo(name: &str) -> String {
-    let p = common::root().join("zoo").join(name);
-    assert!(
-        p.is_file(),
-        "{} is missing: run `cargo xtask setup`",
-        p.display()
-    );
-    p.to_string_lossy().into_owned()
+/// A zoo file, as a string for a config.
+fn zoo(file: &str) -> String {
+    common::zoo_file(file).to_string_lossy().into_owned()
 }
 
 /// A fixture of the tch backend's tests (`gen_models.py`).

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use srlens_core::abi_stable::std_types::{ROption, RString};
 use srlens_core::{ModelInfo, PluginError};
-use srlens_plugin_kit::{Cotangents, SrModel};
+use srlens_plugin_kit::{Cotangents, Cotangents64, CotangentsOf, Precision, Real, SrModel};
 use tch::{CModule, Device, Kind, Tensor};
 
 use crate::error::{short_message, Error, Result};
@@ -71,6 +71,9 @@ impl TchModel {
         }
         let mut module = CModule::load_on_device(path, device).map_err(|e| load_error(path, &e))?;
         module.f_set_eval()?;
+        if options.precision == Precision::F64 {
+            module.to(device, Kind::Double, false);
+        }
         let mut parameters = 0u64;
         let mut kind = Kind::Float;
         for (i, (_, p)) in module.named_parameters()?.iter().enumerate() {
@@ -118,6 +121,7 @@ impl TchModel {
         model.info.receptive_field = radius;
         let mut metadata = metadata;
         metadata["layers"] = model.layers()?.len().into();
+        options.precision.describe(&mut metadata);
         if options.randomize_layers > 0 {
             model.randomize_top(options.randomize_layers as usize, options.randomize_seed)?;
             metadata["randomized_layers"] = options.randomize_layers.into();
@@ -287,7 +291,7 @@ impl TchModel {
             x.f_mul_scalar(span)?.f_add_scalar(lo)?
         };
         let y = self.module.forward_ts(&[x])?;
-        let y = y.f_to_kind(Kind::Float)?;
+        let y = y.f_to_kind(self.output_kind())?;
         Ok(if identity {
             y
         } else {
@@ -295,29 +299,37 @@ impl TchModel {
         })
     }
 
-    /// An ABI tensor as a libtorch tensor of `shape` on the model's device.
-    fn to_torch(&self, t: &srlens_core::Tensor) -> Result<Tensor> {
-        let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
-        Ok(Tensor::f_from_slice(t.data.as_slice())?
+    /// The kind of [`run`](Self::run)'s output: float64 for a float64 module, else float32.
+    fn output_kind(&self) -> Kind {
+        if self.kind == Kind::Double {
+            Kind::Double
+        } else {
+            Kind::Float
+        }
+    }
+
+    /// An ABI tensor (of either precision) as a libtorch tensor on the model's device.
+    fn to_torch<R: TchFloat>(&self, t: &R::Tensor) -> Result<Tensor> {
+        let shape: Vec<i64> = R::dims(t).iter().map(|&d| d as i64).collect();
+        Ok(Tensor::f_from_slice(R::data(t))?
             .f_reshape(&shape)?
             .f_to_device(self.device)?)
     }
 
     /// Checks an LR batch's shape and moves it into libtorch.
-    fn input(&self, lr: &srlens_core::Tensor) -> Result<Tensor> {
-        let dims = lr.dims();
+    fn input<R: TchFloat>(&self, lr: &R::Tensor) -> Result<Tensor> {
+        let dims = R::dims(lr);
+        let len = R::data(lr).len();
         if dims.len() != 4
             || dims[1] != self.info.channels as usize
-            || lr.data.len() != dims.iter().product::<usize>()
+            || len != dims.iter().product::<usize>()
         {
             return Err(Error::Input(format!(
-                "model `{}` takes N x {} x H x W tensors, got shape {dims:?} with {} values",
-                self.info.name,
-                self.info.channels,
-                lr.data.len()
+                "model `{}` takes N x {} x H x W tensors, got shape {dims:?} with {len} values",
+                self.info.name, self.info.channels,
             )));
         }
-        self.to_torch(lr)
+        self.to_torch::<R>(lr)
     }
 
     /// Checks an SR output against its LR input's shape.
@@ -336,11 +348,11 @@ impl TchModel {
 
     /// Super-resolves an LR batch (ABI tensors in `[0, 1]`).
     pub fn forward_abi(&self, lr: &srlens_core::Tensor) -> Result<srlens_core::Tensor> {
-        let x = self.input(lr)?;
+        let x = self.input::<f32>(lr)?;
         let _no_grad = tch::no_grad_guard();
         let y = self.run(&x)?;
         self.check_output(&lr.dims(), &y)?;
-        to_abi(&y)
+        to_abi::<f32>(&y)
     }
 
     /// One forward pass, then one backward pass (into the input only) per cotangent that
@@ -350,49 +362,64 @@ impl TchModel {
         lr: &srlens_core::Tensor,
         cotangents: &mut Cotangents<'_>,
     ) -> std::result::Result<Vec<srlens_core::Tensor>, PluginError> {
+        self.vjp_in::<f32>(lr, cotangents)
+    }
+
+    /// [`vjp_abi`](Self::vjp_abi) in precision `R` at the ABI (the module computes in its own
+    /// kind).
+    fn vjp_in<R: TchFloat>(
+        &self,
+        lr: &R::Tensor,
+        cotangents: &mut CotangentsOf<'_, R>,
+    ) -> std::result::Result<Vec<R::Tensor>, PluginError> {
         let x = self
-            .input(lr)?
+            .input::<R>(lr)?
             .f_set_requires_grad(true)
             .map_err(Error::from)?;
         let sr = tch::with_grad(|| self.run(&x))?;
-        self.check_output(&lr.dims(), &sr)?;
-        let sr_abi = to_abi(&sr)?;
+        self.check_output(&R::dims(lr), &sr)?;
+        let sr_abi = to_abi::<R>(&sr)?;
         let cots = cotangents(&sr_abi)?;
         let mut out = Vec::with_capacity(cots.len());
         for (i, d_sr) in cots.iter().enumerate() {
-            if d_sr.dims() != sr_abi.dims() || d_sr.data.len() != sr_abi.data.len() {
+            if R::dims(d_sr) != R::dims(&sr_abi) || R::data(d_sr).len() != R::data(&sr_abi).len() {
                 return Err(Error::Input(format!(
                     "the objective's gradient has shape {:?}, the SR batch {:?}",
-                    d_sr.dims(),
-                    sr_abi.dims()
+                    R::dims(d_sr),
+                    R::dims(&sr_abi)
                 ))
                 .into());
             }
             let keep_graph = i + 1 < cots.len();
             let gx = tch::with_grad(|| -> Result<Tensor> {
-                let g = self.to_torch(d_sr)?;
-                let loss = sr.f_mul(&g)?.f_sum(Kind::Float)?;
+                let g = self.to_torch::<R>(d_sr)?.f_to_kind(sr.kind())?;
+                let loss = sr.f_mul(&g)?.f_sum(sr.kind())?;
                 let mut grads = Tensor::f_run_backward(&[&loss], &[&x], keep_graph, false)?;
                 Ok(grads.remove(0))
             })?;
-            out.push(to_abi(&gx)?);
+            out.push(to_abi::<R>(&gx)?);
         }
         Ok(out)
     }
 }
 
-/// A libtorch tensor as an ABI tensor (`f32`, on the CPU).
-pub fn to_abi(t: &Tensor) -> Result<srlens_core::Tensor> {
+/// An element type of the ABI's tensors that libtorch also holds: `f32` or `f64`.
+pub trait TchFloat: Real + tch::kind::Element {}
+
+impl<R: Real + tch::kind::Element> TchFloat for R {}
+
+/// A libtorch tensor as an ABI tensor of precision `R` (converted, on the CPU).
+pub fn to_abi<R: TchFloat>(t: &Tensor) -> Result<R::Tensor> {
     let t = t
         .f_detach()?
         .f_to_device(Device::Cpu)?
-        .f_to_kind(Kind::Float)?
+        .f_to_kind(R::KIND)?
         .f_contiguous()?;
     let shape: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
     let n: usize = shape.iter().product();
-    let mut data = vec![0f32; n];
+    let mut data = vec![R::from_f64(0.0); n];
     t.f_copy_data(&mut data, n)?;
-    srlens_core::Tensor::new(shape, data)
+    R::tensor(shape, data)
         .ok_or_else(|| Error::Torch("a tensor's size does not match its shape".to_string()))
 }
 
@@ -414,5 +441,24 @@ impl SrModel for TchModel {
         cotangents: &mut Cotangents<'_>,
     ) -> std::result::Result<Vec<srlens_core::Tensor>, PluginError> {
         self.vjp_abi(lr, cotangents)
+    }
+
+    /// Float64 throughout for a model loaded with `precision = "f64"`.
+    fn vjp_f64(
+        &self,
+        lr: &srlens_core::Tensor64,
+        cotangents: &mut Cotangents64<'_>,
+    ) -> std::result::Result<Vec<srlens_core::Tensor64>, PluginError> {
+        if self.kind != Kind::Double {
+            return Err(PluginError::new(
+                srlens_core::ErrorKind::Unsupported,
+                format!(
+                    "model `{}` computes in {:?}: a float64 call needs \
+                     `options = {{ precision = \"f64\" }}` in [model]",
+                    self.info.name, self.kind
+                ),
+            ));
+        }
+        self.vjp_in::<f64>(lr, cotangents)
     }
 }

@@ -1,10 +1,11 @@
 //! The backend's options and the device names it accepts.
 
+use srlens_plugin_kit::Precision;
 use tch::Device;
 
 use crate::error::{Error, Result};
 
-/// The tch backend's options (the `[backend]` table of a config, as JSON).
+/// The tch backend's options (`options` of a config's `[model]` table, as JSON).
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Options {
@@ -26,6 +27,11 @@ pub struct Options {
     /// The seed of the re-drawn parameters.
     #[serde(default)]
     pub randomize_seed: u64,
+    /// The floating-point type the network computes in: `"f32"` (default) or `"f64"` (the
+    /// module converted to float64: weights, activations and gradients; the host then runs
+    /// the method in float64 and writes `attribution64.npy`).
+    #[serde(default)]
+    pub precision: Precision,
 }
 
 impl Options {

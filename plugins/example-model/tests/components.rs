@@ -99,7 +99,7 @@ impl AttributionMethod for AlongPath {
 
     fn attribute(&self, o: &Self::Options, job: &Job<'_>) -> Result<Vec<Attribution>, PluginError> {
         let steps = o["steps"].as_u64().unwrap() as usize;
-        Ok(path_attribution(job, "fade", "{}", steps)?
+        Ok(path_attribution::<f32>(job, "fade", "{}", steps)?
             .into_iter()
             .map(|i| Attribution {
                 map: i.map,

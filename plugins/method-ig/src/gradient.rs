@@ -25,7 +25,7 @@ pub struct InputXGradient;
 fn run(job: &Job<'_>, times_input: bool) -> Result<Vec<Attribution>, PluginError> {
     image_dims(job.what(), job.image())?;
     job.add_total(1);
-    let grads = input_gradients(job, job.image())?;
+    let grads = input_gradients::<f32>(job, job.image())?;
     job.advance(1);
     Ok(grads
         .into_iter()

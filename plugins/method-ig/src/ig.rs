@@ -82,7 +82,7 @@ impl AttributionMethod for Ig {
     fn attribute(&self, o: &IgOptions, job: &Job<'_>) -> Result<Vec<Attribution>, PluginError> {
         // `check` (run by the kit just before) read the baseline.
         let path_options = o.line()?.to_json();
-        let integrals = path_attribution(
+        let integrals = path_attribution::<f32>(
             job,
             "line",
             &Value::Object(path_options.clone()).to_string(),

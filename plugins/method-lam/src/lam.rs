@@ -6,7 +6,9 @@ use srlens_core::{
     abi_stable::std_types::{RSome, RString, RVec},
     Attribution, Attribution64, PluginError,
 };
-use srlens_plugin_kit::{integrate::path_attribution, invalid_config, AttributionMethod, Job, Real};
+use srlens_plugin_kit::{
+    integrate::path_attribution, invalid_config, AttributionMethod, Job, Real,
+};
 
 use crate::progressive_blur::BlurPathOptions;
 

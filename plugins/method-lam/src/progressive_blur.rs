@@ -152,6 +152,7 @@ pub fn sample<R: Real>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use srlens_core::Tensor;
     use srlens_test_support::blur64::{blur64, kernel64, path_kernels64};
 
     fn image() -> Tensor {
@@ -222,6 +223,30 @@ mod tests {
                 assert!((*b as f64 - want).abs() < 1e-6, "baseline {b} vs {want}");
             }
             assert!(s.weights.iter().all(|&wt| wt == 1.0 / steps as f64));
+        }
+    }
+
+    #[test]
+    fn in_float64_points_and_derivatives_match_the_f64_blur_to_rounding() {
+        let x = image().to_f64();
+        let (c, h, w) = (x.dims()[1], x.dims()[2], x.dims()[3]);
+        let per = x.len();
+        let (sigma, kernel, steps) = (1.2, 9, 10);
+        let o = BlurPathOptions { sigma, kernel };
+        let s = sample::<f64>(&x, &o, steps, 0, steps).unwrap();
+        for i in [1, steps / 2, steps - 2] {
+            let (k_next, dk) = path_kernels64(sigma, kernel, i, steps);
+            let point = blur64(&x.data, c, h, w, &k_next);
+            let derivative = blur64(&x.data, c, h, w, &dk);
+            for j in 0..per {
+                let (p, d) = (s.points.data[i * per + j], s.derivatives.data[i * per + j]);
+                assert!(
+                    (p - point[j]).abs() < 1e-12,
+                    "point {i}[{j}] {p} vs {}",
+                    point[j]
+                );
+                assert!((d - derivative[j]).abs() < 1e-12, "derivative {i}[{j}] {d}");
+            }
         }
     }
 

@@ -168,11 +168,19 @@ impl TinyNet {
     pub fn new(seed: u64, nearest: bool) -> Self {
         let mut r = Lcg::new(seed);
         let out = if nearest { 3 } else { 12 };
+        // Values float32 holds exactly: the ONNX file (float32 weights) and the float64
+        // reference are the same network.
+        let mut weights = |n: usize, scale: f64| -> Vec<f64> {
+            r.vec(n, scale)
+                .into_iter()
+                .map(|v| v as f32 as f64)
+                .collect()
+        };
         TinyNet {
-            w1: r.vec(HIDDEN * 3 * 9, 0.4),
-            b1: r.vec(HIDDEN, 0.1),
-            w2: r.vec(out * HIDDEN * 9, 0.3),
-            b2: r.vec(out, 0.1),
+            w1: weights(HIDDEN * 3 * 9, 0.4),
+            b1: weights(HIDDEN, 0.1),
+            w2: weights(out * HIDDEN * 9, 0.3),
+            b2: weights(out, 0.1),
             nearest,
         }
     }

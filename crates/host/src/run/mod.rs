@@ -18,8 +18,7 @@ use std::time::Instant;
 
 use abi_stable::std_types::{RSlice, RString};
 use srlens_core::{
-    ComponentKind, LoadRequest, ModelBox, ModelInfo, ObjectiveBox, Progress, Tensor,
-    Tensor64,
+    ComponentKind, LoadRequest, ModelBox, ModelInfo, ObjectiveBox, Progress, Tensor, Tensor64,
 };
 use srlens_report::{CropGroupRecord, ReceptiveCrop};
 
@@ -209,7 +208,11 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
         let result = if precise {
             session
                 .attribute_f64(&m.name, m.plugin.as_deref(), &options, &x, &x64)
-                .map(|out| out.into_iter().map(|a| (a.attribution, Some(a.map))).unzip())
+                .map(|out| {
+                    out.into_iter()
+                        .map(|a| (a.attribution, Some(a.map)))
+                        .unzip()
+                })
         } else {
             session
                 .attribute(&m.name, m.plugin.as_deref(), &options, &x)

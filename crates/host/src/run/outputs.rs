@@ -231,7 +231,10 @@ impl<'a> RunContext<'a> {
                 .warnings
                 .into_iter()
                 .chain(a.warnings.iter().map(|w| w.to_string()))
-                .chain(self.conditioning[m.window].and_then(|c| c.warning()))
+                .chain(
+                    self.conditioning[m.window]
+                        .and_then(|c| c.warning(&super::model_precision(self.info))),
+                )
                 .chain(self.randomized_warning())
                 .collect(),
             conditioning: self.conditioning[m.window],

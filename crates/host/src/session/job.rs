@@ -70,8 +70,6 @@ impl Job for HostJob<'_> {
         RStr::from_str(&self.session.config_dir)
     }
     fn image_f64(&self) -> Tensor64 {
-        self.image64
-            .cloned()
-            .unwrap_or_else(|| self.image.to_f64())
+        self.image64.cloned().unwrap_or_else(|| self.image.to_f64())
     }
 }

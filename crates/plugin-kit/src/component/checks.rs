@@ -43,9 +43,7 @@ pub fn shape<R: Real>(
     Err(error(
         ErrorKind::Backend,
         what,
-        format!(
-            "{of} has shape {dims:?} ({len} values), expected {shape:?}"
-        ),
+        format!("{of} has shape {dims:?} ({len} values), expected {shape:?}"),
     ))
 }
 

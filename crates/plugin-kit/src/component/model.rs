@@ -20,9 +20,8 @@ pub type Cotangents<'a> = CotangentsOf<'a, f32>;
 pub type Cotangents64<'a> = CotangentsOf<'a, f64>;
 
 /// [`Cotangents`] in the precision `R`.
-pub type CotangentsOf<'a, R> = dyn FnMut(&<R as Real>::Tensor) -> Result<Vec<<R as Real>::Tensor>, PluginError>
-    + Send
-    + 'a;
+pub type CotangentsOf<'a, R> =
+    dyn FnMut(&<R as Real>::Tensor) -> Result<Vec<<R as Real>::Tensor>, PluginError> + Send + 'a;
 
 /// An SR network. Tensors are NCHW in `[0, 1]`; the kit checks shapes and finite values of
 /// everything the model returns, evaluates the objectives, and contains panics.

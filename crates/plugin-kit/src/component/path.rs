@@ -112,7 +112,12 @@ impl<P: PathFn> KitPath<P> {
 
 impl<P: PathFn> KitPath<P> {
     /// `steps` and the points `start..end` asked for, checked.
-    fn points(&self, steps: u32, start: u32, end: u32) -> Result<(usize, Range<usize>), PluginError> {
+    fn points(
+        &self,
+        steps: u32,
+        start: u32,
+        end: u32,
+    ) -> Result<(usize, Range<usize>), PluginError> {
         let (steps, start, end) = (steps as usize, start as usize, end as usize);
         if steps == 0 {
             return Err(invalid_input(format!(

@@ -89,7 +89,13 @@ pub fn root() -> PathBuf {
 
 /// `zoo/<name>.onnx` (`cargo xtask setup` writes it); a clear failure when missing.
 pub fn zoo(name: &str) -> PathBuf {
-    let p = root().join("zoo").join(format!("{name}.onnx"));
+    zoo_file(&format!("{name}.onnx"))
+}
+
+/// `zoo/<file>` (`cargo xtask setup` writes the `.onnx` and `.pt` files); a clear failure
+/// when missing.
+pub fn zoo_file(file: &str) -> PathBuf {
+    let p = root().join("zoo").join(file);
     assert!(
         p.is_file(),
         "{} is missing: run `cargo xtask setup`",
@@ -200,16 +206,7 @@ pub fn run_lam(
     steps: u32,
     extra: &str,
 ) -> (Vec<f32>, serde_json::Value) {
-    use srlens_test_support::binaries::{library_file, profile_dir, require_built};
-    let bin = require_built(
-        &profile_dir("debug"),
-        &[
-            "srlens",
-            &library_file("srlens_plugin_lam"),
-            &library_file(&format!("srlens_plugin_{backend}")),
-        ],
-        "build the workspace first (`cargo xtask test` does)",
-    );
+    let bin = built(&["lam", backend]);
     let config = format!(
         "out = \"out-{backend}\"\n{extra}\n\n[model]\nbackend = \"{backend}\"\npath = \"{model}\"\n\
          options = {options}\n\n[image]\npath = \"lr.png\"\nmode = \"lr\"\n\n[window]\nx = {x}\n\
@@ -230,4 +227,37 @@ pub fn run_lam(
     let map = srlens_test_support::npy::read_npy(&run.join("attribution.npy")).1;
     let report = serde_json::from_slice(&std::fs::read(run.join("report.json")).unwrap()).unwrap();
     (map, report)
+}
+
+/// The folder of the built `srlens` binary, checked to hold it and the plugins `plugins`
+/// (`lam`, `candle`...); a clear failure when they are not built.
+fn built(plugins: &[&str]) -> PathBuf {
+    use srlens_test_support::binaries::{library_file, profile_dir, require_built};
+    let mut files = vec!["srlens".to_string()];
+    files.extend(
+        plugins
+            .iter()
+            .map(|p| library_file(&format!("srlens_plugin_{p}"))),
+    );
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    require_built(
+        &profile_dir("debug"),
+        &files,
+        "build the workspace first (`cargo xtask test` does)",
+    )
+}
+
+/// Runs `srlens run` on `config` (written to `dir/failing.toml`), which needs the plugins
+/// `plugins`: it must fail, and its stderr is returned.
+pub fn srlens_fails(dir: &Path, plugins: &[&str], config: &str) -> String {
+    let bin = built(plugins);
+    std::fs::write(dir.join("failing.toml"), config).unwrap();
+    let out = std::process::Command::new(bin.join("srlens"))
+        .current_dir(dir)
+        .args(["run", "failing.toml", "--quiet"])
+        .output()
+        .expect("srlens runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "srlens succeeded: {stderr}");
+    stderr
 }
