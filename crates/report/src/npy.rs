@@ -71,7 +71,7 @@ pub fn encode_npy<T: NpyElement>(data: &[T], shape: &[usize]) -> Result<Vec<u8>>
     header.push('\n');
     let hlen = u16::try_from(header.len())
         .map_err(|_| Error::Invalid(format!("npy header too long for shape {shape:?}")))?;
-    let mut out = Vec::with_capacity(10 + header.len() + std::mem::size_of::<T>() * data.len());
+    let mut out = Vec::with_capacity(10 + header.len() + T::SIZE * data.len());
     out.extend_from_slice(b"\x93NUMPY\x01\x00");
     out.extend_from_slice(&hlen.to_le_bytes());
     out.extend_from_slice(header.as_bytes());
