@@ -188,7 +188,7 @@ fn lam_matches_a_float64_evaluation_of_the_spec() {
 }
 
 /// `precision = "f64"` on Candle: `attribution64.npy` holds the map computed in float64, which
-/// matches the float64 evaluation far below float32's rounding.
+/// matches the float64 evaluation far below float32's rounding (LAM and input x gradient).
 #[test]
 fn with_precision_f64_the_map_matches_the_float64_evaluation_to_its_accuracy() {
     let net = TinyNet::new(7, false);
@@ -196,7 +196,9 @@ fn with_precision_f64_the_map_matches_the_float64_evaluation_to_its_accuracy() {
     let steps = 6;
     let cfg = common::config(
         "tiny.onnx",
-        &format!("[[method]]\nname = \"lam\"\nsteps = {steps}\n"),
+        &format!(
+            "[[method]]\nname = \"lam\"\nsteps = {steps}\n[[method]]\nname = \"input_x_gradient\"\n"
+        ),
     )
     .replace(
         "path = \"tiny.onnx\"\n",
@@ -225,6 +227,20 @@ fn with_precision_f64_the_map_matches_the_float64_evaluation_to_its_accuracy() {
         (d - d_input).abs() < 1e-12 * d_input.abs(),
         "{d} vs {d_input}"
     );
+
+    // input x gradient in float64 against x times the finite-difference gradient.
+    let objective =
+        |p: &[f64]| reference::gradient_energy(&net.forward64(p, 8, 8), 16, 16, 4, 4, 6);
+    let expected: Vec<f64> = reference::fd_gradient(&objective, &x, 1e-4)
+        .iter()
+        .zip(&x)
+        .map(|(g, v)| g * v)
+        .collect();
+    let (_, map) = srlens_test_support::npy::read_npy64(
+        &dir.path().join("out/input_x_gradient/attribution64.npy"),
+    );
+    let err = srlens_test_support::compare::rel_l2(&map, &expected);
+    assert!(err < 1e-9, "input x gradient: relative error {err}");
 }
 
 /// Nearest upsampling as the last op: the output has exactly equal neighbours, where the

@@ -219,6 +219,13 @@ fn failed_items_are_recorded_with_their_reason_and_the_rest_goes_on() {
     assert_eq!(summary["failures"].as_array().unwrap().len(), 5);
     assert_eq!(summary["rows"][0]["ok"], 1);
     assert!(summary["rows"][0]["psnr"].as_f64().is_some());
+    // The precision and the window's conditioning go into the summary (issue 14).
+    assert_eq!(summary["rows"][0]["precision"], "float32");
+    let ok = l.iter().find(|l| l["status"] == "ok").unwrap();
+    assert_eq!(
+        summary["rows"][0]["small_gradient"]["mean"],
+        ok["report"]["conditioning"]["small_fraction"]
+    );
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(
         md.contains("**5 failed item(s):**") && md.contains("bad / lam / chelsea.png / w0"),

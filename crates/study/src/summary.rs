@@ -86,6 +86,14 @@ pub struct Row {
     pub parameters: Option<u64>,
     /// The model's architecture, where its file names it.
     pub architecture: Option<String>,
+    /// The precision the maps were computed in (`provenance.precision`: `float32`, or
+    /// `float64` for a backend with `precision = "f64"`).
+    #[serde(default)]
+    pub precision: Option<String>,
+    /// The fraction of the windows' pixel-channels with a gradient magnitude below 1e-3
+    /// (`conditioning.small_fraction`: how much rounding sets the maps).
+    #[serde(default)]
+    pub small_gradient: Stat,
 }
 
 /// An item that failed.
@@ -186,6 +194,8 @@ pub fn summarise(manifest: &StudyManifest, lines: &[ResultLine]) -> Summary {
             receptive_field: provenance("receptive_field").and_then(|r| r["radius"].as_u64()),
             parameters: provenance("parameters").and_then(|p| p.as_u64()),
             architecture: provenance("architecture").and_then(|a| a.as_str().map(String::from)),
+            precision: provenance("precision").and_then(|p| p.as_str().map(String::from)),
+            small_gradient: fig("conditioning.small_fraction", &all_ok),
         });
     }
     let failures = lines
@@ -281,7 +291,7 @@ pub fn markdown(s: &Summary) -> String {
 }
 
 /// The CSV columns.
-pub const CSV_COLUMNS: [&str; 25] = [
+pub const CSV_COLUMNS: [&str; 28] = [
     "model",
     "method",
     "items",
@@ -307,6 +317,9 @@ pub const CSV_COLUMNS: [&str; 25] = [
     "deletion_ratio_sd",
     "insertion_ratio_mean",
     "insertion_ratio_sd",
+    "precision",
+    "small_gradient_mean",
+    "small_gradient_sd",
 ];
 
 /// `summary.csv`: one line per row, full precision.
@@ -341,6 +354,9 @@ pub fn csv(s: &Summary) -> String {
             f(r.deletion_ratio.sd),
             f(r.insertion_ratio.mean),
             f(r.insertion_ratio.sd),
+            r.precision.clone().unwrap_or_default(),
+            f(r.small_gradient.mean),
+            f(r.small_gradient.sd),
         ])
         .expect("in memory");
     }
