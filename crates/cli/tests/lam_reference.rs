@@ -17,6 +17,17 @@ fn lr_image(dir: &std::path::Path) -> Vec<f64> {
     x
 }
 
+/// Runs `srlens run` on `cfg` (written to `dir/run.toml`); it must succeed.
+fn run_ok(dir: &std::path::Path, cfg: &str) {
+    std::fs::write(dir.join("run.toml"), cfg).unwrap();
+    let out = common::srlens(dir, &["run", "run.toml", "--quiet"]);
+    assert!(
+        out.status.success(),
+        "srlens failed: {}",
+        common::stderr_of(&out, dir)
+    );
+}
+
 fn check_lam(model: &str, net: &TinyNet) {
     let dir = common::workspace();
     let steps = 6;
@@ -24,13 +35,7 @@ fn check_lam(model: &str, net: &TinyNet) {
         model,
         &format!("[[method]]\nname = \"lam\"\nsteps = {steps}\n"),
     );
-    std::fs::write(dir.path().join("run.toml"), cfg).unwrap();
-    let out = common::srlens(dir.path(), &["run", "run.toml", "--quiet"]);
-    assert!(
-        out.status.success(),
-        "srlens failed: {}",
-        common::stderr_of(&out, dir.path())
-    );
+    run_ok(dir.path(), &cfg);
 
     let (shape, map) = common::read_npy(&dir.path().join("out/lam/attribution.npy"));
     assert_eq!(shape, vec![3, 8, 8]);
@@ -204,13 +209,7 @@ fn with_precision_f64_the_map_matches_the_float64_evaluation_to_its_accuracy() {
         "path = \"tiny.onnx\"\n",
         "path = \"tiny.onnx\"\noptions = { precision = \"f64\" }\n",
     );
-    std::fs::write(dir.path().join("run.toml"), cfg).unwrap();
-    let out = common::srlens(dir.path(), &["run", "run.toml", "--quiet"]);
-    assert!(
-        out.status.success(),
-        "srlens failed: {}",
-        common::stderr_of(&out, dir.path())
-    );
+    run_ok(dir.path(), &cfg);
     let (shape, map) =
         srlens_test_support::npy::read_npy64(&dir.path().join("out/lam/attribution64.npy"));
     assert_eq!(shape, vec![3, 8, 8]);

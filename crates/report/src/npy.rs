@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn header_bytes_are_numpy_v1() {
-        let bytes = encode_npy(&[1.0, -2.5, 0.0, 3.25, 5.0, 6.0], &[3, 1, 2]).unwrap();
+        let bytes = encode_npy(&[1.0f32, -2.5, 0.0, 3.25, 5.0, 6.0], &[3, 1, 2]).unwrap();
         assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
         let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
         assert_eq!((10 + hlen) % 64, 0);
@@ -160,7 +160,7 @@ mod tests {
         assert!(header.ends_with('\n'));
         assert_eq!(&bytes[10 + hlen..10 + hlen + 4], &[0x00, 0x00, 0x80, 0x3f]); // 1.0f32 LE
         assert_eq!(bytes.len(), 10 + hlen + 24);
-        let one_d = encode_npy(&[1.0; 5], &[5]).unwrap();
+        let one_d = encode_npy(&[1.0f32; 5], &[5]).unwrap();
         assert!(std::str::from_utf8(&one_d[10..74])
             .unwrap()
             .contains("'shape': (5,)"));

@@ -9,7 +9,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use srlens_test_support::compare::rel_l2;
 use srlens_test_support::npy::read_npy64;
@@ -48,22 +47,9 @@ fn network(backend: &str, precision: &str) -> (String, String) {
 
 /// torch's float64 LAM of the TorchScript network, in float64.
 fn reference(dir: &Path) -> Vec<f64> {
-    let python = common::root().join(".venv/bin/python");
-    let (x, y, size) = WINDOW;
-    let out = Command::new(&python)
-        .arg(common::root().join("tests/fixtures/transformers/lam64.py"))
-        .args([&zoo("esrgan-slim-x4.pt"), "lr.png", "ref.npy", "--window"])
-        .args([x, y, size].map(|v| v.to_string()))
-        .args(["--steps", &STEPS.to_string()])
-        .args(["--input-range", "0", "255", "--float64"])
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask setup`)", python.display()));
-    assert!(
-        out.status.success(),
-        "lam64.py: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let model = zoo("esrgan-slim-x4.pt");
+    let extra = ["--input-range", "0", "255", "--float64"];
+    common::torch_lam64(dir, &model, WINDOW, STEPS, &extra);
     read_npy64(&dir.join("ref.npy")).1
 }
 

@@ -10,7 +10,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use srlens_test_support::compare::rel_l2;
 
@@ -32,22 +31,7 @@ fn lam(dir: &Path, backend: &str, model: &str) -> (Vec<f32>, serde_json::Value) 
 
 /// torch's float64 LAM of the checkpoint: the map and the objective at the input.
 fn reference(dir: &Path, checkpoint: &str) -> (Vec<f32>, f64) {
-    let python = common::root().join(".venv/bin/python");
-    let (x, y, size) = WINDOW;
-    let out = Command::new(&python)
-        .arg(common::root().join("tests/fixtures/transformers/lam64.py"))
-        .args([checkpoint, "lr.png", "ref.npy", "--window"])
-        .args([x, y, size].map(|v| v.to_string()))
-        .args(["--steps", &STEPS.to_string()])
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask setup`)", python.display()));
-    assert!(
-        out.status.success(),
-        "lam64.py: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let figures: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let figures = common::torch_lam64(dir, checkpoint, WINDOW, STEPS, &[]);
     let map = srlens_test_support::npy::read_npy(&dir.join("ref.npy")).1;
     (map, figures["objective_input"].as_f64().unwrap())
 }

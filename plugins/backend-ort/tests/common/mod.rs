@@ -261,3 +261,32 @@ pub fn srlens_fails(dir: &Path, plugins: &[&str], config: &str) -> String {
     assert!(!out.status.success(), "srlens succeeded: {stderr}");
     stderr
 }
+
+/// Runs torch's float64 LAM (`tests/fixtures/transformers/lam64.py`) in `dir` on `model` (a
+/// `.pt` file or a checkpoint) and `dir/lr.png`, with the window `(x, y, size)`, `steps` and
+/// the script's `extra` arguments; the map is in `dir/ref.npy`, and the figures it prints
+/// (`objective_input`, `objective_baseline`) are returned.
+pub fn torch_lam64(
+    dir: &Path,
+    model: &str,
+    (x, y, size): (u32, u32, u32),
+    steps: u32,
+    extra: &[&str],
+) -> serde_json::Value {
+    let python = root().join(".venv/bin/python");
+    let out = std::process::Command::new(&python)
+        .arg(root().join("tests/fixtures/transformers/lam64.py"))
+        .args([model, "lr.png", "ref.npy", "--window"])
+        .args([x, y, size].map(|v| v.to_string()))
+        .args(["--steps", &steps.to_string()])
+        .args(extra)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask setup`)", python.display()));
+    assert!(
+        out.status.success(),
+        "lam64.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
