@@ -36,8 +36,8 @@ fn run(root: &Path, config: &str, out: &Path, crop: bool) {
     assert!(o.status.success(), "{}", common::stderr_of(&o, root));
 }
 
-#[test]
-fn cropped_and_whole_image_maps_are_equal_on_every_zoo_network() {
+/// The crop and the whole image give the same maps on `esrgan-{variant}-x{scale}`.
+fn check(variant: &str, scale: usize) {
     let root = common::repo_root();
     assert!(
         root.join("zoo/esrgan-slim-x4.onnx").is_file()
@@ -47,76 +47,99 @@ fn cropped_and_whole_image_maps_are_equal_on_every_zoo_network() {
     let tmp = tempfile::tempdir().unwrap();
     // The configs are written outside the tree: their paths are absolute.
     let abs = |p: &str| root.join(p).display().to_string();
-    for variant in ["slim", "medium", "thick"] {
-        for scale in [2usize, 3, 4, 8] {
-            let name = format!("esrgan-{variant}-x{scale}");
-            // LAM of few steps (each step is a gradient through the crop), IG on one network.
-            let methods = if variant == "slim" && scale == 4 {
-                "[[method]]\nname = \"lam\"\nsteps = 3\n\n[[method]]\nname = \"ig\"\nsteps = 2\n"
-            } else {
-                "[[method]]\nname = \"lam\"\nsteps = 1\n"
-            };
-            // Just large enough for the windows' reach (slim: radius 11, medium: 19) to leave
-            // a margin; thick (155) is only checked not to be cropped.
-            let n = match variant {
-                "slim" => 32,
-                "medium" => 48,
-                _ => 24,
-            };
-            let cfg = config(&abs(&format!("zoo/{name}.onnx")), scale, n, methods)
-                .replace("data/images/chelsea.png", &abs("data/images/chelsea.png"));
-            let cropped = tmp.path().join(format!("{name}-crop"));
-            run(&root, &cfg, &cropped, true);
-            let report = common::read_json(&cropped.join("lam/report.json"));
-            let rf = &report["provenance"]["receptive_field"];
-            let radius = rf["radius"]
-                .as_u64()
-                .expect("the Candle backend bounds the zoo's receptive fields");
-            if variant == "thick" {
-                // The RRDB trunk sees farther than a 40 x 40 image: nothing to crop.
-                assert!(rf["crop"].is_null(), "{name}: {rf}");
-                assert!(
-                    rf["note"]
-                        .as_str()
-                        .unwrap()
-                        .contains("covers the whole image"),
-                    "{rf}"
-                );
-                continue;
-            }
-            let b = rf["crop"]
-                .as_array()
-                .unwrap_or_else(|| panic!("{name} was not cropped: {rf}"));
-            let (bw, bh) = (b[2].as_u64().unwrap(), b[3].as_u64().unwrap());
-            assert!(
-                bw < n as u64 && bh < n as u64 && bw >= 2 * radius,
-                "{name}: {rf}"
-            );
+    let name = format!("esrgan-{variant}-x{scale}");
+    // LAM of few steps (each step is a gradient through the crop), IG on one network.
+    let methods = if variant == "slim" && scale == 4 {
+        "[[method]]\nname = \"lam\"\nsteps = 3\n\n[[method]]\nname = \"ig\"\nsteps = 2\n"
+    } else {
+        "[[method]]\nname = \"lam\"\nsteps = 1\n"
+    };
+    // Just large enough for the windows' reach (slim: radius 11, medium: 19) to leave
+    // a margin; thick (155) is only checked not to be cropped.
+    let n = match variant {
+        "slim" => 32,
+        "medium" => 48,
+        _ => 24,
+    };
+    let cfg = config(&abs(&format!("zoo/{name}.onnx")), scale, n, methods)
+        .replace("data/images/chelsea.png", &abs("data/images/chelsea.png"));
+    let cropped = tmp.path().join(format!("{name}-crop"));
+    run(&root, &cfg, &cropped, true);
+    let report = common::read_json(&cropped.join("lam/report.json"));
+    let rf = &report["provenance"]["receptive_field"];
+    let radius = rf["radius"]
+        .as_u64()
+        .expect("the Candle backend bounds the zoo's receptive fields");
+    if variant == "thick" {
+        // The RRDB trunk sees farther than a 40 x 40 image: nothing to crop.
+        assert!(rf["crop"].is_null(), "{name}: {rf}");
+        assert!(
+            rf["note"]
+                .as_str()
+                .unwrap()
+                .contains("covers the whole image"),
+            "{rf}"
+        );
+        return;
+    }
+    let b = rf["crop"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{name} was not cropped: {rf}"));
+    let (bw, bh) = (b[2].as_u64().unwrap(), b[3].as_u64().unwrap());
+    assert!(
+        bw < n as u64 && bh < n as u64 && bw >= 2 * radius,
+        "{name}: {rf}"
+    );
 
-            let whole = tmp.path().join(format!("{name}-whole"));
-            run(&root, &cfg, &whole, false);
-            let labels: &[&str] = if methods.contains("ig") {
-                &["lam", "ig"]
-            } else {
-                &["lam"]
-            };
-            for label in labels {
-                let (shape, a) = common::read_npy(&cropped.join(label).join("attribution.npy"));
-                let (shape_b, w) = common::read_npy(&whole.join(label).join("attribution.npy"));
-                assert_eq!(shape, shape_b);
-                let rel = srlens_test_support::compare::rel_l2(&a, &w);
-                assert!(rel <= 1e-6, "{name} {label}: relative L2 {rel:e}");
-                assert!(w.iter().any(|&v| v != 0.0), "{name} {label}: a zero map");
-                let rc = common::read_json(&cropped.join(label).join("report.json"));
-                let rw = common::read_json(&whole.join(label).join("report.json"));
-                for key in ["objective_input", "objective_baseline"] {
-                    let (x, y) = (rc[key].as_f64().unwrap(), rw[key].as_f64().unwrap());
-                    assert!(
-                        (x - y).abs() <= 1e-6 * y.abs().max(1.0),
-                        "{name} {label} {key}: {x} vs {y}"
-                    );
-                }
-            }
+    let whole = tmp.path().join(format!("{name}-whole"));
+    run(&root, &cfg, &whole, false);
+    let labels: &[&str] = if methods.contains("ig") {
+        &["lam", "ig"]
+    } else {
+        &["lam"]
+    };
+    for label in labels {
+        let (shape, a) = common::read_npy(&cropped.join(label).join("attribution.npy"));
+        let (shape_b, w) = common::read_npy(&whole.join(label).join("attribution.npy"));
+        assert_eq!(shape, shape_b);
+        let rel = srlens_test_support::compare::rel_l2(&a, &w);
+        assert!(rel <= 1e-6, "{name} {label}: relative L2 {rel:e}");
+        assert!(w.iter().any(|&v| v != 0.0), "{name} {label}: a zero map");
+        let rc = common::read_json(&cropped.join(label).join("report.json"));
+        let rw = common::read_json(&whole.join(label).join("report.json"));
+        for key in ["objective_input", "objective_baseline"] {
+            let (x, y) = (rc[key].as_f64().unwrap(), rw[key].as_f64().unwrap());
+            assert!(
+                (x - y).abs() <= 1e-6 * y.abs().max(1.0),
+                "{name} {label} {key}: {x} vs {y}"
+            );
         }
     }
+}
+
+// One test per network, so that the test harness runs them on every core.
+macro_rules! zoo_tests {
+    ($($test:ident: $variant:literal x $scale:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                check($variant, $scale);
+            }
+        )*
+    };
+}
+
+zoo_tests! {
+    slim_x2_cropped_equals_whole: "slim" x 2,
+    slim_x3_cropped_equals_whole: "slim" x 3,
+    slim_x4_cropped_equals_whole: "slim" x 4,
+    slim_x8_cropped_equals_whole: "slim" x 8,
+    medium_x2_cropped_equals_whole: "medium" x 2,
+    medium_x3_cropped_equals_whole: "medium" x 3,
+    medium_x4_cropped_equals_whole: "medium" x 4,
+    medium_x8_cropped_equals_whole: "medium" x 8,
+    thick_x2_is_not_cropped: "thick" x 2,
+    thick_x3_is_not_cropped: "thick" x 3,
+    thick_x4_is_not_cropped: "thick" x 4,
+    thick_x8_is_not_cropped: "thick" x 8,
 }
