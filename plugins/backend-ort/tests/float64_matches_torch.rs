@@ -104,6 +104,17 @@ fn float64_lam_on_candle_and_tch_equals_torchs_float64_lam_where_float32_maps_di
             .find(|w| w.contains("badly conditioned"))
             .unwrap_or_else(|| panic!("{backend}: no conditioning warning: {report}"));
         assert!(warning.contains("computed in float64"), "{warning}");
+        // The run's summary.csv and report.html say so too.
+        let out = dir.path().join(format!("out-{backend}"));
+        let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        assert_eq!(header.last(), Some(&"precision"), "{csv}");
+        assert!(csv.lines().nth(1).unwrap().ends_with(",float64"), "{csv}");
+        let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+        assert!(
+            html.contains("Precision") && html.contains("float64"),
+            "{backend}"
+        );
     }
 }
 

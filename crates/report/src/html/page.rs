@@ -102,9 +102,10 @@ fn distinct(entries: &[MethodEntry], f: impl Fn(&MethodEntry) -> String) -> Vec<
 fn run_table(s: &ReportSummary) -> Markup {
     let e = &s.entries;
     let one = |v: &str| (!v.is_empty()).then(|| v.to_string()).into_iter().collect();
-    let rows: [(&str, Vec<String>); 8] = [
+    let rows: [(&str, Vec<String>); 9] = [
         ("Model", distinct(e, |e| e.model.clone())),
         ("Backend", distinct(e, |e| e.backend.clone())),
+        ("Precision", distinct(e, |e| e.provenance.precision.clone())),
         (
             "Image",
             distinct(e, |e| {

@@ -190,7 +190,8 @@ pub struct Provenance {
     /// The backend's threads (`model.threads`; 0: its default).
     #[serde(default)]
     pub threads: u32,
-    /// The numbers the map was computed in (`float32`).
+    /// The numbers the map was computed in: `float32`, or `float64` (a backend with
+    /// `precision = "f64"`).
     #[serde(default)]
     pub precision: String,
     /// The sha256 of the image file's bytes.

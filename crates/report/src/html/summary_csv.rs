@@ -3,7 +3,7 @@
 use super::record::ReportSummary;
 
 /// The columns of [`summary_csv`], in order.
-pub const CSV_COLUMNS: [&str; 27] = [
+pub const CSV_COLUMNS: [&str; 28] = [
     "label",
     "method",
     "model",
@@ -31,10 +31,11 @@ pub const CSV_COLUMNS: [&str; 27] = [
     "random_insertion_area",
     "seconds",
     "params",
+    "precision",
 ];
 
-/// One row per entry ([`CSV_COLUMNS`]): labels, figures, objectives, gaps, seconds and
-/// parameters (as JSON). Unknown values are empty cells, and so are `di` and `gini` of a
+/// One row per entry ([`CSV_COLUMNS`]): labels, figures, objectives, gaps, seconds,
+/// parameters (as JSON) and precision. Unknown values are empty cells, and so are `di` and `gini` of a
 /// [`degenerate`](crate::MapFigures::degenerate) map (DI undefined). Lines end with `\n`.
 pub fn summary_csv(summary: &ReportSummary) -> String {
     let mut w = csv::WriterBuilder::new()
@@ -49,7 +50,7 @@ pub fn summary_csv(summary: &ReportSummary) -> String {
         let params = serde_json::to_string(&e.params).unwrap_or_default();
         let fa = e.faithfulness.as_ref();
         let area = |f: fn(&crate::Faithfulness) -> f64| opt(fa.map(f));
-        let record: [String; 27] = [
+        let record: [String; 28] = [
             e.label.clone(),
             e.method.clone(),
             e.model.clone(),
@@ -77,6 +78,7 @@ pub fn summary_csv(summary: &ReportSummary) -> String {
             area(|f| f.random_insertion_area),
             e.seconds.to_string(),
             params,
+            e.provenance.precision.clone(),
         ];
         w.write_record(&record).expect(OK);
     }
@@ -93,7 +95,9 @@ mod tests {
         let mut odd = entry("c", None);
         odd.model = "say \"hi\"\nthere".into();
         odd.faithfulness = Some(curves());
-        let csv_text = summary_csv(&summary(vec![entry("a,b", Some(0.2)), odd]));
+        let mut first = entry("a,b", Some(0.2));
+        first.provenance.precision = "float64".into();
+        let csv_text = summary_csv(&summary(vec![first, odd]));
         // Read back with the csv crate: the quoting round-trips.
         let mut r = csv::Reader::from_reader(csv_text.as_bytes());
         assert_eq!(r.headers().unwrap().iter().collect::<Vec<_>>(), CSV_COLUMNS);
@@ -109,7 +113,7 @@ mod tests {
         let first = csv_text.lines().nth(1).unwrap();
         assert!(first.starts_with("\"a,b\",lam,rdn-slim-x4,candle,fixture.png,4,110,150,16,"));
         assert!(first.contains(",12.5,0.875,10,90,2.5,7.25,10,4,6.5,0.5,0.2,,,,,1.25,"));
-        assert!(first.ends_with("\"{\"\"steps\"\":50}\""));
+        assert!(first.ends_with("\"{\"\"steps\"\":50}\",float64"));
         assert!(csv_text.contains(",0.5,,1,1.5,1.5,1,1.25,"));
         assert!(csv_text.ends_with('\n') && !csv_text.contains('\r'));
     }
