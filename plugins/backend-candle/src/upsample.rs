@@ -57,6 +57,19 @@ where
     out
 }
 
+impl NearestUpsample {
+    /// The gradient `grad` (`n x c x h fh x w fw`) summed over each block, computed in `T`.
+    fn block_sums_as<T>(&self, grad: &Tensor, dims: (usize, usize, usize, usize)) -> CResult<Tensor>
+    where
+        T: candle_core::WithDType + Default + std::ops::AddAssign + for<'a> std::iter::Sum<&'a T>,
+    {
+        let (n, c, h, w) = dims;
+        let g = grad.to_dtype(T::DTYPE)?.flatten_all()?.to_vec1::<T>()?;
+        let sums = block_sums(&g, n * c, h, w, self.fh, self.fw);
+        Tensor::from_vec(sums, dims, grad.device())
+    }
+}
+
 impl CustomOp1 for NearestUpsample {
     fn name(&self) -> &'static str {
         "srlens-nearest-upsample"
@@ -84,22 +97,11 @@ impl CustomOp1 for NearestUpsample {
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> CResult<Option<Tensor>> {
         let (n, c, h, w) = arg.dims4()?;
-        let planes = n * c;
-        let (fh, fw) = (self.fh, self.fw);
+        // The block sums in the argument's own precision (f64 stays f64).
         let sums = if arg.dtype() == DType::F64 {
-            let g = grad.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
-            Tensor::from_vec(
-                block_sums(&g, planes, h, w, fh, fw),
-                (n, c, h, w),
-                arg.device(),
-            )?
+            self.block_sums_as::<f64>(grad, (n, c, h, w))?
         } else {
-            let g = grad.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-            Tensor::from_vec(
-                block_sums(&g, planes, h, w, fh, fw),
-                (n, c, h, w),
-                arg.device(),
-            )?
+            self.block_sums_as::<f32>(grad, (n, c, h, w))?
         };
         Ok(Some(sums.to_dtype(arg.dtype())?))
     }

@@ -60,6 +60,9 @@ pub struct RunContext<'a> {
     windows: Vec<Window>,
     /// Per window, how well the gradient-energy objective is conditioned on it.
     conditioning: Vec<Option<Conditioning>>,
+    /// The precision the maps were computed in (`float32`, `float64`), from the model's
+    /// metadata.
+    precision: String,
 }
 
 fn out_err(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -145,6 +148,7 @@ impl<'a> RunContext<'a> {
             sr: sr_rgb,
             windows,
             conditioning,
+            precision: super::model_precision(info),
         })
     }
 
@@ -231,10 +235,7 @@ impl<'a> RunContext<'a> {
                 .warnings
                 .into_iter()
                 .chain(a.warnings.iter().map(|w| w.to_string()))
-                .chain(
-                    self.conditioning[m.window]
-                        .and_then(|c| c.warning(&super::model_precision(self.info))),
-                )
+                .chain(self.conditioning[m.window].and_then(|c| c.warning(&self.precision)))
                 .chain(self.randomized_warning())
                 .collect(),
             conditioning: self.conditioning[m.window],
@@ -245,7 +246,7 @@ impl<'a> RunContext<'a> {
                 model_options: super::toml_to_json(&self.cfg.config.model.options),
                 device: self.cfg.config.model.device.clone(),
                 threads: self.cfg.config.model.threads,
-                precision: super::model_precision(self.info),
+                precision: self.precision.clone(),
                 image_sha256: self.image_sha256.clone(),
                 receptive_field: self.receptive.clone(),
                 batch_size: m.batch_size,
