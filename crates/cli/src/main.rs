@@ -225,9 +225,11 @@ fn main() -> ExitCode {
                 },
                 layers,
                 seed,
+                trained: None,
+                layers_key: None,
             };
             match srlens_host::sanity(&args, &progress::Terminal { quiet }) {
-                Ok(out) => {
+                Ok((out, _)) => {
                     println!("{}", out.join("report.html").display());
                     ExitCode::SUCCESS
                 }

@@ -90,12 +90,31 @@ pub struct ResultLine {
     /// The whole report.json of the item.
     #[serde(default)]
     pub report: Option<serde_json::Value>,
+    /// The sanity check of the item's map (with `[sanity]`): its similarity to the maps of
+    /// the network with its last k layers randomised, for each k.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sanity: Vec<SanityPoint>,
     /// Seconds of the run divided among its windows.
     pub seconds: f64,
     /// Seconds of the whole run (all the image's windows).
     pub run_seconds: f64,
     /// When it finished (RFC 3339).
     pub finished: String,
+}
+
+/// The item's map against the map of the network with `layers` layers randomised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SanityPoint {
+    /// Layers randomised (from the output end).
+    pub layers: usize,
+    /// Of the network's parameterised layers.
+    pub total_layers: usize,
+    /// Spearman's rank correlation of the absolute maps.
+    pub spearman_abs: f64,
+    /// Spearman's rank correlation of the signed maps.
+    pub spearman_signed: f64,
+    /// SSIM of the absolute maps.
+    pub ssim: f64,
 }
 
 impl ResultLine {
@@ -235,6 +254,7 @@ mod tests {
             dir: None,
             run_dir: None,
             report: None,
+            sanity: vec![],
             seconds: 0.0,
             run_seconds: 0.0,
             finished: String::new(),

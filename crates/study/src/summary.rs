@@ -94,6 +94,55 @@ pub struct Row {
     /// (`conditioning.small_fraction`: how much rounding sets the maps).
     #[serde(default)]
     pub small_gradient: Stat,
+    /// The sanity check (`[sanity]`): the maps' similarity to the randomised networks'
+    /// maps, per number of layers randomised (empty without `[sanity]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sanity: Vec<SanityLevel>,
+}
+
+/// The sanity check's figures over the windows at one number of layers randomised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SanityLevel {
+    /// Layers randomised.
+    pub layers: usize,
+    /// Of the network's parameterised layers.
+    pub total_layers: usize,
+    /// Spearman's rank correlation of the absolute maps.
+    pub spearman_abs: Stat,
+    /// Spearman's rank correlation of the signed maps.
+    pub spearman_signed: Stat,
+    /// SSIM of the absolute maps.
+    pub ssim: Stat,
+}
+
+impl Row {
+    /// The sanity level with the most layers randomised.
+    pub fn sanity_last(&self) -> Option<&SanityLevel> {
+        self.sanity.iter().max_by_key(|l| l.layers)
+    }
+}
+
+/// The sanity levels of `lines`, by number of layers randomised.
+fn sanity_levels(lines: &[&&ResultLine]) -> Vec<SanityLevel> {
+    let mut by_k: std::collections::BTreeMap<usize, Vec<&crate::results::SanityPoint>> =
+        Default::default();
+    for p in lines.iter().flat_map(|l| &l.sanity) {
+        by_k.entry(p.layers).or_default().push(p);
+    }
+    by_k.into_iter()
+        .map(|(layers, points)| {
+            let stat = |f: fn(&crate::results::SanityPoint) -> f64| {
+                Stat::of(&points.iter().map(|p| f(p)).collect::<Vec<_>>())
+            };
+            SanityLevel {
+                layers,
+                total_layers: points[0].total_layers,
+                spearman_abs: stat(|p| p.spearman_abs),
+                spearman_signed: stat(|p| p.spearman_signed),
+                ssim: stat(|p| p.ssim),
+            }
+        })
+        .collect()
 }
 
 /// An item that failed.
@@ -196,6 +245,7 @@ pub fn summarise(manifest: &StudyManifest, lines: &[ResultLine]) -> Summary {
             architecture: provenance("architecture").and_then(|a| a.as_str().map(String::from)),
             precision: provenance("precision").and_then(|p| p.as_str().map(String::from)),
             small_gradient: fig("conditioning.small_fraction", &all_ok),
+            sanity: sanity_levels(&ok),
         });
     }
     let failures = lines
@@ -237,8 +287,8 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 /// The Markdown table (and the failures).
 pub fn markdown(s: &Summary) -> String {
     let mut t = String::from(
-        "| Model | Method | Maps | DI | r50 (LR px) | r95 (LR px) | Completeness gap (%) | Deletion / random | Insertion / random | PSNR (dB) | SSIM | Receptive field (LR px) |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| Model | Method | Maps | DI | r50 (LR px) | r95 (LR px) | Completeness gap (%) | Deletion / random | Insertion / random | Sanity: Spearman / SSIM | PSNR (dB) | SSIM | Receptive field (LR px) |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in &s.rows {
         let gap = Stat {
@@ -247,7 +297,7 @@ pub fn markdown(s: &Summary) -> String {
             sd: r.gap_rel.sd.map(|v| v * 100.0),
         };
         t.push_str(&format!(
-            "| {} | {} | {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.model,
             r.method,
             r.ok,
@@ -262,6 +312,7 @@ pub fn markdown(s: &Summary) -> String {
             mean_sd(&gap, 1),
             mean_sd(&r.deletion_ratio, 2),
             mean_sd(&r.insertion_ratio, 2),
+            sanity_cell(r),
             opt(r.psnr, 2),
             opt(r.ssim, 4),
             r.receptive_field
@@ -271,7 +322,10 @@ pub fn markdown(s: &Summary) -> String {
     t.push_str(&format!(
         "\nMean ± sample standard deviation over the windows. Deletion / insertion: the area \
          under the map's deletion (insertion) curve over the random order's; below (above) 1 \
-         the map finds the pixels the window depends on faster than chance. Windows: {}. {}.\n",
+         the map finds the pixels the window depends on faster than chance. Sanity: the rank \
+         correlation of the absolute maps and their SSIM against the maps of the network with \
+         its last k of n parameterised layers randomised (the most layers of `[sanity]`; near 0 \
+         means the map depends on the weights, as it should). Windows: {}. {}.\n",
         s.windows_rule, s.metrics
     ));
     if !s.failures.is_empty() {
@@ -290,8 +344,22 @@ pub fn markdown(s: &Summary) -> String {
     t
 }
 
+/// `0.12 ± 0.03 / 0.05 ± 0.01 (k 8 of 8)` or `-`: the sanity check with the most layers
+/// randomised.
+pub fn sanity_cell(r: &Row) -> String {
+    r.sanity_last().map_or("-".into(), |l| {
+        format!(
+            "{} / {} (k {} of {})",
+            mean_sd(&l.spearman_abs, 2),
+            mean_sd(&l.ssim, 2),
+            l.layers,
+            l.total_layers
+        )
+    })
+}
+
 /// The CSV columns.
-pub const CSV_COLUMNS: [&str; 28] = [
+pub const CSV_COLUMNS: [&str; 33] = [
     "model",
     "method",
     "items",
@@ -320,6 +388,11 @@ pub const CSV_COLUMNS: [&str; 28] = [
     "precision",
     "small_gradient_mean",
     "small_gradient_sd",
+    "sanity_layers",
+    "sanity_spearman_abs_mean",
+    "sanity_spearman_abs_sd",
+    "sanity_ssim_mean",
+    "sanity_ssim_sd",
 ];
 
 /// `summary.csv`: one line per row, full precision.
@@ -328,6 +401,7 @@ pub fn csv(s: &Summary) -> String {
     w.write_record(CSV_COLUMNS).expect("in memory");
     let f = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
     for r in &s.rows {
+        let last = r.sanity_last();
         w.write_record([
             r.model.clone(),
             r.method.clone(),
@@ -357,6 +431,11 @@ pub fn csv(s: &Summary) -> String {
             r.precision.clone().unwrap_or_default(),
             f(r.small_gradient.mean),
             f(r.small_gradient.sd),
+            last.map_or(String::new(), |l| l.layers.to_string()),
+            f(last.and_then(|l| l.spearman_abs.mean)),
+            f(last.and_then(|l| l.spearman_abs.sd)),
+            f(last.and_then(|l| l.ssim.mean)),
+            f(last.and_then(|l| l.ssim.sd)),
         ])
         .expect("in memory");
     }

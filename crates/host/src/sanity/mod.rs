@@ -24,6 +24,11 @@ pub struct SanityArgs {
     pub layers: Option<Vec<usize>>,
     /// The seed of the random weights.
     pub seed: u64,
+    /// A finished run of the same config (its folder) to compare against, instead of running
+    /// the trained network again (a study's run).
+    pub trained: Option<PathBuf>,
+    /// Where the layers were given, for errors (default `--layers`).
+    pub layers_key: Option<String>,
 }
 
 /// The observer of a randomised run: its maps' warnings (a randomised network, a badly
@@ -75,8 +80,23 @@ fn read_map(dir: &Path, e: &MethodEntry) -> Result<(Vec<usize>, Vec<f32>)> {
     })
 }
 
-/// Runs the sanity check; returns the folder its report was written to.
-pub fn sanity(args: &SanityArgs, observer: &dyn Observer) -> Result<PathBuf> {
+/// `to` as seen from `from` (both absolute): `..`s when `from` lies inside `to`, else `to`.
+fn relative_to(from: &Path, to: &Path) -> String {
+    match from.strip_prefix(to) {
+        Ok(inner) => {
+            let depth = inner.components().count();
+            if depth == 0 {
+                ".".into()
+            } else {
+                vec![".."; depth].join("/")
+            }
+        }
+        Err(_) => to.display().to_string(),
+    }
+}
+
+/// Runs the sanity check; returns the folder its report was written to and the report.
+pub fn sanity(args: &SanityArgs, observer: &dyn Observer) -> Result<(PathBuf, SanityReport)> {
     let cfg = config::load(&args.run.config, &args.run.overrides)?;
     let out = match &args.run.out {
         Some(o) => o.clone(),
@@ -101,7 +121,18 @@ pub fn sanity(args: &SanityArgs, observer: &dyn Observer) -> Result<PathBuf> {
             run(&run_args, &NoWarnings(observer))
         }
     };
-    let trained_dir = run_k(0)?;
+    let (trained_dir, trained_rel) = match &args.trained {
+        Some(dir) => {
+            let dir = std::path::absolute(dir).map_err(|e| Error::Output {
+                path: dir.clone(),
+                message: e.to_string(),
+            })?;
+            let out = std::path::absolute(&out).unwrap_or_else(|_| out.clone());
+            let rel = relative_to(&out, &dir);
+            (dir, rel)
+        }
+        None => (run_k(0)?, "k0".to_string()),
+    };
     let trained = read_summary(&trained_dir)?;
     let first = trained.entries.first().ok_or_else(|| {
         Error::Config(format!(
@@ -119,8 +150,9 @@ pub fn sanity(args: &SanityArgs, observer: &dyn Observer) -> Result<PathBuf> {
     let steps = args.layers.clone().unwrap_or_else(|| default_steps(total));
     if let Some(&k) = steps.iter().find(|&&k| k == 0 || k > total) {
         return Err(Error::Config(format!(
-            "--layers {k}: choose numbers of layers from 1 to {total} (the network's \
-             parameterised layers)"
+            "{} {k}: choose numbers of layers from 1 to {total} (the network's \
+             parameterised layers)",
+            args.layers_key.as_deref().unwrap_or("--layers")
         )));
     }
     let mut rows: Vec<SanityRow> = Vec::new();
@@ -131,13 +163,18 @@ pub fn sanity(args: &SanityArgs, observer: &dyn Observer) -> Result<PathBuf> {
     let row =
         |e: &MethodEntry, k: usize, a: &(Vec<usize>, Vec<f32>), b: &(Vec<usize>, Vec<f32>)| {
             let s = similarity::compare(&a.0, &a.1, &b.1);
+            let dir = if k == 0 {
+                trained_rel.clone()
+            } else {
+                format!("k{k}")
+            };
             SanityRow {
                 label: e.label.clone(),
                 layers: k,
                 spearman_abs: s.spearman_abs,
                 spearman_signed: s.spearman_signed,
                 ssim: s.ssim,
-                saliency: format!("k{k}/{}", e.pictures.saliency),
+                saliency: format!("{dir}/{}", e.pictures.saliency),
             }
         };
     for (e, m) in trained.entries.iter().zip(&maps) {
@@ -186,5 +223,5 @@ pub fn sanity(args: &SanityArgs, observer: &dyn Observer) -> Result<PathBuf> {
     write("sanity.md", report.markdown().as_bytes())?;
     write("sanity.svg", report.plot().as_bytes())?;
     write("report.html", report.html(&out).as_bytes())?;
-    Ok(out)
+    Ok((out, report))
 }

@@ -51,6 +51,21 @@ pub struct StudyConfig {
     /// The methods, as a run config's `[[method]]` tables.
     #[serde(rename = "method", default)]
     pub methods: Vec<MethodConfig>,
+    /// The sanity check of every map (`[sanity]`, as `srlens sanity`): none without the table.
+    #[serde(default)]
+    pub sanity: Option<SanitySettings>,
+}
+
+/// `[sanity]`: after each run, the same run with the network's last k parameterised layers
+/// randomised (cascading from the output end), each map against the trained one.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SanitySettings {
+    /// The numbers of layers to randomise (default 1, 2, 4, ... and all of them).
+    pub layers: Option<Vec<usize>>,
+    /// The seed of the random weights (default 0).
+    #[serde(default)]
+    pub seed: u64,
 }
 
 fn default_out() -> PathBuf {
@@ -282,6 +297,16 @@ impl StudyConfig {
         }
         if let Some(message) = self.faithfulness.problem() {
             bad("faithfulness.steps", message);
+        }
+        if let Some(layers) = self.sanity.as_ref().and_then(|s| s.layers.as_ref()) {
+            if layers.is_empty() || layers.contains(&0) {
+                bad(
+                    "sanity.layers",
+                    "`layers` lists how many layers to randomise, each at least 1 (e.g. \
+                     `[1, 2, 4]`); leave it out for 1, 2, 4, ... and all of them"
+                        .into(),
+                );
+            }
         }
         if let Images::Paths(p) = &self.images {
             if p.is_empty() {

@@ -120,6 +120,9 @@ pub fn render(
                     (svg_img(&plots::mass_curves(s, lines), "mass against distance"))
                     (svg_img(&plots::receptive_field(s), "receptive field against the 95 % mass radius"))
                     (svg_img(&plots::texture_di(s, lines), "texture against DI"))
+                    @if s.rows.iter().any(|r| !r.sanity.is_empty()) {
+                        (svg_img(&plots::sanity(s), "sanity check: similarity against layers randomised"))
+                    }
                 }
                 @let unbounded: Vec<&str> = s.rows.iter().filter(|r| r.receptive_field.is_none() && r.ok > 0).map(|r| r.model.as_str()).collect();
                 @if !unbounded.is_empty() {
@@ -141,9 +144,10 @@ fn table(s: &Summary) -> Markup {
         sd: st.sd.map(|v| v * 100.0),
     };
     let opt = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |v| format!("{v:.d$}"));
+    let sanity = s.rows.iter().any(|r| !r.sanity.is_empty());
     html! {
         table {
-            tr { th{"Model"} th{"Method"} th{"Maps"} th{"DI"} th{"r50 (LR px)"} th{"r95 (LR px)"} th{"Gap (%)"} th{"PSNR (dB)"} th{"SSIM"} th{"Receptive field"} th{"Parameters"} }
+            tr { th{"Model"} th{"Method"} th{"Maps"} th{"DI"} th{"r50 (LR px)"} th{"r95 (LR px)"} th{"Gap (%)"} th{"PSNR (dB)"} th{"SSIM"} th{"Receptive field"} th{"Parameters"} @if sanity { th{"Sanity: Spearman / SSIM"} } }
             @for r in &s.rows {
                 tr {
                     td { (r.model) } td { (r.method) }
@@ -152,6 +156,7 @@ fn table(s: &Summary) -> Markup {
                     td.num { (mean_sd(&gap(&r.gap_rel), 1)) } td.num { (opt(r.psnr, 2)) } td.num { (opt(r.ssim, 4)) }
                     td.num { (r.receptive_field.map_or("unbounded".into(), |v| v.to_string())) }
                     td.num { (r.parameters.map_or("-".into(), |v| v.to_string())) }
+                    @if sanity { td.num { (crate::summary::sanity_cell(r)) } }
                 }
             }
         }

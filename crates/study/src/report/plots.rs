@@ -1,6 +1,7 @@
 //! The study's plots, drawn with plotters' SVG backend (text as SVG `<text>`, no fonts read):
 //! DI per model (bars with the standard deviation), DI against PSNR, attribution mass against
-//! distance from the window, receptive field against the 95 % mass radius, texture against DI.
+//! distance from the window, receptive field against the 95 % mass radius, texture against DI,
+//! and the sanity check's similarity against the layers randomised.
 
 use plotters::prelude::*;
 use srlens_report::plot::{colour, line_plot, pad, Curve, LinePlot};
@@ -210,6 +211,48 @@ pub fn mass_curves(s: &Summary, lines: &[ResultLine]) -> String {
             size: SIZE,
             y_range: Some((0.0, 1.02)),
             legend: SeriesLabelPosition::LowerRight,
+        },
+        &curves,
+    )
+}
+
+/// Per row with a sanity check, the mean over its windows of the Spearman correlation of the
+/// absolute maps (solid) and their SSIM (dashed) against the number of layers randomised,
+/// starting from the trained network's (1 at 0 layers).
+pub fn sanity(s: &Summary) -> String {
+    let mut curves = Vec::new();
+    for (i, r) in s.rows.iter().filter(|r| !r.sanity.is_empty()).enumerate() {
+        let name = row_name(s, r);
+        let pts = |f: fn(&crate::summary::SanityLevel) -> Option<f64>| -> Vec<(f64, f64)> {
+            std::iter::once((0.0, 1.0))
+                .chain(
+                    r.sanity
+                        .iter()
+                        .filter_map(|l| Some((l.layers as f64, f(l)?))),
+                )
+                .collect()
+        };
+        curves.push(Curve::new(
+            &format!("{name}: Spearman |A|"),
+            pts(|l| l.spearman_abs.mean),
+            2 * i,
+            false,
+        ));
+        curves.push(Curve::new(
+            &format!("{name}: SSIM"),
+            pts(|l| l.ssim.mean),
+            2 * i + 1,
+            true,
+        ));
+    }
+    line_plot(
+        &LinePlot {
+            caption: "Sanity check: similarity to the trained network's maps",
+            x_desc: "layers randomised, from the output end",
+            y_desc: "similarity (mean over the windows)",
+            size: SIZE,
+            y_range: Some((-0.2, 1.05)),
+            legend: SeriesLabelPosition::UpperRight,
         },
         &curves,
     )

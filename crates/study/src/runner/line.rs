@@ -68,6 +68,7 @@ impl Runner<'_> {
             dir: None,
             run_dir: None,
             report: None,
+            sanity: Vec::new(),
             seconds,
             run_seconds,
             finished: now(),

@@ -9,14 +9,15 @@ mod run_config;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use srlens_host::{PluginDirs, RunArgs, Silent};
+use srlens_host::{PluginDirs, RunArgs, SanityArgs, Silent};
+use srlens_report::SanityReport;
 
-use crate::config::{self, LoadedStudy};
+use crate::config::{self, LoadedStudy, SanitySettings};
 use crate::error::{io, Error, Result};
 use crate::grid::{Item, Plan, RunUnit};
 use crate::manifest::StudyManifest;
 use crate::progress::{StudyLog, StudyObserver};
-use crate::results::{self, ResultLine, Status, RESULTS_FILE};
+use crate::results::{self, ResultLine, SanityPoint, Status, RESULTS_FILE};
 use crate::shard::{self, Shard};
 use crate::windows::rule_text;
 
@@ -250,19 +251,28 @@ impl Runner<'_> {
         let result = self.run_host(unit, &runnable, &run_dir, &run_rel);
         let run_seconds = started.elapsed().as_secs_f64();
         let each = run_seconds / runnable.len() as f64;
+        let result = result.and_then(|config| {
+            let sanity = match &self.study.config.sanity {
+                Some(settings) => {
+                    observer.running(&format!("{} (sanity check)", unit.id));
+                    Some(self.sanity(settings, &config, &run_dir)?)
+                }
+                None => None,
+            };
+            Ok(sanity)
+        });
         match result {
-            Ok(()) => {
+            Ok(sanity) => {
                 let method = self.study.config.methods[unit.method].label();
                 for item in runnable {
                     let w = item.window.as_ref().expect("runnable items have windows");
                     let dir = format!("{run_rel}/{method}/{}", w.label);
-                    lines.push(self.line(
-                        unit,
-                        item,
-                        Ok((dir, run_rel.clone())),
-                        each,
-                        run_seconds,
-                    ));
+                    let mut line =
+                        self.line(unit, item, Ok((dir, run_rel.clone())), each, run_seconds);
+                    if let Some(report) = &sanity {
+                        line.sanity = sanity_points(report, &format!("{method}/{}", w.label));
+                    }
+                    lines.push(line);
                 }
             }
             Err(why) => {
@@ -274,14 +284,14 @@ impl Runner<'_> {
         lines
     }
 
-    /// Writes the run's config and runs it through the host library.
+    /// Writes the run's config and runs it through the host library; returns the config.
     fn run_host(
         &self,
         unit: &RunUnit,
         items: &[&Item],
         run_dir: &Path,
         run_rel: &str,
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<PathBuf, String> {
         let model_file = self.plan.models[unit.model].file.clone()?;
         let windows: Vec<_> = items.iter().filter_map(|i| i.window.as_ref()).collect();
         let text = run_config::run_config(
@@ -303,13 +313,54 @@ impl Runner<'_> {
         }
         srlens_report::write_atomic(&config, text.as_bytes()).map_err(|e| e.to_string())?;
         let args = RunArgs {
-            config,
+            config: config.clone(),
             overrides: Vec::new(),
             out: Some(run_dir.to_path_buf()),
             plugin_dirs: self.plugin_dirs.clone(),
         };
         srlens_host::run(&args, &Silent)
-            .map(|_| ())
+            .map(|_| config)
             .map_err(|e| e.to_string())
     }
+
+    /// The sanity check of a finished run (its `config`, its folder `run_dir`): the
+    /// randomised runs and the report go into `run_dir/sanity`.
+    fn sanity(
+        &self,
+        settings: &SanitySettings,
+        config: &Path,
+        run_dir: &Path,
+    ) -> std::result::Result<SanityReport, String> {
+        let args = SanityArgs {
+            run: RunArgs {
+                config: config.to_path_buf(),
+                overrides: Vec::new(),
+                out: Some(run_dir.join("sanity")),
+                plugin_dirs: self.plugin_dirs.clone(),
+            },
+            layers: settings.layers.clone(),
+            seed: settings.seed,
+            trained: Some(run_dir.to_path_buf()),
+            layers_key: Some("`[sanity]` layers:".into()),
+        };
+        srlens_host::sanity(&args, &Silent)
+            .map(|(_, report)| report)
+            .map_err(|e| format!("sanity check: {e}"))
+    }
+}
+
+/// The randomised rows of `label` in `report` (the trained map against itself left out).
+fn sanity_points(report: &SanityReport, label: &str) -> Vec<SanityPoint> {
+    report
+        .rows
+        .iter()
+        .filter(|r| r.label == label && r.layers > 0)
+        .map(|r| SanityPoint {
+            layers: r.layers,
+            total_layers: report.total_layers,
+            spearman_abs: r.spearman_abs,
+            spearman_signed: r.spearman_signed,
+            ssim: r.ssim,
+        })
+        .collect()
 }
