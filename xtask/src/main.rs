@@ -186,8 +186,12 @@ fn test(extra: &[String]) -> Result<()> {
     // The transformer test networks through the import command just built (tests of every
     // crate read target/transformers/*.onnx and *.pt).
     spandrel::import_networks(&paths::root().join("target/debug/srlens"))?;
+    // Tests that build binaries of their own for a standalone `cargo test -p` use the
+    // workspace's instead (a build of fewer packages unifies features differently and would
+    // compile candle-core again).
     let mut cmd = cargo();
     torch::cargo_env(&mut cmd)
+        .env("SRLENS_WORKSPACE_BUILT", "1")
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(extra);
     run_tests(&mut cmd)

@@ -11,8 +11,6 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 /// The srlens version entries are keyed by (a new version regenerates every graph).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -60,10 +58,7 @@ pub enum Source {
 
 /// The lowercase hex SHA-256 of `bytes`.
 pub fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    srlens_plugin_kit::cache::sha256_hex(bytes)
 }
 
 /// The cache folder of this backend: `<user cache>/ort`, if there is a user cache folder.

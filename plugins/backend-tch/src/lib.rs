@@ -19,6 +19,9 @@
 //! `threads = 1`, or `OMP_WAIT_POLICY=PASSIVE` in the environment of the process that loads
 //! the plugin (libgomp reads it when it is loaded), avoids that.
 //!
+//! The receptive field comes from a NaN probe at load time, kept per file in the user cache
+//! ([`receptive_cache`]).
+//!
 //! libtorch 2.13.0 comes from the `torch==2.13.0` wheel in the project's `.venv`
 //! (`cargo xtask setup`); the library carries an rpath to its lib folder.
 
@@ -26,6 +29,7 @@ pub mod backend;
 pub mod error;
 pub mod model;
 pub mod options;
+pub mod receptive_cache;
 
 pub use backend::TchBackend;
 pub use error::{Error, Result};

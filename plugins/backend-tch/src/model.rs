@@ -108,7 +108,14 @@ impl TchModel {
             kind,
         };
         model.info.scale = model.probe_scale(path, options.scale)?;
-        let (radius, metadata) = match model.probe_receptive_field()? {
+        let probed = crate::receptive_cache::get_or_probe(
+            crate::receptive_cache::root().as_deref(),
+            Path::new(path),
+            model.info.scale,
+            model.info.channels,
+            || model.probe_receptive_field(),
+        )?;
+        let (radius, metadata) = match probed {
             Ok(r) => (
                 ROption::RSome(r),
                 serde_json::json!({ "receptive_field": { "radius": r, "from": "NaN probe" } }),

@@ -75,6 +75,12 @@ fn the_nan_probe_bounds_the_receptive_field_and_the_crop_changes_no_number() {
             false,
         );
         assert!(whole.iter().any(|&v| v != 0.0));
+        // The second load of the file read the probe's answer from the cache.
+        let cached = std::fs::read_dir(dir.path().join("cache/tch"))
+            .unwrap()
+            .flat_map(|v| std::fs::read_dir(v.unwrap().path()).unwrap())
+            .count();
+        assert!(cached >= 1, "no probe answer was cached");
         let rel = rel_l2(&cropped, &whole);
         assert!(rel <= 1e-5, "{variant}: relative L2 {rel:e}");
     }

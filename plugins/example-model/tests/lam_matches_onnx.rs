@@ -2,7 +2,7 @@
 //! same LAM map as its own ONNX export run on the Candle backend.
 //!
 //! The test builds `srlens`, the LAM method, the Candle backend and this plugin with cargo
-//! (a no-op when `cargo xtask test` built the workspace first), exports the committed
+//! (not under `cargo xtask test`, which built the workspace first), exports the committed
 //! weights to ONNX with srlens-onnx's `GraphBuilder`, runs `srlens run` once per backend on
 //! the same synthetic image, and compares the two `attribution.npy` maps.
 
@@ -24,21 +24,26 @@ const PACKAGES: [&str; 4] = [
     "srlens-plugin-example-model",
 ];
 
-/// Builds the binaries and plugins (debug) and returns the folder they are in.
+/// Builds the binaries and plugins (debug) and returns the folder they are in. Under
+/// `cargo xtask test` (`SRLENS_WORKSPACE_BUILT` set) the whole workspace was built just
+/// before: a build of these packages alone would unify the dependencies' features over fewer
+/// packages and compile candle-core and a dozen more again (minutes), so it is skipped.
 fn build() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).arg("build");
-    for p in PACKAGES {
-        cmd.args(["-p", p]);
+    if std::env::var_os("SRLENS_WORKSPACE_BUILT").is_none() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR")).arg("build");
+        for p in PACKAGES {
+            cmd.args(["-p", p]);
+        }
+        let status = cmd
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        assert!(
+            status.success(),
+            "{cmd:?} failed ({status}): the test needs srlens and these plugins built"
+        );
     }
-    let status = cmd
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        status.success(),
-        "{cmd:?} failed ({status}): the test needs srlens and these plugins built"
-    );
     let libs = [
         "srlens_plugin_lam",
         "srlens_plugin_candle",
