@@ -189,9 +189,13 @@ fn test(extra: &[String]) -> Result<()> {
     // Tests that build binaries of their own for a standalone `cargo test -p` use the
     // workspace's instead (a build of fewer packages unifies features differently and would
     // compile candle-core again).
+    // libtorch's OpenMP threads spin while they wait (see the tch backend's notes): test
+    // binaries that load it in-process run two tests at once on two cores, so they wait
+    // passively, as the `srlens` binary does.
     let mut cmd = cargo();
     torch::cargo_env(&mut cmd)
         .env("SRLENS_WORKSPACE_BUILT", "1")
+        .env("OMP_WAIT_POLICY", "PASSIVE")
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(extra);
     run_tests(&mut cmd)
