@@ -192,6 +192,14 @@ fn lam_matches_a_float64_evaluation_of_the_spec() {
     check_lam("tiny.onnx", &TinyNet::new(7, false));
 }
 
+/// [`common::config`] over `tiny.onnx` loaded with `precision = "f64"`.
+fn config64(methods: &str) -> String {
+    common::config("tiny.onnx", methods).replace(
+        "path = \"tiny.onnx\"\n",
+        "path = \"tiny.onnx\"\noptions = { precision = \"f64\" }\n",
+    )
+}
+
 /// `precision = "f64"` on Candle: `attribution64.npy` holds the map computed in float64, which
 /// matches the float64 evaluation far below float32's rounding (LAM and input x gradient).
 #[test]
@@ -199,16 +207,9 @@ fn with_precision_f64_the_map_matches_the_float64_evaluation_to_its_accuracy() {
     let net = TinyNet::new(7, false);
     let dir = common::workspace();
     let steps = 6;
-    let cfg = common::config(
-        "tiny.onnx",
-        &format!(
-            "[[method]]\nname = \"lam\"\nsteps = {steps}\n[[method]]\nname = \"input_x_gradient\"\n"
-        ),
-    )
-    .replace(
-        "path = \"tiny.onnx\"\n",
-        "path = \"tiny.onnx\"\noptions = { precision = \"f64\" }\n",
-    );
+    let cfg = config64(&format!(
+        "[[method]]\nname = \"lam\"\nsteps = {steps}\n[[method]]\nname = \"input_x_gradient\"\n"
+    ));
     run_ok(dir.path(), &cfg);
     let (shape, map) =
         srlens_test_support::npy::read_npy64(&dir.path().join("out/lam/attribution64.npy"));
@@ -240,6 +241,169 @@ fn with_precision_f64_the_map_matches_the_float64_evaluation_to_its_accuracy() {
     );
     let err = srlens_test_support::compare::rel_l2(&map, &expected);
     assert!(err < 1e-9, "input x gradient: relative error {err}");
+}
+
+/// `ig` in float64 on Candle against the float64 IG of the reference gradient at the same
+/// quadrature points and weights: the black baseline with 3-point Gauss-Legendre (the
+/// default rule), and the blur baseline with the 4-point trapezoid rule.
+#[test]
+fn ig_in_float64_matches_the_float64_ig_of_the_reference_gradient() {
+    let net = TinyNet::new(7, false);
+    let dir = common::workspace();
+    let methods = "[[method]]\nname = \"ig\"\nsteps = 3\n\n\
+                   [[method]]\nname = \"ig\"\nlabel = \"ig_blur\"\nsteps = 4\n\
+                   baseline = \"blur\"\nquadrature = \"riemann_trapezoid\"\n";
+    run_ok(dir.path(), &config64(methods));
+    let x = lr_image(dir.path());
+    // The reference's backpropagated gradient against fourth-order finite differences, at
+    // the image and halfway from black, where no ReLU kink is within their step.
+    let objective =
+        |p: &[f64]| reference::gradient_energy(&net.forward64(p, 8, 8), 16, 16, 4, 4, 6);
+    for p in [x.clone(), x.iter().map(|v| v / 2.0).collect()] {
+        let fd = reference::fd_gradient(&objective, &p, 1e-4);
+        let err = srlens_test_support::compare::rel_l2(
+            &reference::gradient64(&net, &p, 8, 8, (4, 4, 6)),
+            &fd,
+        );
+        eprintln!("reference gradient vs finite differences: {err:.2e}");
+        assert!(
+            err < 1e-8,
+            "the reference gradient is {err} from finite differences"
+        );
+    }
+    // Gauss-Legendre with 3 nodes on [-1, 1] (0, +-sqrt(3/5); weights 8/9, 5/9), mapped to
+    // [0, 1]; the trapezoid rule on 0, 1/3, 2/3, 1.
+    let r = (3.0f64 / 5.0).sqrt();
+    let gauss = [(-r, 5.0 / 9.0), (0.0, 8.0 / 9.0), (r, 5.0 / 9.0)]
+        .map(|(a, w)| ((1.0 + a) / 2.0, w / 2.0));
+    let trapezoid = [
+        (0.0, 1.0 / 6.0),
+        (1.0 / 3.0, 1.0 / 3.0),
+        (2.0 / 3.0, 1.0 / 3.0),
+        (1.0, 1.0 / 6.0),
+    ];
+    let blurred = srlens_test_support::blur64::blur64(
+        &x,
+        3,
+        8,
+        8,
+        &srlens_test_support::blur64::kernel64(1.2, 9),
+    );
+    for (label, baseline, rule) in [
+        ("ig", vec![0.0; x.len()], &gauss[..]),
+        ("ig_blur", blurred, &trapezoid[..]),
+    ] {
+        let run = dir.path().join("out").join(label);
+        let (shape, map) = srlens_test_support::npy::read_npy64(&run.join("attribution64.npy"));
+        assert_eq!(shape, vec![3, 8, 8], "{label}");
+        let (expected, d_input, d_baseline) =
+            reference::ig64(&net, &x, &baseline, (8, 8), (4, 4, 6), rule);
+        assert!(expected.iter().any(|v| v.abs() > 1e-6), "{label}: blank");
+        let err = srlens_test_support::compare::rel_l2(&map, &expected);
+        let (_, map32) = common::read_npy(&run.join("attribution.npy"));
+        let err32 = srlens_test_support::compare::rel_l2(&map32, &expected);
+        eprintln!(
+            "{label}: float64 map {err:.2e}, its float32 rounding {err32:.2e} from the reference"
+        );
+        // Measured 5.3e-16 (black) and 1.0e-15 (blur); rounded to float32, 2e-8.
+        assert!(
+            err < 1e-12,
+            "{label}: relative error {err} against the float64 IG"
+        );
+        let report = common::read_json(&run.join("report.json"));
+        assert_eq!(report["provenance"]["precision"], "float64", "{label}");
+        let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
+        let (di, db) = (
+            report["objective_input"].as_f64().unwrap(),
+            report["objective_baseline"].as_f64().unwrap(),
+        );
+        assert!(rel(di, d_input) < 1e-12, "{label}: {di} vs {d_input}");
+        assert!(rel(db, d_baseline) < 1e-12, "{label}: {db} vs {d_baseline}");
+    }
+}
+
+/// `smoothgrad`, `smoothgrad_sq` and `vargrad` in float64 on Candle: the same seeded noise
+/// as in float32 (drawn here with the plugin's generator, `x + sigma_n z` with
+/// `sigma_n = 0.15 (max - min)`), each map against the same combination of the reference
+/// gradients at those noisy copies, and against the float32 run's map.
+#[test]
+fn smoothgrad_in_float64_matches_the_float64_combinations_of_the_reference_gradients() {
+    let net = TinyNet::new(7, false);
+    let (samples, seed) = (3, 5);
+    let variants = ["smoothgrad", "smoothgrad_sq", "vargrad"];
+    let methods: String = variants
+        .iter()
+        .map(|v| format!("[[method]]\nname = \"{v}\"\nsamples = {samples}\nseed = {seed}\n\n"))
+        .collect();
+    let dir64 = common::workspace();
+    run_ok(dir64.path(), &config64(&methods));
+    let dir32 = common::workspace();
+    run_ok(dir32.path(), &common::config("tiny.onnx", &methods));
+
+    let x = lr_image(dir64.path());
+    let (lo, hi) = x
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    let std = 0.15 * (hi - lo);
+    let mut rng = srlens_plugin_kit::random::SeededRng::new(seed);
+    let noises: Vec<Vec<f64>> = (0..samples)
+        .map(|_| (0..x.len()).map(|_| rng.normal_f64() * std).collect())
+        .collect();
+    let references = reference::smoothgrad64(&net, &x, (8, 8), (4, 4, 6), &noises);
+    let objective =
+        |p: &[f64]| reference::gradient_energy(&net.forward64(p, 8, 8), 16, 16, 4, 4, 6);
+    for (variant, expected) in variants.iter().zip(&references) {
+        assert!(
+            expected.iter().any(|v| v.abs() > 1e-6),
+            "{variant}: blank reference"
+        );
+        let run = dir64.path().join("out").join(variant);
+        let (shape, map) = srlens_test_support::npy::read_npy64(&run.join("attribution64.npy"));
+        assert_eq!(shape, vec![3, 8, 8], "{variant}");
+        let err = srlens_test_support::compare::rel_l2(&map, expected);
+        let (_, map32) = common::read_npy(
+            &dir32
+                .path()
+                .join("out")
+                .join(variant)
+                .join("attribution.npy"),
+        );
+        let err32 = srlens_test_support::compare::rel_l2(&map32, expected);
+        let spread = srlens_test_support::compare::rel_l2(&map32, &map);
+        eprintln!(
+            "{variant}: float64 map {err:.2e} from the reference, the float32 run's {err32:.2e}, \
+             float32 vs float64 {spread:.2e}"
+        );
+        // Measured 4e-16 to 2e-15 (the float32 runs' maps: 1.6e-7 to 6e-7).
+        assert!(
+            err < 1e-12,
+            "{variant}: relative error {err} against the float64 reference"
+        );
+        // The float32 run used the same noise (rounded): its map is float32-close, not equal.
+        assert!(
+            spread < 1e-5,
+            "{variant}: float32 vs float64 maps: {spread}"
+        );
+        assert!(
+            map32.iter().zip(&map).any(|(&a, &b)| a as f64 != b),
+            "{variant}: the float64 map is the float32 one"
+        );
+        let report = common::read_json(&run.join("report.json"));
+        assert_eq!(report["provenance"]["precision"], "float64", "{variant}");
+        let (d, want) = (report["objective_input"].as_f64().unwrap(), objective(&x));
+        assert!(
+            (d - want).abs() < 1e-12 * want.abs(),
+            "{variant}: {d} vs {want}"
+        );
+        // The noise's standard deviation, from the image's own float64 values.
+        let noise_std = report["params"]["noise_std"].as_f64().unwrap();
+        assert!(
+            (noise_std - std).abs() < 1e-15,
+            "{variant}: {noise_std} vs {std}"
+        );
+    }
 }
 
 /// Nearest upsampling as the last op: the output has exactly equal neighbours, where the

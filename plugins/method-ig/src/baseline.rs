@@ -8,6 +8,7 @@ use srlens_plugin_kit::{
     blur::{check_kernel, gaussian_blur64, gaussian_kernel_1d},
     invalid_config, invalid_input,
     random::SeededRng,
+    Real,
 };
 
 /// The accepted baselines, for messages.
@@ -207,42 +208,47 @@ impl Baseline {
         }
     }
 
-    /// The baseline for `image` (`1 x C x H x W`), as `C x H x W` values; `resolve` turns an
-    /// image file name into a path (relative names are relative to the config's folder).
-    pub fn compute(
+    /// The baseline for `image` (`1 x C x H x W`) in the precision `R`, as `C x H x W`
+    /// values: computed in float64 (the blur of `image`'s own values, an image file's
+    /// samples divided in float64) and rounded once to `R`, so the `f32` baseline is the
+    /// `f64` one rounded. `resolve` turns an image file name into a path (relative names
+    /// are relative to the config's folder).
+    pub fn compute<R: Real>(
         &self,
         what: &str,
-        image: &Tensor,
+        image: &R::Tensor,
         resolve: impl Fn(&str) -> PathBuf,
-    ) -> Result<Vec<f32>, PluginError> {
-        let d = image_dims(what, image)?;
-        let n = image.len();
-        Ok(match self {
+    ) -> Result<Vec<R>, PluginError> {
+        let d = checked_dims(what, R::dims(image))?;
+        let x = R::data(image);
+        let n = x.len();
+        let values: Vec<f64> = match self {
             Baseline::Black => vec![0.0; n],
-            Baseline::Constant { value } => vec![*value as f32; n],
-            Baseline::Noise { seed } => SeededRng::new(*seed).uniform_vec(n),
+            Baseline::Constant { value } => vec![*value; n],
+            // float32 uniforms (multiples of 2^-24): the same numbers in both precisions.
+            Baseline::Noise { seed } => {
+                let mut rng = SeededRng::new(*seed);
+                (0..n).map(|_| rng.uniform_f32() as f64).collect()
+            }
             Baseline::Blur { sigma, kernel } => {
                 check_kernel(what, "kernel", *kernel, d[2], d[3])?;
-                gaussian_blur64(
-                    &image.data,
-                    d[2],
-                    d[3],
-                    &gaussian_kernel_1d(*sigma, *kernel),
-                )
-                .into_iter()
-                .map(|v| v as f32)
-                .collect()
+                gaussian_blur64(x, d[2], d[3], &gaussian_kernel_1d(*sigma, *kernel))
             }
             Baseline::Image { path } => read_image(what, &resolve(path), d[1], d[2], d[3])
                 .map_err(|e| e.with_key("baseline"))?,
-        })
+        };
+        Ok(values.into_iter().map(R::from_f64).collect())
     }
 }
 
 /// Checks that `image` is `1 x C x H x W` and returns its dims.
 pub fn image_dims(what: &str, image: &Tensor) -> Result<Vec<usize>, PluginError> {
-    let d = image.dims();
-    if d.len() != 4 || d[0] != 1 || image.is_empty() {
+    checked_dims(what, image.dims())
+}
+
+/// Checks that the dims `d` are those of one non-empty image `1 x C x H x W`.
+pub fn checked_dims(what: &str, d: Vec<usize>) -> Result<Vec<usize>, PluginError> {
+    if d.len() != 4 || d[0] != 1 || d.contains(&0) {
         return Err(invalid_input(format!(
             "{what}: expected one image 1 x C x H x W, got shape {d:?}"
         )));
@@ -250,14 +256,17 @@ pub fn image_dims(what: &str, image: &Tensor) -> Result<Vec<usize>, PluginError>
     Ok(d)
 }
 
-/// Reads an image file as `C x H x W` in `[0, 1]` (1 channel: luma, 3 channels: RGB).
+/// Reads an image file as `C x H x W` in `[0, 1]` (1 channel: luma, 3 channels: RGB), in
+/// float64: 8- and 16-bit samples (the luma of an RGB file as the `image` crate rounds it)
+/// divided by their maximum in float64, float samples widened. Rounded to float32 these are
+/// the `image` crate's own float32 values.
 fn read_image(
     what: &str,
     path: &Path,
     c: usize,
     h: usize,
     w: usize,
-) -> Result<Vec<f32>, PluginError> {
+) -> Result<Vec<f64>, PluginError> {
     let shown = path.display();
     let img = image::open(path).map_err(|e| {
         invalid_config(format!("{what}: cannot read baseline image `{shown}`: {e}"))
@@ -269,9 +278,21 @@ fn read_image(
              {w}x{h}; they must be the same size"
         )));
     }
-    let hwc: Vec<f32> = match c {
-        1 => img.to_luma32f().into_raw(),
-        3 => img.to_rgb32f().into_raw(),
+    // 32-bit samples are floats, widened; 8-bit samples become v * 257 in 16 bits, and
+    // v * 257 / 65535 = v / 255 exactly.
+    let color = img.color();
+    let float = color.bytes_per_pixel() > 2 * color.channel_count();
+    let widen = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
+    let divide = |v: Vec<u16>| {
+        v.into_iter()
+            .map(|s| s as f64 / u16::MAX as f64)
+            .collect::<Vec<f64>>()
+    };
+    let hwc: Vec<f64> = match (c, float) {
+        (1, true) => widen(img.to_luma32f().into_raw()),
+        (1, false) => divide(img.to_luma16().into_raw()),
+        (3, true) => widen(img.to_rgb32f().into_raw()),
+        (3, false) => divide(img.to_rgb16().into_raw()),
         _ => {
             return Err(invalid_config(format!(
                 "{what}: baseline image `{shown}`: images can be baselines only for 1- or \
@@ -279,7 +300,7 @@ fn read_image(
             )))
         }
     };
-    let mut chw = vec![0f32; c * h * w];
+    let mut chw = vec![0f64; c * h * w];
     for (k, v) in hwc.into_iter().enumerate() {
         let (pix, ch) = (k / c, k % c);
         chw[ch * h * w + pix] = v;

@@ -1,12 +1,13 @@
-//! The `ig` method: Integrated Gradients along the `line` path.
+//! The `ig` method: Integrated Gradients along the `line` path, in float32 or (a model loaded
+//! with `precision = "f64"`) float64.
 
 use serde::Deserialize;
 use serde_json::Value;
 use srlens_core::{
     abi_stable::std_types::{RSome, RString, RVec},
-    Attribution, PluginError,
+    Attribution, Attribution64, PluginError, Tensor,
 };
-use srlens_plugin_kit::{integrate::path_attribution, AttributionMethod, Job};
+use srlens_plugin_kit::{integrate::path_attribution, AttributionMethod, Job, Real};
 
 use crate::{
     baseline::image_dims,
@@ -75,33 +76,48 @@ impl AttributionMethod for Ig {
         // Read the baseline here so a bad file is reported against the method, before any
         // model call.
         line.baseline
-            .compute(WHAT, job.image(), |name| job.resolve_file(name))?;
+            .compute::<f32>(WHAT, job.image(), |name| job.resolve_file(name))?;
         job.check_path("line", &Value::Object(line.to_json()).to_string())
     }
 
     fn attribute(&self, o: &IgOptions, job: &Job<'_>) -> Result<Vec<Attribution>, PluginError> {
-        // `check` (run by the kit just before) read the baseline.
-        let path_options = o.line()?.to_json();
-        let integrals = path_attribution::<f32>(
-            job,
-            "line",
-            &Value::Object(path_options.clone()).to_string(),
-            o.steps,
-        )?;
-        Ok(integrals
-            .into_iter()
-            .map(|integral| {
-                let mut parameters = path_options.clone();
-                parameters.insert("steps".into(), o.steps.into());
-                parameters.insert("batch_size".into(), integral.batch_size.into());
-                Attribution {
-                    map: integral.map,
-                    objective_input: integral.objective_input,
-                    objective_baseline: RSome(integral.objective_baseline),
-                    parameters: RString::from(Value::Object(parameters).to_string()),
-                    warnings: RVec::new(),
-                }
-            })
-            .collect())
+        ig::<f32>(o, job)
     }
+
+    fn attribute_f64(
+        &self,
+        o: &IgOptions,
+        job: &Job<'_>,
+    ) -> Result<Vec<Attribution64>, PluginError> {
+        ig::<f64>(o, job)
+    }
+}
+
+/// IG in the precision `R` (the `line` path sampled, the model called and the map returned
+/// in `R`, every sum in float64): one attribution per objective of `job`.
+fn ig<R: Real>(o: &IgOptions, job: &Job<'_>) -> Result<Vec<R::Attribution>, PluginError> {
+    // `check` (run by the kit just before) read the baseline.
+    let path_options = o.line()?.to_json();
+    let integrals = path_attribution::<R>(
+        job,
+        "line",
+        &Value::Object(path_options.clone()).to_string(),
+        o.steps,
+    )?;
+    Ok(integrals
+        .into_iter()
+        .map(|integral| {
+            let mut parameters = path_options.clone();
+            parameters.insert("steps".into(), o.steps.into());
+            parameters.insert("batch_size".into(), integral.batch_size.into());
+            let figures = Attribution {
+                map: Tensor::default(),
+                objective_input: integral.objective_input,
+                objective_baseline: RSome(integral.objective_baseline),
+                parameters: RString::from(Value::Object(parameters).to_string()),
+                warnings: RVec::new(),
+            };
+            R::attribution(integral.map, figures)
+        })
+        .collect())
 }

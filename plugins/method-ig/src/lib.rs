@@ -14,6 +14,10 @@
 //!   `quadrature`.
 //! - method `ig`: `steps` (default 50) plus the `line` options; integrates along `line`.
 //! - methods `gradient` and `input_x_gradient`: no options.
+//!
+//! Every component also computes in float64 (a model loaded with `precision = "f64"`): the
+//! paths and their baselines from the image's own float64 values (noise and image files give
+//! the same numbers as in float32, unrounded), `ig` through the float64 path and gradients.
 
 pub mod baseline;
 pub mod gradient;

@@ -1,15 +1,16 @@
-//! The straight-line paths `line` and `blur_line`: `p(a) = b + a (x - b)`, derivative `x - b`.
+//! The straight-line paths `line` and `blur_line`: `p(a) = b + a (x - b)`, derivative `x - b`,
+//! in float32 or (a model loaded with `precision = "f64"`) float64.
 
 use std::ops::Range;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use srlens_core::{abi_stable::std_types::RVec, PathSamples, PluginError, Tensor};
-use srlens_plugin_kit::{invalid_input, parse_options, PathContext, PathFn};
+use srlens_core::{abi_stable::std_types::RVec, PathSamples, PathSamples64, PluginError, Tensor64};
+use srlens_plugin_kit::{invalid_input, parse_options, PathContext, PathFn, Real};
 
 use crate::{
-    baseline::{image_dims, Baseline, BaselineKeys},
+    baseline::{checked_dims, Baseline, BaselineKeys},
     quadrature::Quadrature,
 };
 
@@ -104,17 +105,19 @@ impl Line {
         m
     }
 
-    /// Points `range` of `steps` from the baseline to the image of a path function's `ctx`
-    /// (baseline file names relative to the config's folder).
-    pub fn sample_for(
+    /// Points `range` of `steps` from the baseline to `image` in the precision `R`
+    /// (`ctx.image` itself for `f32`; the float64 image whose rounding `ctx.image` is for
+    /// `f64`), baseline file names relative to the config's folder.
+    pub fn sample_for<R: Real>(
         &self,
         ctx: &PathContext<'_>,
+        image: &R::Tensor,
         steps: usize,
         range: Range<usize>,
-    ) -> Result<PathSamples, PluginError> {
-        self.sample(
+    ) -> Result<R::Samples, PluginError> {
+        self.sample::<R>(
             ctx.what,
-            ctx.image,
+            image,
             |name| ctx.resolve_file(name),
             steps,
             range.start,
@@ -122,49 +125,54 @@ impl Line {
         )
     }
 
-    /// Points `start..end` of `steps` from the baseline to `image` (`1 x C x H x W`);
-    /// `resolve` turns a baseline image's name into a path.
-    pub fn sample(
+    /// Points `start..end` of `steps` from the baseline `b` to `image` (`1 x C x H x W`) in
+    /// the precision `R`: `b + a_i (x - b)` and `x - b`, each computed in float64 from `x`
+    /// and `b` in `R` and rounded once to `R`; `resolve` turns a baseline image's name into a
+    /// path.
+    pub fn sample<R: Real>(
         &self,
         what: &str,
-        image: &Tensor,
+        image: &R::Tensor,
         resolve: impl Fn(&str) -> PathBuf,
         steps: usize,
         start: usize,
         end: usize,
-    ) -> Result<PathSamples, PluginError> {
-        let d = image_dims(what, image)?;
+    ) -> Result<R::Samples, PluginError> {
+        let d = checked_dims(what, R::dims(image))?;
         self.quadrature.check(what, steps)?;
         if start > end || end > steps {
             return Err(invalid_input(format!(
                 "{what}: asked for points {start}..{end} of a path of {steps}"
             )));
         }
-        let b = self.baseline.compute(what, image, resolve)?;
-        let x = &image.data;
-        let diff: Vec<f32> = x.iter().zip(&b).map(|(&x, &b)| x - b).collect();
+        let b = self.baseline.compute::<R>(what, image, resolve)?;
+        let x = R::data(image);
+        let diff: Vec<R> = x
+            .iter()
+            .zip(&b)
+            .map(|(&x, &b)| R::from_f64(x.into() - b.into()))
+            .collect();
         let n = end - start;
         let per = x.len();
         let mut points = Vec::with_capacity(n * per);
         let mut weights = RVec::with_capacity(n);
         for i in start..end {
             let (a, w) = self.quadrature.point(i, steps);
-            points.extend(
-                x.iter()
-                    .zip(&b)
-                    .map(|(&x, &b)| (b as f64 + a * (x as f64 - b as f64)) as f32),
-            );
+            points.extend(x.iter().zip(&b).map(|(&x, &b)| {
+                let (x, b): (f64, f64) = (x.into(), b.into());
+                R::from_f64(b + a * (x - b))
+            }));
             weights.push(w);
         }
-        let derivatives: Vec<f32> = (0..n).flat_map(|_| diff.iter().copied()).collect();
+        let derivatives: Vec<R> = (0..n).flat_map(|_| diff.iter().copied()).collect();
         let mut shape = d.clone();
         shape[0] = n;
-        Ok(PathSamples {
-            points: Tensor::new(shape.clone(), points).expect("n points of the image's shape"),
-            derivatives: Tensor::new(shape, derivatives).expect("n copies of x - b"),
+        Ok(R::samples(
+            R::tensor(shape.clone(), points).expect("n points of the image's shape"),
+            R::tensor(shape, derivatives).expect("n copies of x - b"),
             weights,
-            baseline: Tensor::new(d, b).expect("the baseline has the image's shape"),
-        })
+            R::tensor(d, b).expect("the baseline has the image's shape"),
+        ))
     }
 }
 
@@ -186,7 +194,22 @@ impl PathFn for LinePath {
         steps: usize,
         range: Range<usize>,
     ) -> Result<PathSamples, PluginError> {
-        options.resolve(ctx.what)?.sample_for(ctx, steps, range)
+        options
+            .resolve(ctx.what)?
+            .sample_for::<f32>(ctx, ctx.image, steps, range)
+    }
+
+    fn sample_f64(
+        &self,
+        options: &LineOptions,
+        ctx: &PathContext<'_>,
+        image: &Tensor64,
+        steps: usize,
+        range: Range<usize>,
+    ) -> Result<PathSamples64, PluginError> {
+        options
+            .resolve(ctx.what)?
+            .sample_for::<f64>(ctx, image, steps, range)
     }
 }
 
@@ -208,6 +231,21 @@ impl PathFn for BlurLinePath {
         steps: usize,
         range: Range<usize>,
     ) -> Result<PathSamples, PluginError> {
-        options.resolve(ctx.what)?.sample_for(ctx, steps, range)
+        options
+            .resolve(ctx.what)?
+            .sample_for::<f32>(ctx, ctx.image, steps, range)
+    }
+
+    fn sample_f64(
+        &self,
+        options: &BlurLineOptions,
+        ctx: &PathContext<'_>,
+        image: &Tensor64,
+        steps: usize,
+        range: Range<usize>,
+    ) -> Result<PathSamples64, PluginError> {
+        options
+            .resolve(ctx.what)?
+            .sample_for::<f64>(ctx, image, steps, range)
     }
 }

@@ -4,11 +4,11 @@
 use serde_json::{json, Value};
 use srlens_core::{
     abi_stable::std_types::{RStr, RVec},
-    ErrorKind, PathBox, PluginError, Tensor,
+    ErrorKind, PathBox, PathSamples64, PluginError, Tensor, Tensor64,
 };
 use srlens_plugin_ig::{BlurLinePath, Gradient, Ig, InputXGradient, LinePath};
 use srlens_plugin_kit::{
-    blur::{correlate, gaussian_kernel},
+    blur::{correlate, gaussian_kernel, reflect101},
     component::path_box,
     random::SeededRng,
     testing::*,
@@ -641,4 +641,257 @@ fn bad_options_say_what_is_wrong() {
         e.message.as_str(),
         "path `line`: a path needs at least 1 point (`steps` >= 1), got 0"
     );
+}
+
+/// The test image in float64, with values float32 does not hold (`k/13`, plus `1e-9 i`).
+fn image64() -> Tensor64 {
+    let data = (0..N_IN)
+        .map(|i| ((i * 7 + 3) % 13) as f64 / 13.0 + 1e-9 * i as f64)
+        .collect();
+    Tensor64::new(vec![1, DIMS[0], DIMS[1], DIMS[2]], data).unwrap()
+}
+
+/// Points `start..end` of the `steps`-point path `path()` to `x` in float64.
+fn sample64(
+    path: &dyn Fn() -> PathBox,
+    options: Value,
+    x: &Tensor64,
+    steps: u32,
+    start: u32,
+    end: u32,
+) -> Result<PathSamples64, PluginError> {
+    path()
+        .sample_f64(
+            x,
+            RStr::from_str(&options.to_string()),
+            RStr::from_str(""),
+            steps,
+            start,
+            end,
+        )
+        .into_result()
+}
+
+/// The test's own float64 blur: the 2-D Gaussian `kernel x kernel` correlated with every
+/// plane of `x` (`planes x h x w`), reflect-101 borders.
+fn blur2d64(x: &[f64], h: usize, w: usize, sigma: f64, kernel: usize) -> Vec<f64> {
+    let k = gaussian_kernel(sigma, kernel);
+    let r = (kernel / 2) as i64;
+    let mut out = vec![0.0; x.len()];
+    for p in 0..x.len() / (h * w) {
+        for i in 0..h {
+            for j in 0..w {
+                let mut acc = 0.0;
+                for u in -r..=r {
+                    for v in -r..=r {
+                        let (ii, jj) = (reflect101(i as i64 + u, h), reflect101(j as i64 + v, w));
+                        acc += k[((u + r) * kernel as i64 + v + r) as usize]
+                            * x[(p * h + ii) * w + jj];
+                    }
+                }
+                out[(p * h + i) * w + j] = acc;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn in_float64_the_line_paths_are_the_f64_formula_for_every_baseline_and_quadrature() {
+    let x64 = image64();
+    let x = &x64.data;
+    let (h, w) = (DIMS[1], DIMS[2]);
+    let line = || path_box("line", LinePath);
+    let baselines: Vec<(Value, Vec<f64>)> = vec![
+        (json!({}), vec![0.0; N_IN]),
+        // 0.3 itself, not its float32 rounding.
+        (
+            json!({"baseline": "constant", "value": 0.3}),
+            vec![0.3; N_IN],
+        ),
+        (
+            json!({"baseline": "noise", "seed": 5}),
+            SeededRng::new(5)
+                .uniform_vec(N_IN)
+                .iter()
+                .map(|&v| v as f64)
+                .collect(),
+        ),
+        (json!({"baseline": "blur"}), blur2d64(x, h, w, 1.2, 9)),
+        (
+            json!({"baseline": "blur", "sigma": 2.0, "kernel": 5}),
+            blur2d64(x, h, w, 2.0, 5),
+        ),
+    ];
+    let mut worst = 0f64;
+    for (opts, b) in &baselines {
+        for q in QUADRATURES {
+            let n = if q == "gausslegendre" { 5 } else { 7 };
+            let mut o = opts.clone();
+            o["quadrature"] = q.into();
+            let s = sample64(&line, o.clone(), &x64, n as u32, 0, n as u32).unwrap();
+            assert_eq!(s.points.dims(), vec![n, DIMS[0], DIMS[1], DIMS[2]], "{o}");
+            for (k, (alpha, weight)) in rule(q, n).into_iter().enumerate() {
+                assert!((s.weights[k] - weight).abs() < 1e-15, "{o}: weight {k}");
+                for i in 0..N_IN {
+                    let (p, d) = (
+                        s.points.data[k * N_IN + i],
+                        s.derivatives.data[k * N_IN + i],
+                    );
+                    let (want_p, want_d) = (b[i] + alpha * (x[i] - b[i]), x[i] - b[i]);
+                    worst = worst.max((p - want_p).abs()).max((d - want_d).abs());
+                    assert!(
+                        (p - want_p).abs() < 1e-14,
+                        "{o}: point {k}[{i}] {p} vs {want_p}"
+                    );
+                    assert!(
+                        (d - want_d).abs() < 1e-14,
+                        "{o}: derivative {k}[{i}] {d} vs {want_d}"
+                    );
+                }
+            }
+            for (got, want) in s.baseline.data.iter().zip(b) {
+                assert!((got - want).abs() < 1e-15, "{o}: baseline {got} vs {want}");
+            }
+            // Float64 values, not float32 ones widened.
+            assert!(
+                s.points
+                    .data
+                    .iter()
+                    .any(|&p| (p - p as f32 as f64).abs() > 1e-12),
+                "{o}: the points are float32 values"
+            );
+        }
+    }
+    eprintln!("float64 line path: largest error {worst:.1e}");
+    // A chunk is the same slice of the whole path.
+    let all = sample64(&line, json!({}), &x64, 6, 0, 6).unwrap();
+    let part = sample64(&line, json!({}), &x64, 6, 2, 5).unwrap();
+    assert_eq!(&all.points.data[2 * N_IN..5 * N_IN], &part.points.data[..]);
+    assert_eq!(&all.weights[2..5], &part.weights[..]);
+    // `blur_line` is the line from the blurred image.
+    let bl = sample64(
+        &|| path_box("blur_line", BlurLinePath),
+        json!({"quadrature": "riemann_middle", "sigma": 2.0, "kernel": 5}),
+        &x64,
+        4,
+        0,
+        4,
+    )
+    .unwrap();
+    let same = sample64(
+        &line,
+        json!({"baseline": "blur", "sigma": 2.0, "kernel": 5, "quadrature": "riemann_middle"}),
+        &x64,
+        4,
+        0,
+        4,
+    )
+    .unwrap();
+    assert_eq!(bl.points, same.points);
+    assert_eq!(bl.derivatives, same.derivatives);
+    assert_eq!(bl.baseline, same.baseline);
+    // Bad requests are refused in float64 as in float32.
+    let e = sample64(&line, json!({}), &x64, 3, 2, 4).unwrap_err();
+    assert_eq!(
+        e.message.as_str(),
+        "path `line`: points 2..4 of a path of 3 points do not exist"
+    );
+    let e = sample64(&line, json!({"baseline": "blak"}), &x64, 3, 0, 3).unwrap_err();
+    assert_eq!(e.kind(), Some(ErrorKind::InvalidConfig));
+}
+
+/// A 4 x 3 RGB PNG with 16-bit samples; returns them in HWC order.
+fn write_png16(path: &std::path::Path) -> Vec<u16> {
+    let samples: Vec<u16> = (0..4 * 3 * 3)
+        .map(|i| ((i * 7919 + 13) % 65536) as u16)
+        .collect();
+    image::ImageBuffer::<image::Rgb<u16>, _>::from_raw(4, 3, samples.clone())
+        .unwrap()
+        .save(path)
+        .unwrap();
+    samples
+}
+
+#[test]
+fn the_float64_baselines_are_the_float32_ones_to_float32_rounding() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("base.png");
+    let hwc = write_png(&png, 4, 3);
+    let png16 = dir.path().join("base16.png");
+    let hwc16 = write_png16(&png16);
+    let line = || path_box("line", LinePath);
+    let three = |c: usize| {
+        let data = (0..c * 12)
+            .map(|i| ((i * 5 + 1) % 11) as f64 / 11.0)
+            .collect();
+        Tensor64::new(vec![1, c, 3, 4], data).unwrap()
+    };
+    let p = png.to_str().unwrap();
+    let p16 = png16.to_str().unwrap();
+    let cases: Vec<(Value, Tensor64)> = vec![
+        (json!({}), image64()),
+        (json!({"baseline": "constant", "value": 0.3}), image64()),
+        (json!({"baseline": "noise", "seed": 9}), image64()),
+        (json!({"baseline": "blur"}), image64()),
+        (
+            json!({"baseline": "blur", "sigma": 0.7, "kernel": 3}),
+            image64(),
+        ),
+        (json!({"baseline": p}), three(3)),
+        // An RGB file as the baseline of a 1-channel input: its luma.
+        (json!({"baseline": {"image": p}}), three(1)),
+        (json!({"baseline": p16}), three(3)),
+        (json!({"baseline": p16}), three(1)),
+    ];
+    for (o, x64) in &cases {
+        let x32 = x64.to_f32();
+        let s32 = path_box("line", LinePath)
+            .sample(
+                &x32,
+                RStr::from_str(&o.to_string()),
+                RStr::from_str(""),
+                2,
+                0,
+                2,
+            )
+            .into_result()
+            .unwrap();
+        let s64 = sample64(&line, o.clone(), x64, 2, 0, 2).unwrap();
+        let (b32, b64) = (&s32.baseline.data, &s64.baseline.data);
+        assert_eq!(b32.len(), b64.len(), "{o}");
+        if o["baseline"] == "blur" {
+            // The blur of the image against the blur of its float32 rounding.
+            let scale = b64.iter().fold(0f64, |m, v| m.max(v.abs()));
+            let worst = b32
+                .iter()
+                .zip(b64.iter())
+                .fold(0f64, |m, (&a, &b)| m.max((a as f64 - b).abs()));
+            assert!(worst <= 1.5e-7 * scale, "{o}: {worst:e}");
+            assert!(worst > 0.0, "{o}: the float64 blur is the float32 one");
+        } else {
+            // The same values: the float64 ones round to the float32 ones exactly.
+            let rounded: Vec<f32> = b64.iter().map(|&v| v as f32).collect();
+            assert_eq!(&rounded[..], &b32[..], "{o}");
+        }
+        // The points and derivatives round to the float32 ones (up to the rounding of x).
+        for (a, b) in s32.points.data.iter().zip(s64.points.data.iter()) {
+            assert!((*a as f64 - b).abs() <= 2e-7 * b.abs().max(1.0), "{o}");
+        }
+    }
+    // The file's samples divided in float64: v / 255 and v / 65535 exactly.
+    let s = sample64(&line, json!({"baseline": p}), &three(3), 1, 0, 1).unwrap();
+    let s16 = sample64(&line, json!({"baseline": p16}), &three(3), 1, 0, 1).unwrap();
+    for c in 0..3 {
+        for pix in 0..12 {
+            assert_eq!(
+                s.baseline.data[c * 12 + pix],
+                hwc[pix * 3 + c] as f64 / 255.0
+            );
+            assert_eq!(
+                s16.baseline.data[c * 12 + pix],
+                hwc16[pix * 3 + c] as f64 / 65535.0
+            );
+        }
+    }
 }

@@ -10,6 +10,11 @@
 //! `inner` (default `gradient`), `inner_options` (a table, default empty). The noise is
 //! `srlens_plugin_kit::random::SeededRng::new(seed)`'s normal stream, sample after sample,
 //! each in CHW order: the same seed gives the same noise on every backend and platform.
+//!
+//! With a model loaded with `precision = "f64"` all three compute in float64: the noisy copies
+//! `x + e` from the image's own float64 values and the same normals unrounded (the float32
+//! run's noise up to rounding), the inner method called in float64, the combination in
+//! float64.
 
 pub mod smoothgrad;
 

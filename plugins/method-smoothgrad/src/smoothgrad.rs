@@ -1,12 +1,15 @@
-//! The noise tunnel: an inner method averaged over noisy copies of the input.
+//! The noise tunnel: an inner method averaged over noisy copies of the input, in float32 or
+//! (a model loaded with `precision = "f64"`) float64.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use srlens_core::{
     abi_stable::std_types::{RNone, RString, RVec},
-    Attribution, PluginError, Tensor,
+    Attribution, Attribution64, PluginError, Tensor,
 };
-use srlens_plugin_kit::{invalid_config, invalid_input, random::SeededRng, AttributionMethod, Job};
+use srlens_plugin_kit::{
+    invalid_config, invalid_input, random::SeededRng, AttributionMethod, Job, Real,
+};
 
 /// How the maps of the noisy copies are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,17 +121,24 @@ impl AttributionMethod for SmoothGrad {
         o: &SmoothGradOptions,
         job: &Job<'_>,
     ) -> Result<Vec<Attribution>, PluginError> {
-        run(self.0, o, job)
+        run::<f32>(self.0, o, job)
+    }
+
+    fn attribute_f64(
+        &self,
+        o: &SmoothGradOptions,
+        job: &Job<'_>,
+    ) -> Result<Vec<Attribution64>, PluginError> {
+        run::<f64>(self.0, o, job)
     }
 }
 
-/// The noise standard deviation for `image`: `noise * (max - min)`.
-pub fn noise_std(noise: f64, image: &Tensor) -> f64 {
+/// The noise standard deviation for an image's values: `noise * (max - min)` (0 for none).
+pub fn noise_std<T: Copy + Into<f64>>(noise: f64, image: &[T]) -> f64 {
     let (lo, hi) = image
-        .data
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v as f64), hi.max(v as f64))
+            (lo.min(v.into()), hi.max(v.into()))
         });
     if image.is_empty() {
         0.0
@@ -144,25 +154,41 @@ struct Running {
     parameters: Value,
 }
 
-fn run(
+/// The noisy copy `x + e` of `image`'s values in the precision `R`: `e` is the next
+/// `image.len()` normals of `rng` times `std`, rounded to `R`, and the sum is rounded to `R`
+/// (for `f32` the float32 sum of the float32 noise; for `f64` no rounding at all).
+pub fn noisy_copy<R: Real>(image: &[R], rng: &mut SeededRng, std: f64) -> Vec<R> {
+    image
+        .iter()
+        .map(|&x| {
+            let e = R::from_f64(rng.normal_f64() * std);
+            R::from_f64(x.into() + e.into())
+        })
+        .collect()
+}
+
+/// The method `variant` in the precision `R`: the job's image, the noisy copies and the
+/// inner method's maps in `R`, their combination in float64.
+fn run<R: Real>(
     variant: Variant,
     o: &SmoothGradOptions,
     job: &Job<'_>,
-) -> Result<Vec<Attribution>, PluginError> {
+) -> Result<Vec<R::Attribution>, PluginError> {
     let what = job.what().to_string();
-    let image = job.image();
-    let dims = image.dims();
-    if dims.len() != 4 || dims[0] != 1 || image.is_empty() {
+    let image = R::image(job);
+    let dims = R::dims(&image);
+    if dims.len() != 4 || dims[0] != 1 || dims.contains(&0) {
         return Err(invalid_input(format!(
             "{what}: expected one image 1 x C x H x W, got shape {dims:?}"
         )));
     }
-    let n = image.len();
-    let std = noise_std(o.noise, image);
+    let x = R::data(&image);
+    let n = x.len();
+    let std = noise_std(o.noise, x);
     let inner_options = Value::Object(o.inner_options.clone()).to_string();
 
     job.add_total(1);
-    let objective_input = job.objective_values(image)?;
+    let objective_input = R::objective_values(job, &image)?;
     job.advance(1);
 
     let mut rng = SeededRng::new(o.seed);
@@ -174,31 +200,25 @@ fn run(
         })
         .collect();
     for k in 0..o.samples {
-        let noise = rng.normal_vec(n, std);
-        let data: Vec<f32> = image.data.iter().zip(&noise).map(|(x, e)| x + e).collect();
-        let noisy = Tensor::new(dims.clone(), data).expect("the image's shape");
-        let maps = job
-            .attribute(&o.inner, &inner_options, &noisy)
-            .map_err(|e| {
-                PluginError::new(
-                    e.kind().unwrap_or(srlens_core::ErrorKind::Backend),
-                    format!("{what}: inner method `{}`: {}", o.inner, e.message),
-                )
-            })?;
+        let noisy =
+            R::tensor(dims.clone(), noisy_copy(x, &mut rng, std)).expect("the image's shape");
+        let maps = R::attribute(job, &o.inner, &inner_options, &noisy).map_err(|e| {
+            PluginError::new(
+                e.kind().unwrap_or(srlens_core::ErrorKind::Backend),
+                format!("{what}: inner method `{}`: {}", o.inner, e.message),
+            )
+        })?;
         let count = (k + 1) as f64;
         for (r, a) in running.iter_mut().zip(&maps) {
+            let (map, figures) = R::attribution_parts(a);
             if k == 0 {
-                r.parameters = serde_json::from_str(&a.parameters).unwrap_or(Value::Null);
+                r.parameters = serde_json::from_str(&figures.parameters).unwrap_or(Value::Null);
             }
-            for ((mean, m2), &v) in r
-                .mean
-                .iter_mut()
-                .zip(r.m2.iter_mut())
-                .zip(a.map.data.iter())
-            {
+            for ((mean, m2), &v) in r.mean.iter_mut().zip(r.m2.iter_mut()).zip(R::data(map)) {
+                let v: f64 = v.into();
                 let v = match variant {
-                    Variant::MeanOfSquares => (v as f64) * (v as f64),
-                    _ => v as f64,
+                    Variant::MeanOfSquares => v * v,
+                    _ => v,
                 };
                 let delta = v - *mean;
                 *mean += delta / count;
@@ -218,11 +238,11 @@ fn run(
         .into_iter()
         .zip(objective_input)
         .map(|(r, objective_input)| {
-            let map: Vec<f32> = match variant {
+            let map: Vec<R> = match variant {
                 Variant::Mean | Variant::MeanOfSquares => {
-                    r.mean.iter().map(|&v| v as f32).collect()
+                    r.mean.into_iter().map(R::from_f64).collect()
                 }
-                Variant::Variance => r.m2.iter().map(|&v| (v / samples) as f32).collect(),
+                Variant::Variance => r.m2.iter().map(|&v| R::from_f64(v / samples)).collect(),
             };
             let mut parameters = match serde_json::to_value(o) {
                 Ok(Value::Object(m)) => m,
@@ -230,13 +250,17 @@ fn run(
             };
             parameters.insert("noise_std".into(), std.into());
             parameters.insert("inner_parameters".into(), r.parameters);
-            Attribution {
-                map: Tensor::new(dims[1..].to_vec(), map).expect("the image's shape"),
+            let figures = Attribution {
+                map: Tensor::default(),
                 objective_input,
                 objective_baseline: RNone,
                 parameters: RString::from(Value::Object(parameters).to_string()),
                 warnings: warnings.clone(),
-            }
+            };
+            R::attribution(
+                R::tensor(dims[1..].to_vec(), map).expect("the image's shape"),
+                figures,
+            )
         })
         .collect())
 }

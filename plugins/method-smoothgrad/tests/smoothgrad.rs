@@ -9,7 +9,10 @@ use srlens_core::{
     Attribution, ErrorKind, PluginError, Tensor,
 };
 use srlens_plugin_kit::{random::SeededRng, testing::*, AttributionMethod, Job};
-use srlens_plugin_smoothgrad::{SmoothGrad, Variant};
+use srlens_plugin_smoothgrad::{
+    smoothgrad::{noise_std, noisy_copy},
+    SmoothGrad, Variant,
+};
 
 const DIMS: Dims = [2, 4, 5];
 const N: usize = 40;
@@ -341,4 +344,41 @@ fn errors_name_the_method_the_key_and_the_inner_method() {
         e.message.as_str(),
         "method `smoothgrad`: inner method `smoothgrad`: method `smoothgrad`: `samples` must be at least 1 (default 25), got 0"
     );
+}
+
+/// The noisy copies in both precisions: float32 `x + e` with `e` the float32 rounding of the
+/// stream's normals (as the maps above expect), float64 `x + e` with the normals themselves;
+/// the same stream, so the two agree to float32 rounding.
+#[test]
+fn the_float64_noisy_copies_are_the_float32_ones_without_rounding() {
+    let x32 = image();
+    // The image's own values, which float32 rounds.
+    let x64: Vec<f64> = (0..N)
+        .map(|i| 0.1 + ((i * 7 + 3) % 13) as f64 / 20.0 + 1e-9 * i as f64)
+        .collect();
+    let std64 = noise_std(0.15, &x64);
+    let std32 = noise_std(0.15, &x32.data);
+    assert!((std64 - std32).abs() < 1e-7 * std64, "{std64} vs {std32}");
+    assert!(std64 != std32);
+    let (mut rng32, mut rng64, mut reference) =
+        (SeededRng::new(4), SeededRng::new(4), SeededRng::new(4));
+    let mut normals32 = SeededRng::new(4);
+    for sample in 0..3 {
+        let a = noisy_copy::<f32>(&x32.data, &mut rng32, std32);
+        let b = noisy_copy::<f64>(&x64, &mut rng64, std64);
+        let e32 = normals32.normal_vec(N, std32);
+        for i in 0..N {
+            // Bitwise the float32 formula, and exactly x + z std in float64.
+            assert_eq!(a[i], x32.data[i] + e32[i], "sample {sample}[{i}]");
+            let want = x64[i] + reference.normal_f64() * std64;
+            assert_eq!(b[i], want, "sample {sample}[{i}]");
+            assert!(
+                (a[i] as f64 - b[i]).abs() <= 3e-7 * b[i].abs().max(1.0),
+                "sample {sample}[{i}]: {} vs {}",
+                a[i],
+                b[i]
+            );
+        }
+        assert!(b.iter().any(|&v| v != v as f32 as f64), "float64 values");
+    }
 }

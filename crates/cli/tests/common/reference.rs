@@ -119,3 +119,140 @@ pub fn lam64(
     let baseline = blur64(x, 3, h, w, &kernel64(sigma, l));
     (map, objective(x), objective(&baseline))
 }
+
+/// The adjoint of [`conv3x3`] with respect to its input: `dL/dx` from `dL/dy` (`cout x h x w`).
+fn conv3x3_adjoint(gy: &[f64], cin: usize, h: usize, w: usize, wt: &[f64]) -> Vec<f64> {
+    let cout = gy.len() / (h * w);
+    let mut gx = vec![0.0; cin * h * w];
+    for o in 0..cout {
+        for i in 0..h {
+            for j in 0..w {
+                let g = gy[(o * h + i) * w + j];
+                for c in 0..cin {
+                    for u in 0..3 {
+                        for v in 0..3 {
+                            let (ii, jj) = (i as i64 + u as i64 - 1, j as i64 + v as i64 - 1);
+                            if ii < 0 || jj < 0 || ii >= h as i64 || jj >= w as i64 {
+                                continue;
+                            }
+                            gx[(c * h + ii as usize) * w + jj as usize] +=
+                                wt[((o * cin + c) * 3 + u) * 3 + v] * g;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    gx
+}
+
+/// `dD/dx` of the gradient energy in the window `win` at `x` (`3 x h x w`) by reverse-mode
+/// differentiation of [`TinyNet::forward64`] in f64, exact wherever the network is
+/// differentiable (no ReLU input and no window difference exactly zero; there the zero
+/// subgradient). Finite differences are not: ReLU kinks lie within their step of many path
+/// points.
+pub fn gradient64(
+    net: &TinyNet,
+    x: &[f64],
+    h: usize,
+    w: usize,
+    win: (usize, usize, usize),
+) -> Vec<f64> {
+    let z1 = conv3x3(x, 3, h, w, &net.w1, &net.b1);
+    let a: Vec<f64> = z1.iter().map(|v| v.max(0.0)).collect();
+    let z2 = conv3x3(&a, HIDDEN, h, w, &net.w2, &net.b2);
+    let y = net.forward64(x, h, w);
+    let (sh, sw) = (2 * h, 2 * w);
+    let (x0, y0, size) = win;
+    let mut gy = vec![0.0; y.len()];
+    for c in 0..3 {
+        for i in y0..(y0 + size).min(sh - 1) {
+            for j in x0..(x0 + size).min(sw - 1) {
+                let at = (c * sh + i) * sw + j;
+                let (dv, dh) = (y[at] - y[at + sw], y[at] - y[at + 1]);
+                let s = (dv * dv + dh * dh).sqrt();
+                if s > 0.0 {
+                    gy[at] += (dv + dh) / s;
+                    gy[at + sw] -= dv / s;
+                    gy[at + 1] -= dh / s;
+                }
+            }
+        }
+    }
+    let mut gz2 = vec![0.0; z2.len()];
+    for c in 0..3 {
+        for i in 0..sh {
+            for j in 0..sw {
+                let k = if net.nearest {
+                    c
+                } else {
+                    ((i % 2) * 2 + j % 2) * 3 + c
+                };
+                gz2[(k * h + i / 2) * w + j / 2] += gy[(c * sh + i) * sw + j];
+            }
+        }
+    }
+    let mut gz1 = conv3x3_adjoint(&gz2, HIDDEN, h, w, &net.w2);
+    for (g, z) in gz1.iter_mut().zip(&z1) {
+        if *z <= 0.0 {
+            *g = 0.0;
+        }
+    }
+    conv3x3_adjoint(&gz1, 3, h, w, &net.w1)
+}
+
+/// Integrated Gradients (spec) in f64 for `net` at `x` (`3 x h x w`) from the baseline `b`,
+/// with the quadrature `rule` (points `a_i` in `[0, 1]` and weights `w_i`):
+/// `A = (x - b) * sum_i w_i dD/dp (b + a_i (x - b))`, the gradients by [`gradient64`].
+/// Returns the map, D(x) and D(b).
+pub fn ig64(
+    net: &TinyNet,
+    x: &[f64],
+    b: &[f64],
+    (h, w): (usize, usize),
+    win: (usize, usize, usize),
+    rule: &[(f64, f64)],
+) -> (Vec<f64>, f64, f64) {
+    let objective =
+        |p: &[f64]| gradient_energy(&net.forward64(p, h, w), 2 * h, 2 * w, win.0, win.1, win.2);
+    let mut map = vec![0.0; x.len()];
+    for &(a, wt) in rule {
+        let p: Vec<f64> = x.iter().zip(b).map(|(x, b)| b + a * (x - b)).collect();
+        let g = gradient64(net, &p, h, w, win);
+        for k in 0..x.len() {
+            map[k] += wt * g[k] * (x[k] - b[k]);
+        }
+    }
+    (map, objective(x), objective(b))
+}
+
+/// SmoothGrad and its variants (spec) over the plain gradient in f64 for `net`, from
+/// `dD/dx` ([`gradient64`]) at `x + e` for each noise image `e` of `noises`: their mean
+/// (`smoothgrad`), the mean of their squares (`smoothgrad_sq`) and their population variance
+/// (`vargrad`), each summed directly.
+pub fn smoothgrad64(
+    net: &TinyNet,
+    x: &[f64],
+    (h, w): (usize, usize),
+    win: (usize, usize, usize),
+    noises: &[Vec<f64>],
+) -> [Vec<f64>; 3] {
+    let n = noises.len() as f64;
+    let grads: Vec<Vec<f64>> = noises
+        .iter()
+        .map(|e| {
+            let p: Vec<f64> = x.iter().zip(e).map(|(x, e)| x + e).collect();
+            gradient64(net, &p, h, w, win)
+        })
+        .collect();
+    let mean: Vec<f64> = (0..x.len())
+        .map(|k| grads.iter().map(|g| g[k]).sum::<f64>() / n)
+        .collect();
+    let squares = (0..x.len())
+        .map(|k| grads.iter().map(|g| g[k] * g[k]).sum::<f64>() / n)
+        .collect();
+    let variance = (0..x.len())
+        .map(|k| grads.iter().map(|g| (g[k] - mean[k]).powi(2)).sum::<f64>() / n)
+        .collect();
+    [mean, squares, variance]
+}
