@@ -124,6 +124,9 @@ pub fn render(
                         (svg_img(&plots::sanity(s), "sanity check: similarity against layers randomised"))
                     }
                 }
+                @if s.rows.iter().any(|r| !r.sanity.is_empty()) {
+                    p.note { "Sanity check: each run's maps of the randomised networks, side by side, are in its folder's " code { "sanity/report.html" } " (" code { "runs/<model>/<method>/<image>/sanity/" } ")." }
+                }
                 @let unbounded: Vec<&str> = s.rows.iter().filter(|r| r.receptive_field.is_none() && r.ok > 0).map(|r| r.model.as_str()).collect();
                 @if !unbounded.is_empty() {
                     p.note { "Receptive field not bounded by the backend (global operations such as attention over the whole image), so not plotted: " (unbounded.join(", ")) "." }

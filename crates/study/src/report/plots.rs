@@ -235,13 +235,13 @@ pub fn sanity(s: &Summary) -> String {
         curves.push(Curve::new(
             &format!("{name}: Spearman |A|"),
             pts(|l| l.spearman_abs.mean),
-            2 * i,
+            i,
             false,
         ));
         curves.push(Curve::new(
             &format!("{name}: SSIM"),
             pts(|l| l.ssim.mean),
-            2 * i + 1,
+            i,
             true,
         ));
     }
