@@ -213,7 +213,9 @@ fn a_study_asking_for_more_layers_than_the_network_has_fails_its_items_clearly()
     std::fs::write(dir.path().join("study.toml"), text).unwrap();
     let o = common::srlens(dir.path(), &["study", "study.toml", "--quiet"]);
     let summary = common::read_json(&dir.path().join("out/summary.json"));
-    let reason = summary["failures"][0]["reason"].as_str().unwrap_or_default();
+    let reason = summary["failures"][0]["reason"]
+        .as_str()
+        .unwrap_or_default();
     assert!(
         reason.contains("`[sanity]` layers: 999") && reason.contains("from 1 to"),
         "{summary} {}",

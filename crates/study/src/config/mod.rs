@@ -5,8 +5,8 @@
 mod schema;
 
 pub use schema::{
-    usable_label, Images, ListedWindow, Problem, SanitySettings, StudyConfig, StudyModel, WindowRule,
-    WindowsConfig,
+    usable_label, Images, ListedWindow, Problem, SanitySettings, StudyConfig, StudyModel,
+    WindowRule, WindowsConfig,
 };
 
 use std::path::{Component, Path, PathBuf};
@@ -260,7 +260,10 @@ mod tests {
         let sanity = |table: &str| study(&format!("{OK}[sanity]\n{table}\n"));
         assert!(sanity("layers = [1, 2]\nseed = 3").is_ok());
         let e = sanity("layers = [0, 2]").unwrap_err();
-        assert!(e.contains("9 | layers = [0, 2]") && e.contains("at least 1"), "{e}");
+        assert!(
+            e.contains("9 | layers = [0, 2]") && e.contains("at least 1"),
+            "{e}"
+        );
         let e = sanity("layer = [1]").unwrap_err();
         assert!(e.contains("unknown field `layer`"), "{e}");
     }
