@@ -180,72 +180,48 @@ impl Line {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LinePath;
 
-impl PathFn for LinePath {
-    type Options = LineOptions;
-
-    fn check(&self, options: &LineOptions, ctx: &PathContext<'_>) -> Result<(), PluginError> {
-        options.resolve(ctx.what).map(drop)
-    }
-
-    fn sample(
-        &self,
-        options: &LineOptions,
-        ctx: &PathContext<'_>,
-        steps: usize,
-        range: Range<usize>,
-    ) -> Result<PathSamples, PluginError> {
-        options
-            .resolve(ctx.what)?
-            .sample_for::<f32>(ctx, ctx.image, steps, range)
-    }
-
-    fn sample_f64(
-        &self,
-        options: &LineOptions,
-        ctx: &PathContext<'_>,
-        image: &Tensor64,
-        steps: usize,
-        range: Range<usize>,
-    ) -> Result<PathSamples64, PluginError> {
-        options
-            .resolve(ctx.what)?
-            .sample_for::<f64>(ctx, image, steps, range)
-    }
-}
-
 /// The `blur_line` path function: the straight line from `blur(x, k_sigma)` to `x`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BlurLinePath;
 
-impl PathFn for BlurLinePath {
-    type Options = BlurLineOptions;
+/// A straight-line path function over options that resolve to a [`Line`]: both precisions
+/// sample the same resolved line.
+macro_rules! line_path {
+    ($path:ty, $options:ty) => {
+        impl PathFn for $path {
+            type Options = $options;
 
-    fn check(&self, options: &BlurLineOptions, ctx: &PathContext<'_>) -> Result<(), PluginError> {
-        options.resolve(ctx.what).map(drop)
-    }
+            fn check(&self, options: &$options, ctx: &PathContext<'_>) -> Result<(), PluginError> {
+                options.resolve(ctx.what).map(drop)
+            }
 
-    fn sample(
-        &self,
-        options: &BlurLineOptions,
-        ctx: &PathContext<'_>,
-        steps: usize,
-        range: Range<usize>,
-    ) -> Result<PathSamples, PluginError> {
-        options
-            .resolve(ctx.what)?
-            .sample_for::<f32>(ctx, ctx.image, steps, range)
-    }
+            fn sample(
+                &self,
+                options: &$options,
+                ctx: &PathContext<'_>,
+                steps: usize,
+                range: Range<usize>,
+            ) -> Result<PathSamples, PluginError> {
+                options
+                    .resolve(ctx.what)?
+                    .sample_for::<f32>(ctx, ctx.image, steps, range)
+            }
 
-    fn sample_f64(
-        &self,
-        options: &BlurLineOptions,
-        ctx: &PathContext<'_>,
-        image: &Tensor64,
-        steps: usize,
-        range: Range<usize>,
-    ) -> Result<PathSamples64, PluginError> {
-        options
-            .resolve(ctx.what)?
-            .sample_for::<f64>(ctx, image, steps, range)
-    }
+            fn sample_f64(
+                &self,
+                options: &$options,
+                ctx: &PathContext<'_>,
+                image: &Tensor64,
+                steps: usize,
+                range: Range<usize>,
+            ) -> Result<PathSamples64, PluginError> {
+                options
+                    .resolve(ctx.what)?
+                    .sample_for::<f64>(ctx, image, steps, range)
+            }
+        }
+    };
 }
+
+line_path!(LinePath, LineOptions);
+line_path!(BlurLinePath, BlurLineOptions);
