@@ -18,4 +18,4 @@ pub use check::validate;
 pub use error::{Error, Result};
 pub use io::{read_bytes, read_file, read_tensor_pb, to_bytes, write_file, write_tensor_pb};
 pub use ir::{Attribute, Dim, ElemType, Graph, Node, TensorData, TensorValues, ValueInfo};
-pub use receptive::{conv_flops, receptive_field, ReceptiveField};
+pub use receptive::{conv_flops, conv_layers, receptive_field, ConvLayer, ReceptiveField};

@@ -44,15 +44,44 @@ pub fn receptive_field(graph: &Graph) -> Result<ReceptiveField, String> {
     }
 }
 
-/// The floating-point operations of the graph's convolutions for one `h x w` input image
-/// (a multiply and an add per weight and output pixel), where the graph is local (see
-/// [`receptive_field`]); a gradient into the input costs about as much again.
-pub fn conv_flops(graph: &Graph, h: usize, w: usize) -> Result<f64, String> {
+/// One convolution of a graph, at the size it runs on for a given input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvLayer {
+    /// Input channels (per group times groups).
+    pub channels: usize,
+    /// Output channels.
+    pub out_channels: usize,
+    /// Kernel height.
+    pub kh: usize,
+    /// Kernel width.
+    pub kw: usize,
+    /// Rows of its input.
+    pub height: usize,
+    /// Columns of its input.
+    pub width: usize,
+    /// Its first padding value (`pads[0]`, 0 when absent).
+    pub padding: usize,
+    /// Groups (1 for a plain convolution).
+    pub groups: usize,
+}
+
+impl ConvLayer {
+    /// Floating-point operations for one image at stride 1 (a multiply and an add per weight
+    /// and output pixel, the output taken as large as the input).
+    pub fn flops(&self) -> f64 {
+        let per_pixel = self.out_channels * self.channels / self.groups.max(1) * self.kh * self.kw;
+        2.0 * per_pixel as f64 * (self.height * self.width) as f64
+    }
+}
+
+/// The graph's convolutions in graph order, each at the size it runs on for one `h x w`
+/// input image, where the graph is local (see [`receptive_field`]).
+pub fn conv_layers(graph: &Graph, h: usize, w: usize) -> Result<Vec<ConvLayer>, String> {
     let values = walk(graph)?;
-    let mut flops = 0.0;
+    let mut layers = Vec::new();
     for node in graph.nodes.iter().filter(|n| n.op_type == "Conv") {
         let Some(Value::Local { pitch, .. }) =
-            node.outputs.first().and_then(|o| values.get(o.as_str()))
+            node.inputs.first().and_then(|i| values.get(i.as_str()))
         else {
             continue;
         };
@@ -60,10 +89,35 @@ pub fn conv_flops(graph: &Graph, h: usize, w: usize) -> Result<f64, String> {
             .initializers
             .get(&node.inputs[1])
             .ok_or_else(|| format!("node `{}`: weights that are not an initializer", node.name))?;
-        let per_pixel: i64 = weight.dims.iter().product();
-        flops += 2.0 * per_pixel as f64 * (h as f64 / pitch) * (w as f64 / pitch);
+        let dims: Vec<usize> = weight.dims.iter().map(|&d| d.max(0) as usize).collect();
+        let &[out_channels, per_group, kh, kw] = dims.as_slice() else {
+            return Err(format!("node `{}`: weights of shape {dims:?}", node.name));
+        };
+        let int = |name: &str| match node.attributes.get(name) {
+            Some(Attribute::Int(v)) => Some(*v),
+            Some(Attribute::Ints(v)) => v.first().copied(),
+            _ => None,
+        };
+        let groups = int("group").unwrap_or(1).max(1) as usize;
+        layers.push(ConvLayer {
+            channels: per_group * groups,
+            out_channels,
+            kh,
+            kw,
+            height: (h as f64 / pitch).round() as usize,
+            width: (w as f64 / pitch).round() as usize,
+            padding: int("pads").unwrap_or(0).max(0) as usize,
+            groups,
+        });
     }
-    Ok(flops)
+    Ok(layers)
+}
+
+/// The floating-point operations of the graph's convolutions for one `h x w` input image
+/// (a multiply and an add per weight and output pixel), where the graph is local (see
+/// [`receptive_field`]); a gradient into the input costs about as much again.
+pub fn conv_flops(graph: &Graph, h: usize, w: usize) -> Result<f64, String> {
+    Ok(conv_layers(graph, h, w)?.iter().map(ConvLayer::flops).sum())
 }
 
 /// Every value's [`Value`], or why one cannot be bounded.
@@ -337,6 +391,12 @@ mod tests {
         let g = b.build().unwrap();
         // 2 x (2 x 2 x 3 x 3) per pixel, on 8 x 8 and then on 16 x 16 pixels.
         assert_eq!(conv_flops(&g, 8, 8), Ok(72.0 * 64.0 + 72.0 * 256.0));
+        let layers = conv_layers(&g, 8, 8).unwrap();
+        let sizes: Vec<_> = layers
+            .iter()
+            .map(|l| (l.channels, l.out_channels, l.kh, l.height, l.padding))
+            .collect();
+        assert_eq!(sizes, [(2, 2, 3, 8, 1), (2, 2, 3, 16, 1)]);
     }
 
     #[test]

@@ -9,6 +9,11 @@
 //! (threads: 0 for rayon's default pool; a shape given as four numbers replaces the list).
 //! Prints the median of several repetitions in ms and GFLOP/s, and the speed-up over candle
 //! ("x"). The numbers are for comparison within one run: on a shared machine they move.
+//!
+//! `conv_bench -- --json SHAPES.json THREADS`: the form `cargo xtask bench` runs beside
+//! libtorch's `xtask/bench/conv_torch.py`: SHAPES.json is a list of `{"batch", "channels",
+//! "out_channels", "kh", "kw", "height", "width", "padding"}`; prints a JSON list of
+//! `{"forward_s", "input_gradient_s"}`, this backend's kernels (the default method) only.
 
 use std::time::Instant;
 
@@ -100,6 +105,9 @@ fn bench(c: usize, m: usize, side: usize, batch: usize) -> candle_core::Result<(
     let mut methods = vec![("im2col+gemm", Method::Im2colGemm)];
     if conv_f32::direct_available() {
         methods.insert(0, ("direct", Method::Direct));
+        if conv_f32::direct_isa() == Some(conv_f32::DirectIsa::Avx512) {
+            methods.insert(1, ("avx2", Method::DirectAvx2));
+        }
     }
     let name = format!("{c}->{m} {side}x{side} b{batch}");
     let gf = |t: f64| g.flops() / t / 1e9;
@@ -130,11 +138,65 @@ fn bench(c: usize, m: usize, side: usize, batch: usize) -> candle_core::Result<(
     Ok(())
 }
 
+/// One layer of `--json`'s list.
+#[derive(serde::Deserialize)]
+struct Layer {
+    batch: usize,
+    channels: usize,
+    out_channels: usize,
+    kh: usize,
+    kw: usize,
+    height: usize,
+    width: usize,
+    padding: usize,
+}
+
+/// `--json`: the seconds of the forward convolution and its input gradient per layer.
+fn json(shapes: &str, threads: usize) -> Result<(), String> {
+    let text = std::fs::read_to_string(shapes).map_err(|e| format!("{shapes}: {e}"))?;
+    let layers: Vec<Layer> = serde_json::from_str(&text).map_err(|e| format!("{shapes}: {e}"))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for l in &layers {
+        let g = Geometry::padded(
+            [l.batch, l.channels, l.height, l.width],
+            [l.out_channels, l.channels, l.kh, l.kw],
+            l.padding,
+            1,
+        )
+        .map_err(|e| e.to_string())?;
+        let gg = g.input_gradient();
+        let (x, w, gy) = (
+            noise(g.input_len(), 1),
+            noise(g.weight_len(), 2),
+            noise(gg.input_len(), 3),
+        );
+        let time = |geo: &Geometry, a: &[f32]| {
+            pool.install(|| median(|| drop(conv_f32::conv2d(a, &w, None, geo).unwrap())))
+        };
+        // The input gradient's kernel has the forward one's shape transposed; its values do
+        // not change the time.
+        let wg = noise(gg.weight_len(), 4);
+        let gradient =
+            pool.install(|| median(|| drop(conv_f32::conv2d(&gy, &wg, None, &gg).unwrap())));
+        out.push(serde_json::json!({"forward_s": time(&g, &x), "input_gradient_s": gradient}));
+    }
+    println!("{}", serde_json::Value::Array(out));
+    Ok(())
+}
+
 fn main() -> candle_core::Result<()> {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .map(|a| a.parse().unwrap_or(0))
-        .collect();
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, shapes, threads] = raw.as_slice() {
+        if flag == "--json" {
+            let threads = threads.parse().unwrap_or(1);
+            return json(shapes, threads).map_err(candle_core::Error::Msg);
+        }
+    }
+    let args: Vec<usize> = raw.iter().map(|a| a.parse().unwrap_or(0)).collect();
     let threads = args.first().copied().unwrap_or(0);
     let shapes: Vec<_> = match args.get(1..5) {
         Some(&[c, m, side, batch]) => vec![(c, m, side, batch)],

@@ -6,10 +6,13 @@
 //!
 //! - [`Method::Direct`] (x86-64 with AVX2 and FMA): the block's input rows are copied, zero
 //!   padded, into a buffer owned by the worker thread (small enough to stay in the L2
-//!   cache), and register-blocked kernels compute 4 or 6 output channels x 16 pixels at a
-//!   time by fused multiply-adds of the kernel taps (`C kh kw` of them, 32 input channels per
-//!   pass) with the shifted input rows read in place: no im2col matrix, the output written
-//!   once per pass straight into NCHW, the bias fused. The default where it runs.
+//!   cache), and register-blocked kernels compute 4 or 6 output channels x 16 pixels (AVX2)
+//!   or 4 or 8 output channels x 32 pixels (AVX-512, where the CPU has it) at a time by
+//!   fused multiply-adds of the kernel taps (`C kh kw` of them, 32 input channels per pass)
+//!   with the shifted input rows read in place: no im2col matrix, the output written once
+//!   per pass straight into NCHW, the bias fused. The default where it runs. Both kernel
+//!   families add the taps of an output value in the same order, one rounding per
+//!   multiply-add, so they give the same bits.
 //! - [`Method::Im2colGemm`] (everywhere): the block's input patches are copied (im2col) into
 //!   a per-thread buffer and one `gemm` computes `out[M, block] = W[M, C kh kw] x col[C kh
 //!   kw, block]` straight into the NCHW output (a block's pixels are contiguous in every
@@ -194,21 +197,45 @@ impl Geometry {
 pub enum Method {
     /// [`Method::Direct`] where the CPU has AVX2 and FMA, else [`Method::Im2colGemm`].
     Auto,
-    /// Register-blocked AVX2 kernels on zero-padded input rows (an error elsewhere).
+    /// Register-blocked kernels on zero-padded input rows: AVX-512 where the CPU has it,
+    /// else AVX2 and FMA (an error without those).
     Direct,
+    /// [`Method::Direct`]'s AVX2 kernels even where AVX-512 is present (for comparisons).
+    DirectAvx2,
     /// im2col of row blocks and one `gemm` per block.
     Im2colGemm,
 }
 
+/// The vector instructions of [`Method::Direct`]'s kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirectIsa {
+    /// 256-bit AVX2 with FMA.
+    Avx2,
+    /// 512-bit AVX-512 (foundation).
+    Avx512,
+}
+
 /// Whether [`Method::Direct`] runs on this CPU.
 pub fn direct_available() -> bool {
+    direct_isa().is_some()
+}
+
+/// The best kernels [`Method::Direct`] has on this CPU, if any.
+pub fn direct_isa() -> Option<DirectIsa> {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        use std::arch::is_x86_feature_detected as has;
+        if !(has!("avx2") && has!("fma")) {
+            None
+        } else if has!("avx512f") {
+            Some(DirectIsa::Avx512)
+        } else {
+            Some(DirectIsa::Avx2)
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        false
+        None
     }
 }
 
@@ -229,15 +256,13 @@ pub fn conv2d_with(
     method: Method,
 ) -> Result<Vec<f32>> {
     check(x, weight, bias, g)?;
+    let missing =
+        || Error::unsupported("the direct f32 convolution needs an x86-64 CPU with AVX2 and FMA");
     let direct = match method {
-        Method::Auto => direct_available(),
-        Method::Direct if !direct_available() => {
-            return Err(Error::unsupported(
-                "the direct f32 convolution needs an x86-64 CPU with AVX2 and FMA",
-            ))
-        }
-        Method::Direct => true,
-        Method::Im2colGemm => false,
+        Method::Auto => direct_isa(),
+        Method::Direct => Some(direct_isa().ok_or_else(missing)?),
+        Method::DirectAvx2 => Some(direct_isa().map(|_| DirectIsa::Avx2).ok_or_else(missing)?),
+        Method::Im2colGemm => None,
     };
     let mut out = vec![0f32; g.output_len()];
     let pixels = g.out_h * g.out_w;
@@ -253,11 +278,10 @@ pub fn conv2d_with(
         }
         return Ok(out);
     }
-    if direct {
+    match direct {
         #[cfg(target_arch = "x86_64")]
-        direct::conv(x, weight, bias, g, &mut out);
-    } else {
-        im2col_gemm(x, weight, bias, g, &mut out, TILE_FLOATS);
+        Some(isa) => direct::conv(x, weight, bias, g, &mut out, isa),
+        _ => im2col_gemm(x, weight, bias, g, &mut out, TILE_FLOATS),
     }
     Ok(out)
 }
@@ -449,7 +473,7 @@ unsafe fn gemm_block(
 mod direct {
     use std::arch::x86_64::*;
 
-    use super::{for_each_block, rows_per_block, with_scratch, Geometry, OutPtr};
+    use super::{for_each_block, rows_per_block, with_scratch, DirectIsa, Geometry, OutPtr};
 
     /// Input channels per pass over the output (their taps' input rows stay in L1).
     const CHANNELS_PER_PASS: usize = 32;
@@ -471,29 +495,40 @@ mod direct {
         p
     }
 
-    /// A row of `ow` pixels as panels `(first pixel, width)` of 16 pixels (the last may be
-    /// partial).
-    fn panels(ow: usize) -> Vec<(usize, usize)> {
-        (0..ow).step_by(16).map(|x| (x, 16.min(ow - x))).collect()
+    /// A row of `ow` pixels as panels `(first pixel, width)` of `width` pixels (the last may
+    /// be partial).
+    fn panels(ow: usize, width: usize) -> Vec<(usize, usize)> {
+        (0..ow)
+            .step_by(width)
+            .map(|x| (x, width.min(ow - x)))
+            .collect()
     }
 
-    /// Convolves into `out` (zeros; operands checked, `g.channels > 0`, AVX2 and FMA
-    /// present).
+    /// Whether blocks of `big` output channels pad `m` channels by at most 10% more than
+    /// blocks of `small` do.
+    fn by_big_blocks(m: usize, big: usize, small: usize) -> bool {
+        m.div_ceil(big) * big * 10 <= m.div_ceil(small) * small * 11
+    }
+
+    /// Convolves into `out` (zeros; operands checked, `g.channels > 0`, the CPU has `isa`).
     pub(super) fn conv(
         x: &[f32],
         weight: &[f32],
         bias: Option<&[f32]>,
         g: &Geometry,
         out: &mut [f32],
+        isa: DirectIsa,
     ) {
-        // Blocks of 6 channels (12 accumulators: more multiply-adds in flight, fewer loads
-        // per multiply-add) unless they pad the channels by 10% more than blocks of 4 (8
-        // accumulators) do: 64 channels go by 6, 32 by 4.
+        // The larger channel blocks (more multiply-adds in flight, fewer loads per
+        // multiply-add) unless they pad the channels by 10% more than blocks of 4: with AVX2
+        // 64 channels go by 6 (12 accumulators), 32 by 4; with AVX-512 both by 8 (16).
         let m = g.out_channels;
-        if m.div_ceil(6) * 6 * 10 <= m.div_ceil(4) * 4 * 11 {
-            conv_mb::<6>(x, weight, bias, g, out)
-        } else {
-            conv_mb::<4>(x, weight, bias, g, out)
+        match isa {
+            DirectIsa::Avx2 if by_big_blocks(m, 6, 4) => conv_mb::<6>(x, weight, bias, g, out, isa),
+            DirectIsa::Avx512 if by_big_blocks(m, 8, 4) => {
+                conv_mb::<8>(x, weight, bias, g, out, isa)
+            }
+            _ => conv_mb::<4>(x, weight, bias, g, out, isa),
         }
     }
 
@@ -504,6 +539,7 @@ mod direct {
         bias: Option<&[f32]>,
         g: &Geometry,
         out: &mut [f32],
+        isa: DirectIsa,
     ) {
         let taps = g.kh * g.kw;
         let k = g.channels * taps;
@@ -521,21 +557,38 @@ mod direct {
                 }
             }
         }
-        let panels = panels(g.out_w);
+        let panels = panels(g.out_w, PANEL * isa_vectors(isa));
         let ptr = OutPtr(out.as_mut_ptr());
         for_each_block(g, rows, |b, r0, r1| {
             with_scratch(|buf| {
                 pad_rows(x, g, b, r0, r1 - r0 + reach_h, row_len, plane, buf);
+                let block = Block {
+                    buf,
+                    offsets: &offsets,
+                    packed: &packed,
+                    bias,
+                    g,
+                    panels: &panels,
+                    taps,
+                    out: ptr,
+                };
                 // SAFETY: the block writes rows r0..r1 of every channel of image b of `out`
                 // (alive for the whole loop) only; `buf` holds the padded rows the offsets
-                // and panels address, plus SLACK; AVX2 and FMA are present.
-                unsafe {
-                    block::<MB>(
-                        buf, &offsets, &packed, bias, g, b, r0, r1, &panels, taps, ptr,
-                    )
-                }
+                // and panels address, plus SLACK; the CPU has `isa`.
+                unsafe { block.rows::<MB>(b, r0, r1, isa) }
             })
         });
+    }
+
+    /// Pixels of a panel per 256 bits of vector (two vectors of 8 floats with AVX2).
+    const PANEL: usize = 16;
+
+    /// 256-bit vectors in one of `isa`'s vectors.
+    fn isa_vectors(isa: DirectIsa) -> usize {
+        match isa {
+            DirectIsa::Avx2 => 1,
+            DirectIsa::Avx512 => 2,
+        }
     }
 
     /// Input rows `r0 - pad_top ..` (`n` of them) of image `b`, zero padded to the output
@@ -575,53 +628,155 @@ mod direct {
         }
     }
 
-    /// Output rows `r0..r1` of image `b`, pass by pass over the input channels.
+    /// What every output row of one block reads and where it writes.
+    struct Block<'a> {
+        /// The block's padded input rows ([`pad_rows`]).
+        buf: &'a [f32],
+        /// Offset of every tap in `buf`, from the output pixel's own place.
+        offsets: &'a [usize],
+        /// The kernel in blocks of output channels ([`pack_weight`]).
+        packed: &'a [f32],
+        /// One value per output channel, if any.
+        bias: Option<&'a [f32]>,
+        /// The convolution.
+        g: &'a Geometry,
+        /// The panels of an output row.
+        panels: &'a [(usize, usize)],
+        /// Taps per input channel.
+        taps: usize,
+        /// The output.
+        out: OutPtr,
+    }
+
+    impl Block<'_> {
+        /// Output rows `r0..r1` of image `b`, pass by pass over the input channels.
+        ///
+        /// # Safety
+        ///
+        /// As in [`conv`]'s loop: `out` live with rows r0..r1 of image b this call's alone,
+        /// `buf` as [`pad_rows`] leaves it, the CPU has `isa`.
+        unsafe fn rows<const MB: usize>(&self, b: usize, r0: usize, r1: usize, isa: DirectIsa) {
+            let g = self.g;
+            let m = g.out_channels;
+            let k = g.channels * self.taps;
+            let pixels = g.out_h * g.out_w;
+            let row_len = g.out_w + g.dilation * (g.kw - 1);
+            let per_pass = CHANNELS_PER_PASS * self.taps;
+            for oy in r0..r1 {
+                let mut k0 = 0;
+                while k0 < k {
+                    let k1 = (k0 + per_pass).min(k);
+                    let offs = &self.offsets[k0..k1];
+                    for &(x0, pw) in self.panels {
+                        let src = self.buf.as_ptr().add((oy - r0) * row_len + x0);
+                        for mb in 0..m.div_ceil(MB) {
+                            let mv = MB.min(m - mb * MB);
+                            let w = self.packed.as_ptr().add((mb * k + k0) * MB);
+                            let init = (k0 == 0).then(|| {
+                                let mut v = [0f32; MB];
+                                if let Some(bias) = self.bias {
+                                    v[..mv].copy_from_slice(&bias[mb * MB..mb * MB + mv]);
+                                }
+                                v
+                            });
+                            let dst = self
+                                .out
+                                .0
+                                .add((b * m + mb * MB) * pixels + oy * g.out_w + x0);
+                            let init = init.as_ref();
+                            match isa {
+                                DirectIsa::Avx2 => {
+                                    call::<MB>(src, offs, w, dst, pixels, init, mv, pw)
+                                }
+                                DirectIsa::Avx512 => {
+                                    call512::<MB>(src, offs, w, dst, pixels, init, mv, pw)
+                                }
+                            }
+                        }
+                    }
+                    k0 = k1;
+                }
+            }
+        }
+    }
+
+    /// [`call`] with the AVX-512 kernels (panels of up to 32 pixels, partial ones by masked
+    /// loads and stores, partial channel blocks by storing `mv` channels only).
     ///
     /// # Safety
     ///
-    /// As in [`conv`]'s loop: `out` live with rows r0..r1 of image b this call's alone,
-    /// `buf` as [`pad_rows`] leaves it, AVX2 and FMA present.
+    /// As for [`call`], with AVX-512 present.
     #[allow(clippy::too_many_arguments)]
-    unsafe fn block<const MB: usize>(
-        buf: &[f32],
-        offsets: &[usize],
-        packed: &[f32],
-        bias: Option<&[f32]>,
-        g: &Geometry,
-        b: usize,
-        r0: usize,
-        r1: usize,
-        panels: &[(usize, usize)],
-        taps: usize,
-        out: OutPtr,
+    #[inline]
+    unsafe fn call512<const MB: usize>(
+        src: *const f32,
+        offs: &[usize],
+        w: *const f32,
+        dst: *mut f32,
+        rs: usize,
+        init: Option<&[f32; MB]>,
+        mv: usize,
+        pw: usize,
     ) {
-        let m = g.out_channels;
-        let k = g.channels * taps;
-        let pixels = g.out_h * g.out_w;
-        let row_len = g.out_w + g.dilation * (g.kw - 1);
-        let per_pass = CHANNELS_PER_PASS * taps;
-        for oy in r0..r1 {
-            let mut k0 = 0;
-            while k0 < k {
-                let k1 = (k0 + per_pass).min(k);
-                let offs = &offsets[k0..k1];
-                for &(x0, pw) in panels {
-                    let src = buf.as_ptr().add((oy - r0) * row_len + x0);
-                    for mb in 0..m.div_ceil(MB) {
-                        let mv = MB.min(m - mb * MB);
-                        let w = packed.as_ptr().add((mb * k + k0) * MB);
-                        let init = (k0 == 0).then(|| {
-                            let mut v = [0f32; MB];
-                            if let Some(bias) = bias {
-                                v[..mv].copy_from_slice(&bias[mb * MB..mb * MB + mv]);
-                            }
-                            v
-                        });
-                        let dst = out.0.add((b * m + mb * MB) * pixels + oy * g.out_w + x0);
-                        call::<MB>(src, offs, w, dst, pixels, init.as_ref(), mv, pw);
-                    }
+        let v = pw.div_ceil(16);
+        let rest = pw - 16 * (v - 1);
+        let last: __mmask16 = if rest == 16 { 0xffff } else { (1 << rest) - 1 };
+        match v {
+            2 => kernel512::<MB, 2>(src, offs, w, dst, rs, init, mv, last),
+            _ => kernel512::<MB, 1>(src, offs, w, dst, rs, init, mv, last),
+        }
+    }
+
+    /// [`kernel`] for `16 V` pixels by AVX-512, channels `i < mv` and the lanes of `last`
+    /// in the last vector only (none of the others is read or written).
+    ///
+    /// # Safety
+    ///
+    /// The CPU has AVX-512F; `src + offs[t] + p`, `w + t MB + i` and `dst + i rs + p` are
+    /// valid for every `t`, `i < mv` (`i < MB` for `w`) and pixel `p` of the panel.
+    #[allow(clippy::needless_range_loop, clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn kernel512<const MB: usize, const V: usize>(
+        src: *const f32,
+        offs: &[usize],
+        w: *const f32,
+        dst: *mut f32,
+        rs: usize,
+        init: Option<&[f32; MB]>,
+        mv: usize,
+        last: __mmask16,
+    ) {
+        let lanes = |v: usize| if v + 1 == V { last } else { 0xffff };
+        let mut acc = [[_mm512_setzero_ps(); V]; MB];
+        for i in 0..MB {
+            for v in 0..V {
+                acc[i][v] = match init {
+                    Some(b) => _mm512_set1_ps(b[i]),
+                    None if i < mv => _mm512_maskz_loadu_ps(lanes(v), dst.add(i * rs + 16 * v)),
+                    None => _mm512_setzero_ps(),
+                };
+            }
+        }
+        let mut wt = w;
+        for &o in offs {
+            let p = src.add(o);
+            let mut xs = [_mm512_setzero_ps(); V];
+            for v in 0..V {
+                xs[v] = _mm512_maskz_loadu_ps(lanes(v), p.add(16 * v));
+            }
+            for i in 0..MB {
+                let wi = _mm512_set1_ps(*wt.add(i));
+                for v in 0..V {
+                    acc[i][v] = _mm512_fmadd_ps(xs[v], wi, acc[i][v]);
                 }
-                k0 = k1;
+            }
+            wt = wt.add(MB);
+        }
+        for i in 0..MB {
+            if i < mv {
+                for v in 0..V {
+                    _mm512_mask_storeu_ps(dst.add(i * rs + 16 * v), lanes(v), acc[i][v]);
+                }
             }
         }
     }
@@ -729,17 +884,19 @@ mod direct {
     mod tests {
         #[test]
         fn panels_cover_the_row() {
-            for ow in 1..200 {
-                let p = super::panels(ow);
-                let mut x = 0;
-                for &(x0, w) in &p {
-                    assert_eq!(x0, x);
-                    assert!(w > 0 && w <= 16);
-                    x += w;
+            for width in [16, 32] {
+                for ow in 1..200 {
+                    let p = super::panels(ow, width);
+                    let mut x = 0;
+                    for &(x0, w) in &p {
+                        assert_eq!(x0, x);
+                        assert!(w > 0 && w <= width);
+                        x += w;
+                    }
+                    assert_eq!(x, ow);
                 }
-                assert_eq!(x, ow);
             }
-            assert_eq!(super::panels(40), vec![(0, 16), (16, 16), (32, 8)]);
+            assert_eq!(super::panels(40, 16), vec![(0, 16), (16, 16), (32, 8)]);
         }
     }
 }
@@ -824,6 +981,8 @@ mod tests {
             // Several channel passes, full and partial pixel panels and channel blocks.
             (1, 40, 6, 5, 37, 3),
             (1, 3, 5, 4, 32, 3),
+            // AVX-512: a partial second vector, a partial block of 8 channels.
+            (2, 9, 14, 3, 50, 3),
         ];
         for (n, c, m, h, w, k) in shapes {
             for p in 0..3 {
@@ -847,7 +1006,7 @@ mod tests {
                     }
                     let mut methods = vec![Method::Auto, Method::Im2colGemm];
                     if direct_available() {
-                        methods.push(Method::Direct);
+                        methods.extend([Method::Direct, Method::DirectAvx2]);
                     }
                     // Cropping (negative padding), as in the gradient of a large padding.
                     let gg = g.input_gradient();
@@ -859,6 +1018,11 @@ mod tests {
                         close(&run(), &want);
                         close(&pool.install(run), &want);
                         close(&conv2d_with(&gy, &wf, None, &gg, method).unwrap(), &want_gx);
+                    }
+                    if direct_available() {
+                        // Both kernel families add the taps in one order: the same bits.
+                        let bits = |m| conv2d_with(&x, &wt, Some(&bias), &g, m).unwrap();
+                        assert_eq!(bits(Method::Direct), bits(Method::DirectAvx2));
                     }
                 }
             }

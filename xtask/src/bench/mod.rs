@@ -5,9 +5,10 @@
 //! `docs/benchmarks.md`.
 //!
 //! `cargo xtask bench [--runs N] [--nets slim,medium,thick] [--sizes 64,128] [--backends
-//! candle,tch,ort] [--no-sweeps] [--no-windows | --windows-only]`. What a run does not measure
-//! (other networks or sizes, the sweeps, the several-windows comparison of [`windows`]) stays
-//! as last measured, each row and section with its own date.
+//! candle,tch,ort] [--no-sweeps] [--no-windows | --windows-only] [--no-ops | --ops-only]`.
+//! What a run does not measure (other networks or sizes, the sweeps, the several-windows
+//! comparison of [`windows`], the convolution table of [`ops`]) stays as last measured, each
+//! row and section with its own date.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,6 +17,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 mod markdown;
+mod ops;
 mod windows;
 
 use crate::{paths, run, torch, Result};
@@ -30,6 +32,8 @@ struct Plan {
     sweeps: bool,
     /// The several-windows comparison: `Some(true)` alone, `Some(false)` with the rest.
     windows: Option<bool>,
+    /// The convolution table: `Some(true)` alone, `Some(false)` with the rest.
+    ops: Option<bool>,
 }
 
 /// A cell's measurements stop after this many seconds (the first run always completes).
@@ -65,14 +69,21 @@ fn parse(args: &[String]) -> Result<Plan> {
         sizes,
         backends: list(args, "--backends", &["candle", "tch", "ort"]),
         sweeps: !args.iter().any(|a| a == "--no-sweeps"),
-        windows: if args.iter().any(|a| a == "--windows-only") {
-            Some(true)
-        } else if args.iter().any(|a| a == "--no-windows") {
-            None
-        } else {
-            Some(false)
-        },
+        windows: part(args, "windows"),
+        ops: part(args, "ops"),
     })
+}
+
+/// A part of the bench that `--NAME-only` runs alone and `--no-NAME` leaves out.
+fn part(args: &[String], name: &str) -> Option<bool> {
+    let flag = |f: String| args.contains(&f);
+    if flag(format!("--{name}-only")) {
+        Some(true)
+    } else if flag(format!("--no-{name}")) {
+        None
+    } else {
+        Some(false)
+    }
 }
 
 /// The middle value (the mean of the two middle ones for an even count).
@@ -406,19 +417,28 @@ pub fn main(args: &[String]) -> Result<()> {
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(Value::Null);
     let now = || humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let ops = match plan.ops {
+        Some(only) if only || plan.windows != Some(true) => {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let mut o = ops::convolutions(&plan.nets, threads)?;
+            o["date"] = json!(now());
+            o
+        }
+        _ => previous["convolutions"].clone(),
+    };
     let windows = match plan.windows {
-        Some(_) => {
+        Some(only) if only || plan.ops != Some(true) => {
             let (png, _, _) = input(&dir, 64)?;
             let b = plan.backends.first().map_or("candle", String::as_str);
             let mut w = windows::windows(&dir, b, 64, &png, plan.runs)?;
             w["date"] = json!(now());
             w
         }
-        None => previous["windows"].clone(),
+        _ => previous["windows"].clone(),
     };
-    let only_windows = plan.windows == Some(true);
+    let one_part_only = plan.windows == Some(true) || plan.ops == Some(true);
     let mut rows = Vec::new();
-    for &n in plan.sizes.iter().filter(|_| !only_windows) {
+    for &n in plan.sizes.iter().filter(|_| !one_part_only) {
         let (png, f32s, _) = input(&dir, n)?;
         for net in &plan.nets {
             eprintln!("xtask: bench esrgan-{net}-x4 {n} x {n}: original");
@@ -469,7 +489,7 @@ pub fn main(args: &[String]) -> Result<()> {
     if sweeps.is_object() && sweeps["date"].is_null() {
         sweeps["date"] = previous["date"].clone();
     }
-    if plan.sweeps && !only_windows {
+    if plan.sweeps && !one_part_only {
         let b = plan
             .backends
             .first()
@@ -497,6 +517,7 @@ pub fn main(args: &[String]) -> Result<()> {
         "rows": rows,
         "sweeps": sweeps,
         "windows": windows,
+        "convolutions": ops,
     });
     write_results(&docs, &result, &plan.backends)
 }
@@ -516,6 +537,9 @@ fn write_results(docs: &Path, result: &Value, backends: &[String]) -> Result<()>
     let mut md = markdown(result, backends);
     if result["windows"].is_object() {
         md.push_str(&windows::markdown(&result["windows"]));
+    }
+    if result["convolutions"].is_object() {
+        md.push_str(&ops::markdown(&result["convolutions"]));
     }
     std::fs::write(docs.join("benchmarks.md"), &md).map_err(|e| e.to_string())?;
     println!("{md}");
