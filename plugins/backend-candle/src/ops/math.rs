@@ -243,7 +243,10 @@ pub fn reduce(ctx: &NodeCtx<'_>, inputs: &[Option<Tensor>]) -> Result<Tensor> {
             }
             y
         }
-        _ => x.sum_keepdim(dims.clone())?,
+        _ => match super::sum_axes::sum_keepdim(x, &dims)? {
+            Some(y) => y,
+            None => x.sum_keepdim(dims.clone())?,
+        },
     };
     if !keep {
         for &d in dims.iter().rev() {

@@ -7,6 +7,7 @@ mod nn;
 mod norm;
 mod scatter;
 mod shape;
+mod sum_axes;
 
 use std::sync::Arc;
 
