@@ -1,6 +1,8 @@
 //! Receptive-field cropping changes no number (issue 10): on every zoo network, LAM (and IG
 //! on one) through `srlens run` with the crop and with `crop_to_receptive_field = false` give
-//! the same maps and objective values; report.json says what was cropped.
+//! the same maps and objective values; report.json says what was cropped. With the crop, the
+//! methods themselves (LAM's blur path, IG's black baseline) run on the box widened by their
+//! reach (reflect-101 blur borders where the region meets the image's own), not the image.
 
 mod common;
 
@@ -54,11 +56,12 @@ fn check(variant: &str, scale: usize) {
     } else {
         "[[method]]\nname = \"lam\"\nsteps = 1\n"
     };
-    // Just large enough for the windows' reach (slim: radius 11, medium: 19) to leave
-    // a margin; thick (155) is only checked not to be cropped.
+    // Large enough for the windows' reach (slim: radius 11, medium: 19) and LAM's blur
+    // (half its 9-pixel kernel) to leave a margin; thick (155) is only checked not to be
+    // cropped.
     let n = match variant {
-        "slim" => 32,
-        "medium" => 48,
+        "slim" => 48,
+        "medium" => 64,
         _ => 24,
     };
     let cfg = config(&abs(&format!("zoo/{name}.onnx")), scale, n, methods)
@@ -107,6 +110,21 @@ fn check(variant: &str, scale: usize) {
         assert!(w.iter().any(|&v| v != 0.0), "{name} {label}: a zero map");
         let rc = common::read_json(&cropped.join(label).join("report.json"));
         let rw = common::read_json(&whole.join(label).join("report.json"));
+        // The method ran on the box widened by its reach (LAM: 4, IG's black baseline: 0).
+        let reach = if *label == "lam" { 4 } else { 0 };
+        let region = &rc["provenance"]["receptive_field"]["method_region"];
+        let r: Vec<u64> = region
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} {label}: no method region: {rc}"))
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        let side = |i: usize| (b[i].as_u64().unwrap() + 2 * reach).min(n as u64);
+        assert!(
+            r[2] <= side(2) && r[3] <= side(3) && r[2] < n as u64,
+            "{name} {label}: {r:?}"
+        );
+        assert!(rw["provenance"]["receptive_field"]["method_region"].is_null());
         for key in ["objective_input", "objective_baseline"] {
             let (x, y) = (rc[key].as_f64().unwrap(), rw[key].as_f64().unwrap());
             assert!(

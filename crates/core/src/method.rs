@@ -128,6 +128,19 @@ pub trait Method: Send + Sync {
         let _ = job;
         PluginResult::RErr(PluginError::float64_unsupported("this method"))
     }
+
+    /// How far, in LR pixels, the job's map at a pixel depends on the image beyond what the
+    /// model's gradient there sees (srlens-core 1.2): `RSome(r)` when the method's path
+    /// points, derivatives and baseline at a pixel depend only on the image within `r`
+    /// pixels of it (reflect-101 at the image's own borders; no image-wide statistic, no
+    /// noise drawn per position), so that the host may run it on the part of the image the
+    /// windows' receptive fields cover plus `r` and paste the map back (LAM's blur path:
+    /// half its kernel; a black baseline: 0). The default, `RNone`, runs it on the whole
+    /// image.
+    fn image_reach(&self, job: JobRef<'_>) -> PluginResult<ROption<u32>> {
+        let _ = job;
+        PluginResult::ROk(ROption::RNone)
+    }
 }
 
 /// An owned [`Method`] trait object.

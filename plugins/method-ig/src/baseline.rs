@@ -49,6 +49,19 @@ pub enum Baseline {
     },
 }
 
+impl Baseline {
+    /// How far from a pixel the baseline's value there reads the image: 0 for the
+    /// constant ones, half the kernel for the blur (reflect-101 borders); `None` for noise
+    /// (drawn in the image's element order) and files (of the whole image's size).
+    pub fn reach(&self) -> Option<u32> {
+        match self {
+            Baseline::Black | Baseline::Constant { .. } => Some(0),
+            Baseline::Blur { kernel, .. } => Some((kernel / 2) as u32),
+            Baseline::Noise { .. } | Baseline::Image { .. } => None,
+        }
+    }
+}
+
 /// The raw baseline keys of an options object, before checking.
 #[derive(Debug, Clone, Default)]
 pub struct BaselineKeys {

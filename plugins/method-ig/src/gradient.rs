@@ -69,6 +69,11 @@ impl AttributionMethod for Gradient {
     ) -> Result<Vec<Attribution64>, PluginError> {
         run::<f64>(job, false)
     }
+
+    /// One gradient at the image itself: nothing beyond the model's own reach.
+    fn image_reach(&self, _: &NoOptions) -> Option<u32> {
+        Some(0)
+    }
 }
 
 impl AttributionMethod for InputXGradient {
@@ -84,5 +89,10 @@ impl AttributionMethod for InputXGradient {
         job: &Job<'_>,
     ) -> Result<Vec<Attribution64>, PluginError> {
         run::<f64>(job, true)
+    }
+
+    /// One gradient at the image itself: nothing beyond the model's own reach.
+    fn image_reach(&self, _: &NoOptions) -> Option<u32> {
+        Some(0)
     }
 }

@@ -91,6 +91,11 @@ impl AttributionMethod for Ig {
     ) -> Result<Vec<Attribution64>, PluginError> {
         ig::<f64>(o, job)
     }
+
+    /// The straight line reads the image at the pixel itself; the baseline decides the rest.
+    fn image_reach(&self, o: &IgOptions) -> Option<u32> {
+        o.line().ok()?.baseline.reach()
+    }
 }
 
 /// IG in the precision `R` (the `line` path sampled, the model called and the map returned

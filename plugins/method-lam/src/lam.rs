@@ -111,6 +111,18 @@ impl AttributionMethod for Lam {
     ) -> Result<Vec<Attribution64>, PluginError> {
         lam::<f64>(o, job)
     }
+
+    /// The blur paths (with no other path options) blur each point with the `kernel x
+    /// kernel` Gaussian and reflect-101 borders: a point's pixel sees the image within half
+    /// the kernel. Any other path may read the whole image.
+    fn image_reach(&self, o: &LamOptions) -> Option<u32> {
+        is_plain_blur(o).then(|| (o.blur().kernel / 2) as u32)
+    }
+}
+
+/// Whether `o` samples a blur path with LAM's own `sigma` and `kernel` only.
+fn is_plain_blur(o: &LamOptions) -> bool {
+    o.is_blur_path() && o.path_options.is_empty()
 }
 
 /// LAM in the precision `R`: one attribution per objective of `job`.

@@ -28,7 +28,8 @@ fn baseline(session: &Session<'_>, x: &Tensor) -> (String, Tensor) {
 }
 
 /// The curves of each of `attributions` (one per window, in order) of the method that ran
-/// last in `session`.
+/// last in `session`; `found`: the baseline its path sampled, when it ran in another session
+/// (on a part of the image) and was pasted over the whole image.
 #[allow(clippy::too_many_arguments)]
 pub fn measure(
     session: &Session<'_>,
@@ -39,8 +40,9 @@ pub fn measure(
     cfg: &FaithfulnessConfig,
     batch: u32,
     progress: &dyn Progress,
+    found: Option<(String, Tensor)>,
 ) -> Result<Vec<Faithfulness>, PluginError> {
-    let (what, base) = baseline(session, x);
+    let (what, base) = found.unwrap_or_else(|| baseline(session, x));
     attributions
         .iter()
         .enumerate()

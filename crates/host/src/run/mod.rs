@@ -1,6 +1,7 @@
 //! `srlens run` as a library: load the plugins, the model and the image, check every method
 //! before any model call, run each method once for all windows, write the outputs.
 
+mod attribute;
 mod batch_probe;
 mod curves;
 mod findings;
@@ -18,7 +19,7 @@ use std::time::Instant;
 
 use abi_stable::std_types::{RSlice, RString};
 use srlens_core::{
-    ComponentKind, LoadRequest, ModelBox, ModelInfo, ObjectiveBox, Progress, Tensor, Tensor64,
+    ComponentKind, LoadRequest, ModelBox, ModelInfo, ObjectiveBox, Progress, Tensor,
 };
 use srlens_report::{CropGroupRecord, ReceptiveCrop};
 
@@ -159,7 +160,7 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
     ));
     let model = Arc::new(model);
     let cropped_model = CroppedModel::boxed(model.clone(), state.clone());
-    let mut session = Session::new(&host, &cropped_model, state.clone(), 1, config_dir);
+    let mut session = Session::new(&host, &cropped_model, state.clone(), 1, config_dir.clone());
 
     // Every method's options (and those of the methods and paths it calls) before any
     // model call: a bad option on the last method stops the run before the first one.
@@ -202,26 +203,22 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
         let label = m.label().to_string();
         let bar = observer.progress(&label);
         let sink: Arc<dyn Progress> = Arc::new(Forward(bar.clone()));
-        session.progress.set(Some(sink));
         let options = toml_to_json(&m.options).to_string();
         let started = Instant::now();
-        let result = if precise {
-            session
-                .attribute_f64(&m.name, m.plugin.as_deref(), &options, &x, &x64)
-                .map(|out| {
-                    out.into_iter()
-                        .map(|a| (a.attribution, Some(a.map)))
-                        .unzip()
-                })
-        } else {
-            session
-                .attribute(&m.name, m.plugin.as_deref(), &options, &x)
-                .map(|out| (out, Vec::new()))
+        let inputs = attribute::Inputs {
+            host: &host,
+            session: &session,
+            model: &model,
+            state: &state,
+            x: &x,
+            x64: precise.then_some(&x64),
+            batch,
+            config_dir: &config_dir,
         };
+        let result = attribute::attribute(&inputs, &m.name, m.plugin.as_deref(), &options, sink);
         bar.finish();
-        session.progress.set(None);
-        let (attributions, maps64): (Vec<_>, Vec<Option<Tensor64>>) =
-            result.map_err(|e| locate_option_error(&cfg, index, e))?;
+        let maps = result.map_err(|e| locate_option_error(&cfg, index, e))?;
+        let (attributions, maps64) = (&maps.attributions, &maps.maps64);
         let seconds = started.elapsed().as_secs_f64();
         let faithfulness = if c.faithfulness.steps > 0 {
             let bar = observer.progress(&format!("{label} deletion/insertion"));
@@ -230,10 +227,11 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
                 &model,
                 &state,
                 &x,
-                &attributions,
+                attributions,
                 &c.faithfulness,
                 batch,
                 &Forward(bar.clone()),
+                maps.baseline.clone(),
             );
             bar.finish();
             curves.map_err(|e| call_error(backend_plugin, "running model", &info.name, e))?
@@ -254,6 +252,7 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
                 batch_size: batch,
                 batch_note: batch_note.as_deref(),
                 faithfulness: faithfulness.get(w),
+                region: maps.region,
             })?;
             for warning in entry.card_warnings(c.gap_warning) {
                 observer.warning(&format!("{}: {warning}", entry.label));
@@ -353,6 +352,7 @@ fn plan_crop(
             Vec::new()
         },
         note,
+        method_region: None,
     };
     (groups, report)
 }

@@ -41,6 +41,8 @@ pub struct MethodOutput<'a> {
     pub batch_note: Option<&'a str>,
     /// The map's deletion and insertion curves, when the run records them.
     pub faithfulness: Option<&'a Faithfulness>,
+    /// The LR region the method ran on, when not the whole image.
+    pub region: Option<crate::crop::CropBox>,
 }
 
 /// What every method of a run shares.
@@ -248,7 +250,10 @@ impl<'a> RunContext<'a> {
                 threads: self.cfg.config.model.threads,
                 precision: self.precision.clone(),
                 image_sha256: self.image_sha256.clone(),
-                receptive_field: self.receptive.clone(),
+                receptive_field: ReceptiveCrop {
+                    method_region: m.region.map(|b| b.as_array()),
+                    ..self.receptive.clone()
+                },
                 batch_size: m.batch_size,
                 batch_note: m.batch_note.map(String::from),
                 architecture: self

@@ -155,6 +155,25 @@ impl<'h> Session<'h> {
         })
     }
 
+    /// How far the method `name`'s map with `options` reads the image beyond the model's
+    /// own reach ([`srlens_core::Method::image_reach`]); `None`: anywhere.
+    pub fn image_reach(
+        &self,
+        name: &str,
+        plugin: Option<&str>,
+        options: &str,
+        image: &Tensor,
+    ) -> Result<Option<u32>> {
+        let method = self.method(name, plugin)?;
+        let job = HostJob::new(self, image, options);
+        method
+            .0
+            .image_reach(Job_TO::from_ptr(RRef::new(&job), TD_Opaque))
+            .into_result()
+            .map(Into::into)
+            .map_err(|e| self.plugin_error(&method.1, "asking the reach of method", name, e))
+    }
+
     /// Runs the method `name` with `options` (JSON) on `image`: one attribution per
     /// objective, checked (one finite `C x H x W` map each).
     pub fn attribute(

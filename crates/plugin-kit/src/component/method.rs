@@ -2,7 +2,10 @@
 
 use serde::de::DeserializeOwned;
 use srlens_core::{
-    abi_stable::{sabi_trait::TD_Opaque, std_types::RVec},
+    abi_stable::{
+        sabi_trait::TD_Opaque,
+        std_types::{ROption, RVec},
+    },
     Attribution, Attribution64, JobRef, Method, MethodBox, Method_TO, PluginError, PluginResult,
 };
 
@@ -42,6 +45,15 @@ pub trait AttributionMethod: Send + Sync + 'static {
         let _ = options;
         Err(PluginError::float64_unsupported(job.what()))
     }
+
+    /// How far, in pixels, the map at a pixel depends on the image beyond what the model's
+    /// gradient sees (see [`Method::image_reach`]): `Some(r)` lets the host run the method
+    /// on the windows' receptive-field box plus `r` only. The default, `None`, is always
+    /// right: the whole image.
+    fn image_reach(&self, options: &Self::Options) -> Option<u32> {
+        let _ = options;
+        None
+    }
 }
 
 /// An [`AttributionMethod`] behind the ABI, with its name for messages.
@@ -80,6 +92,14 @@ impl<M: AttributionMethod> Method for KitMethod<M> {
             let out = self.method.attribute_f64(&options, &job)?;
             checks::attributions::<f64>(&self.what, job.image(), job.objective_count(), &out)?;
             Ok(RVec::from(out))
+        })
+    }
+
+    fn image_reach(&self, job: JobRef<'_>) -> PluginResult<ROption<u32>> {
+        guard(|| {
+            let options: M::Options =
+                parse_options(&self.what, Job::new(job, &self.what).options())?;
+            Ok(self.method.image_reach(&options).into())
         })
     }
 }

@@ -268,6 +268,10 @@ pub struct ReceptiveCrop {
     /// How the box was chosen, or why there is none.
     #[serde(default)]
     pub note: String,
+    /// The LR region `[x, y, width, height]` the method itself ran on (its path points,
+    /// baselines and blurs): the boxes widened by the method's reach; none: the whole image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method_region: Option<[usize; 4]>,
 }
 
 /// Windows whose gradients ran together on one LR box.

@@ -69,7 +69,11 @@ fn add_groups<T: Copy + AddAssign>(x: &[T], groups: &[(usize, bool)], out: &mut 
             let inner_out: usize = rest.iter().filter(|g| !g.1).map(|g| g.0).product();
             for i in 0..*n {
                 let o = if *reduced { 0 } else { i * inner_out };
-                add_groups(&x[i * inner_x..][..inner_x], rest, &mut out[o..][..inner_out]);
+                add_groups(
+                    &x[i * inner_x..][..inner_x],
+                    rest,
+                    &mut out[o..][..inner_out],
+                );
             }
         }
     }
@@ -83,7 +87,9 @@ mod tests {
     fn equals_candles_sum_over_every_set_of_axes() {
         let dims = [2usize, 3, 1, 4, 5, 2];
         let n: usize = dims.iter().product();
-        let values: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64 / 7.0 - 3.0).collect();
+        let values: Vec<f64> = (0..n)
+            .map(|i| ((i * 37) % 101) as f64 / 7.0 - 3.0)
+            .collect();
         let x = Tensor::from_vec(values, &dims[..], &Device::Cpu).unwrap();
         for mask in 0u32..(1 << dims.len()) {
             let axes: Vec<usize> = (0..dims.len()).filter(|i| mask >> i & 1 == 1).collect();
@@ -95,7 +101,10 @@ mod tests {
                 want.flatten_all().unwrap().to_vec1().unwrap(),
             );
             for (a, b) in g.iter().zip(&w) {
-                assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{axes:?}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                    "{axes:?}: {a} vs {b}"
+                );
             }
         }
         // An f32 tensor too, and a tracked one is left to candle.
@@ -103,6 +112,8 @@ mod tests {
         assert!(sum_keepdim(&x32, &[3, 5]).unwrap().is_some());
         let var = candle_core::Var::from_tensor(&x).unwrap();
         assert!(sum_keepdim(var.as_tensor(), &[3, 5]).unwrap().is_none());
-        assert!(sum_keepdim(&x.to_dtype(DType::I64).unwrap(), &[1]).unwrap().is_none());
+        assert!(sum_keepdim(&x.to_dtype(DType::I64).unwrap(), &[1])
+            .unwrap()
+            .is_none());
     }
 }

@@ -1,9 +1,15 @@
 //! Exact receptive-field cropping: when the backend bounds how far an output pixel sees
 //! ([`ModelInfo::receptive_field`], from the graph), the model's gradient calls for the run's
 //! windows run on the part of the LR image that can reach them, and the gradient is pasted
-//! back into zeros. Path points, baselines and blurs are still made on the whole image (the
-//! path functions never see the crop), so every number is the one the whole image gives, to
-//! float32 rounding.
+//! back into zeros. A method whose map at a pixel reads the image only nearby
+//! ([`srlens_core::Method::image_reach`]) runs on the part of the image those boxes and that
+//! reach cover ([`SubImage`]); any other method's path points, baselines and blurs are made on
+//! the whole image. Either way every number is the one the whole image gives, to float32
+//! rounding.
+
+mod sub_image;
+
+pub use sub_image::SubImage;
 
 use std::sync::Arc;
 
@@ -73,7 +79,7 @@ impl CropBox {
     }
 
     /// `t` (`N x C x H x W`) restricted to the box.
-    fn cut<R: Real>(&self, t: &R::Tensor) -> R::Tensor {
+    pub(crate) fn cut<R: Real>(&self, t: &R::Tensor) -> R::Tensor {
         let (d, data) = (R::dims(t), R::data(t));
         let (n, c, h, w) = (d[0], d[1], d[2], d[3]);
         let mut out = Vec::with_capacity(n * c * self.width * self.height);
@@ -87,10 +93,23 @@ impl CropBox {
     }
 
     /// `g` (`N x C x height x width`) pasted into zeros of `N x C x h x w`.
-    fn paste<R: Real>(&self, g: &R::Tensor, h: usize, w: usize) -> R::Tensor {
+    pub(crate) fn paste<R: Real>(&self, g: &R::Tensor, h: usize, w: usize) -> R::Tensor {
+        let d = R::dims(g);
+        let zeros = vec![R::from_f64(0.0); d[0] * d[1] * h * w];
+        self.paste_into::<R>(g, zeros, h, w)
+    }
+
+    /// `g` (`N x C x height x width`) written over the box of `onto` (`N x C x h x w`, as
+    /// row-major values).
+    pub(crate) fn paste_into<R: Real>(
+        &self,
+        g: &R::Tensor,
+        mut out: Vec<R>,
+        h: usize,
+        w: usize,
+    ) -> R::Tensor {
         let (d, data) = (R::dims(g), R::data(g));
         let (n, c) = (d[0], d[1]);
-        let mut out = vec![R::from_f64(0.0); n * c * h * w];
         for plane in 0..n * c {
             for i in 0..self.height {
                 let src = (plane * self.height + i) * self.width;
@@ -172,6 +191,10 @@ pub struct CropState {
     groups: Vec<(CropGroup, Vec<ObjectiveBox>)>,
     /// The full LR size, `(width, height)`.
     size: (usize, usize),
+    /// What [`CropState::new`] was given, for [`SubImage::state`].
+    kind: crate::config::ObjectiveKind,
+    windows: Vec<Window>,
+    scale: usize,
 }
 
 impl CropState {
@@ -209,7 +232,15 @@ impl CropState {
             objectives,
             groups,
             size: (lw, lh),
+            kind,
+            windows: windows.to_vec(),
+            scale,
         }
+    }
+
+    /// The groups' boxes, `None` for a group on the whole image.
+    fn boxes(&self) -> impl Iterator<Item = Option<CropBox>> + '_ {
+        self.groups.iter().map(|(g, _)| g.crop)
     }
 
     /// The objective of window `window` at each image of `lr` (`N x C x H x W`, the whole
