@@ -311,7 +311,7 @@ fn srlens(
 /// objective) on `batch` copies of the LR input (the crop `crop` of the `n x n` image, when
 /// given), in this process through the plugin: the floor a map of `steps` points cannot beat
 /// is `ceil(steps / batch)` of them. Also the seconds of one forward pass alone on the same
-/// batch: a gradient call's cost as a multiple of a forward's.
+/// batch: a gradient call's cost as a multiple of a forward's. Medians after a warm-up.
 fn pass_seconds(
     backend: &str,
     net: &str,
@@ -361,7 +361,13 @@ fn pass_seconds(
     }
     .boxed()];
     let (mut times, mut forward) = (Vec::new(), Vec::new());
-    for _ in 0..4 {
+    // A warm-up call, then up to 8 more (at least 3) within about 20 s: one call of a small
+    // network is a few milliseconds, and three of them moved by 2x from run to run.
+    let begun = Instant::now();
+    for i in 0..9 {
+        if i > 3 && begun.elapsed().as_secs_f64() > 20.0 {
+            break;
+        }
         let start = Instant::now();
         model
             .gradient(&x, RSlice::from_slice(&objectives))
@@ -375,7 +381,7 @@ fn pass_seconds(
             .map_err(|e| e.message.to_string())?;
         forward.push(start.elapsed().as_secs_f64());
     }
-    // The first calls warm caches up.
+    // The first call warms caches up.
     Ok((median(&times[1..]), median(&forward[1..])))
 }
 
