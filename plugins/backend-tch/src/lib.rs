@@ -17,7 +17,9 @@
 //! with other work this made a batch-1 forward + gradient of esrgan-slim (64 x 64) 13x slower
 //! with 2 threads than with 1 (0.85 s against 0.066 s on the shared 2-core build machine).
 //! `threads = 1`, or `OMP_WAIT_POLICY=PASSIVE` in the environment of the process that loads
-//! the plugin (libgomp reads it when it is loaded), avoids that.
+//! the plugin (libgomp reads it when it is loaded), avoids that; `srlens` itself sets
+//! `GOMP_SPINCOUNT=100000` too (a short spin before sleeping: sleeping at once made LAM of
+//! slim 1.5x slower on a quiet machine) unless the user set either.
 //!
 //! The receptive field comes from a NaN probe at load time, kept per file in the user cache
 //! ([`receptive_cache`]).
