@@ -145,18 +145,7 @@ fn failure(e: impl std::fmt::Display) -> ExitCode {
 
 fn main() -> ExitCode {
     srlens_host::allocator::keep_freed_memory();
-    // libtorch's OpenMP threads spin while they wait (libgomp: 300000 spins), which made one
-    // gradient pass 13x slower on a busy 2-core machine; sleeping at once instead (PASSIVE)
-    // made a LAM of esrgan-slim 1.5x slower on a quiet one (0.45 s against 0.30 s: the wake-up
-    // of every small parallel region). A short spin first is as fast as spinning when the
-    // machine is quiet and faster than either when it is busy (0.70 s against 0.73-0.93 s
-    // passive, 1.01-1.07 s spinning, with two busy loops on the 2 cores). OpenMP reads these
-    // once, when a plugin loads it; a user's own setting of either is kept.
-    if std::env::var_os("OMP_WAIT_POLICY").is_none() && std::env::var_os("GOMP_SPINCOUNT").is_none()
-    {
-        std::env::set_var("OMP_WAIT_POLICY", "PASSIVE");
-        std::env::set_var("GOMP_SPINCOUNT", "100000");
-    }
+    srlens_host::openmp::short_spin_then_sleep();
     // Attribution maps are compared across backends to 1e-4: no TF32 in cuDNN and cuBLAS.
     // Without this, libtorch's LAM map of esrgan-slim on an H200 was 1.6e-3 (relative L2) from
     // the CPU's, whatever torch's own TF32 flags said; with it, 4.8e-7. Read at CUDA's start.

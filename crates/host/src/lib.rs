@@ -14,6 +14,7 @@ pub mod crop;
 pub mod error;
 pub mod faithfulness;
 pub mod objective;
+pub mod openmp;
 pub mod plugins;
 pub mod run;
 pub mod sanity;

@@ -401,8 +401,10 @@ fn machine() -> String {
 
 pub fn main(args: &[String]) -> Result<()> {
     let plan = parse(args)?;
-    // The in-process pass timings run as srlens itself does: the allocator keeps freed memory.
+    // The in-process pass timings run as srlens itself does: the allocator keeps freed memory,
+    // OpenMP threads wait as srlens's do.
     srlens_host::allocator::keep_freed_memory();
+    srlens_host::openmp::short_spin_then_sleep();
     crate::zoo::prepare(&["esrgan-slim", "esrgan-medium", "esrgan-thick"])?;
     crate::fetch::photos()?;
     torch::setup()?;
