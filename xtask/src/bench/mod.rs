@@ -5,7 +5,8 @@
 //! `docs/benchmarks.md`.
 //!
 //! `cargo xtask bench [--runs N] [--nets slim,medium,thick] [--sizes 64,128] [--backends
-//! candle,tch,ort] [--no-sweeps] [--no-windows | --windows-only] [--no-ops | --ops-only]`.
+//! candle,tch,ort] [--no-sweeps | --sweeps-only] [--no-windows | --windows-only] [--no-ops |
+//! --ops-only]`.
 //! What a run does not measure (other networks or sizes, the sweeps, the several-windows
 //! comparison of [`windows`], the convolution table of [`ops`]) stays as last measured, each
 //! row and section with its own date.
@@ -29,7 +30,8 @@ struct Plan {
     nets: Vec<String>,
     sizes: Vec<usize>,
     backends: Vec<String>,
-    sweeps: bool,
+    /// The sweeps over LR size and steps: `Some(true)` alone, `Some(false)` with the rest.
+    sweeps: Option<bool>,
     /// The several-windows comparison: `Some(true)` alone, `Some(false)` with the rest.
     windows: Option<bool>,
     /// The convolution table: `Some(true)` alone, `Some(false)` with the rest.
@@ -68,7 +70,7 @@ fn parse(args: &[String]) -> Result<Plan> {
         nets: list(args, "--nets", &["slim", "medium", "thick"]),
         sizes,
         backends: list(args, "--backends", &["candle", "tch", "ort"]),
-        sweeps: !args.iter().any(|a| a == "--no-sweeps"),
+        sweeps: part(args, "sweeps"),
         windows: part(args, "windows"),
         ops: part(args, "ops"),
     })
@@ -425,8 +427,11 @@ pub fn main(args: &[String]) -> Result<()> {
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(Value::Null);
     let now = || humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    // With a `--NAME-only`, that part alone runs; else every part not left out.
+    let only = [plan.windows, plan.ops, plan.sweeps].contains(&Some(true));
+    let runs = |part: Option<bool>| part == Some(true) || (part == Some(false) && !only);
     let ops = match plan.ops {
-        Some(only) if only || plan.windows != Some(true) => {
+        p if runs(p) => {
             let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
             let mut o = ops::convolutions(&plan.nets, threads)?;
             o["date"] = json!(now());
@@ -435,7 +440,7 @@ pub fn main(args: &[String]) -> Result<()> {
         _ => previous["convolutions"].clone(),
     };
     let windows = match plan.windows {
-        Some(only) if only || plan.ops != Some(true) => {
+        p if runs(p) => {
             let (png, _, _) = input(&dir, 64)?;
             let b = plan.backends.first().map_or("candle", String::as_str);
             let mut w = windows::windows(&dir, b, 64, &png, plan.runs)?;
@@ -444,9 +449,8 @@ pub fn main(args: &[String]) -> Result<()> {
         }
         _ => previous["windows"].clone(),
     };
-    let one_part_only = plan.windows == Some(true) || plan.ops == Some(true);
     let mut rows = Vec::new();
-    for &n in plan.sizes.iter().filter(|_| !one_part_only) {
+    for &n in plan.sizes.iter().filter(|_| !only) {
         let (png, f32s, _) = input(&dir, n)?;
         for net in &plan.nets {
             eprintln!("xtask: bench esrgan-{net}-x4 {n} x {n}: original");
@@ -497,7 +501,7 @@ pub fn main(args: &[String]) -> Result<()> {
     if sweeps.is_object() && sweeps["date"].is_null() {
         sweeps["date"] = previous["date"].clone();
     }
-    if plan.sweeps && !one_part_only {
+    if runs(plan.sweeps) {
         let b = plan
             .backends
             .first()
