@@ -161,3 +161,42 @@ zoo_tests! {
     thick_x4_is_not_cropped: "thick" x 4,
     thick_x8_is_not_cropped: "thick" x 8,
 }
+
+/// In float64 too (`precision = "f64"`): LAM on its region of esrgan-slim x4 gives the whole
+/// image's float64 map to float64 rounding.
+#[test]
+fn slim_x4_float64_on_the_region_equals_whole() {
+    let root = common::repo_root();
+    let tmp = tempfile::tempdir().unwrap();
+    let abs = |p: &str| root.join(p).display().to_string();
+    let cfg = config(
+        &abs("zoo/esrgan-slim-x4.onnx"),
+        4,
+        48,
+        "[[method]]\nname = \"lam\"\nsteps = 2\n",
+    )
+    .replace("data/images/chelsea.png", &abs("data/images/chelsea.png"))
+    .replace(
+        "\n\n[image]",
+        "\noptions = { precision = \"f64\" }\n\n[image]",
+    );
+    let (cropped, whole) = (tmp.path().join("crop"), tmp.path().join("whole"));
+    run(&root, &cfg, &cropped, true);
+    run(&root, &cfg, &whole, false);
+    let report = common::read_json(&cropped.join("lam/report.json"));
+    assert_eq!(report["provenance"]["precision"], "float64", "{report}");
+    assert!(
+        report["provenance"]["receptive_field"]["method_region"].is_array(),
+        "{report}"
+    );
+    let read = |d: &Path| srlens_test_support::npy::read_npy64(&d.join("lam/attribution64.npy"));
+    let ((sa, a), (sb, b)) = (read(&cropped), read(&whole));
+    assert_eq!(sa, sb);
+    let num: f64 = a.iter().zip(&b).map(|(x, y)| (x - y) * (x - y)).sum();
+    let den: f64 = b.iter().map(|y| y * y).sum();
+    assert!(
+        den > 0.0 && (num / den).sqrt() <= 1e-12,
+        "relative L2 {:e}",
+        (num / den).sqrt()
+    );
+}

@@ -8,10 +8,16 @@
 /// as fast as spinning when the machine is quiet and the fastest of the three when it is busy
 /// (0.70 s against 0.73-0.93 s passive, 1.01-1.07 s spinning, with two busy loops on the two
 /// cores).
-pub fn short_spin_then_sleep() {
-    if std::env::var_os("OMP_WAIT_POLICY").is_none() && std::env::var_os("GOMP_SPINCOUNT").is_none()
-    {
+/// Returns whether it set them (a caller that starts other programs may want them
+/// without: [`VARIABLES`]).
+pub fn short_spin_then_sleep() -> bool {
+    let unset = VARIABLES.iter().all(|v| std::env::var_os(v).is_none());
+    if unset {
         std::env::set_var("OMP_WAIT_POLICY", "PASSIVE");
         std::env::set_var("GOMP_SPINCOUNT", "100000");
     }
+    unset
 }
+
+/// The variables [`short_spin_then_sleep`] sets.
+pub const VARIABLES: [&str; 2] = ["OMP_WAIT_POLICY", "GOMP_SPINCOUNT"];

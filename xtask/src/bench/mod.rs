@@ -205,11 +205,31 @@ fn input_range(net: &str) -> f64 {
     }
 }
 
-fn original(net: &str, n: usize, steps: usize, f32s: &Path, runs: usize) -> Result<Cell> {
+/// Removes from `cmd`'s environment the OpenMP variables this process set (when `set_here`):
+/// torch's own programs run as torch's users run them.
+fn without_our_openmp(cmd: &mut Command, set_here: bool) {
+    if set_here {
+        for v in srlens_host::openmp::VARIABLES {
+            cmd.env_remove(v);
+        }
+    }
+}
+
+/// The original algorithm's cell; `plain_openmp`: without the OpenMP variables this process
+/// set for the plugins' pass timings.
+fn original(
+    net: &str,
+    n: usize,
+    steps: usize,
+    f32s: &Path,
+    runs: usize,
+    plain_openmp: bool,
+) -> Result<Cell> {
     let [x, y, size] = window(n);
     let model = paths::root().join(format!("zoo/esrgan-{net}-x4.pt"));
     repeat(runs, || {
         let mut cmd = Command::new(torch::venv_python());
+        without_our_openmp(&mut cmd, plain_openmp);
         cmd.arg(paths::root().join("xtask/bench/original_lam.py"))
             .arg(&model)
             .arg(f32s)
@@ -405,8 +425,9 @@ pub fn main(args: &[String]) -> Result<()> {
     let plan = parse(args)?;
     // The in-process pass timings run as srlens itself does: the allocator keeps freed memory,
     // OpenMP threads wait as srlens's do.
+    // The original algorithm runs as its users run it: without the variables set here.
     srlens_host::allocator::keep_freed_memory();
-    srlens_host::openmp::short_spin_then_sleep();
+    let set_here = srlens_host::openmp::short_spin_then_sleep();
     crate::zoo::prepare(&["esrgan-slim", "esrgan-medium", "esrgan-thick"])?;
     crate::fetch::photos()?;
     torch::setup()?;
@@ -433,7 +454,7 @@ pub fn main(args: &[String]) -> Result<()> {
     let ops = match plan.ops {
         p if runs(p) => {
             let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let mut o = ops::convolutions(&plan.nets, threads)?;
+            let mut o = ops::convolutions(&plan.nets, threads, set_here)?;
             o["date"] = json!(now());
             o
         }
@@ -454,7 +475,7 @@ pub fn main(args: &[String]) -> Result<()> {
         let (png, f32s, _) = input(&dir, n)?;
         for net in &plan.nets {
             eprintln!("xtask: bench esrgan-{net}-x4 {n} x {n}: original");
-            let orig = original(net, n, 50, &f32s, plan.runs)?;
+            let orig = original(net, n, 50, &f32s, plan.runs, set_here)?;
             let mut row = json!({
                 "net": format!("esrgan-{net}-x4"), "lr": n, "steps": 50,
                 "original": orig.json(), "date": now(),

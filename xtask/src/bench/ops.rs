@@ -62,8 +62,9 @@ fn timings(cmd: &mut Command, what: &str, n: usize) -> Result<Vec<(f64, f64)>> {
 }
 
 /// The table's JSON: per network, candle's and libtorch's seconds for all its layers,
-/// forward and input gradient, on `threads` threads.
-pub fn convolutions(nets: &[String], threads: usize) -> Result<Value> {
+/// forward and input gradient, on `threads` threads; `plain_openmp`: libtorch without the
+/// OpenMP variables the bench set for srlens (as torch's users run it).
+pub fn convolutions(nets: &[String], threads: usize, plain_openmp: bool) -> Result<Value> {
     run(crate::cargo().args([
         "build",
         "-p",
@@ -94,8 +95,10 @@ pub fn convolutions(nets: &[String], threads: usize) -> Result<Value> {
             "conv_bench",
             shapes.len(),
         )?;
+        let mut python = Command::new(torch::venv_python());
+        super::without_our_openmp(&mut python, plain_openmp);
         let torch = timings(
-            Command::new(torch::venv_python())
+            python
                 .arg(paths::root().join("xtask/bench/conv_torch.py"))
                 .arg(&file)
                 .args(["--threads", &threads.to_string()]),
