@@ -3,24 +3,26 @@
 
 use std::arch::x86_64::*;
 
-/// One kernel call on `mv` channels x `pw` pixels at `dst` (channel stride `rs`), through
+use super::Call;
+
+/// The kernel on `c.mv` channels x `c.pw` pixels at `c.dst` (channel stride `c.rs`), through
 /// a local tile where the block is partial.
 ///
 /// # Safety
 ///
 /// As for [`kernel`], with `dst + i rs + p` valid for `i < mv`, `p < pw` only.
-#[allow(clippy::too_many_arguments)]
 #[inline]
-pub(super) unsafe fn call<const MB: usize>(
-    src: *const f32,
-    offs: &[usize],
-    w: *const f32,
-    dst: *mut f32,
-    rs: usize,
-    init: Option<&[f32; MB]>,
-    mv: usize,
-    pw: usize,
-) {
+pub(super) unsafe fn call<const MB: usize>(c: &Call<'_, MB>) {
+    let Call {
+        src,
+        offs,
+        w,
+        dst,
+        rs,
+        init,
+        mv,
+        pw,
+    } = *c;
     let v = pw.div_ceil(8);
     if mv == MB && pw == 8 * v {
         match v {

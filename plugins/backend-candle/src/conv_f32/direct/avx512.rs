@@ -4,24 +4,26 @@
 
 use std::arch::x86_64::*;
 
-/// [`super::avx2::call`] with the AVX-512 kernels (panels of up to 32 pixels, partial ones by masked
-/// loads and stores, partial channel blocks by storing `mv` channels only).
+use super::Call;
+
+/// [`super::avx2::call`] with the AVX-512 kernels (panels of up to 32 pixels, partial ones by
+/// masked loads and stores, partial channel blocks by storing `mv` channels only).
 ///
 /// # Safety
 ///
 /// As for [`super::avx2::call`], with AVX-512 present.
-#[allow(clippy::too_many_arguments)]
 #[inline]
-pub(super) unsafe fn call<const MB: usize>(
-    src: *const f32,
-    offs: &[usize],
-    w: *const f32,
-    dst: *mut f32,
-    rs: usize,
-    init: Option<&[f32; MB]>,
-    mv: usize,
-    pw: usize,
-) {
+pub(super) unsafe fn call<const MB: usize>(c: &Call<'_, MB>) {
+    let Call {
+        src,
+        offs,
+        w,
+        dst,
+        rs,
+        init,
+        mv,
+        pw,
+    } = *c;
     let v = pw.div_ceil(16);
     let rest = pw - 16 * (v - 1);
     let last: __mmask16 = if rest == 16 { 0xffff } else { (1 << rest) - 1 };
@@ -31,8 +33,8 @@ pub(super) unsafe fn call<const MB: usize>(
     }
 }
 
-/// [`super::avx2`]'s kernel for `16 V` pixels by AVX-512, channels `i < mv` and the lanes of `last`
-/// in the last vector only (none of the others is read or written).
+/// [`super::avx2`]'s kernel for `16 V` pixels by AVX-512, channels `i < mv` and the lanes of
+/// `last` in the last vector only (none of the others is read or written).
 ///
 /// # Safety
 ///

@@ -157,6 +157,27 @@ fn pad_rows(
     }
 }
 
+/// One kernel call: `mv` of a block of `MB` output channels x `pw` pixels of an output row.
+#[derive(Clone, Copy)]
+pub(super) struct Call<'a, const MB: usize> {
+    /// The panel's first pixel in the padded input rows.
+    src: *const f32,
+    /// Every tap's offset from a pixel, for this pass's input channels.
+    offs: &'a [usize],
+    /// The channel block's packed weights from this pass's first tap (`MB` per tap).
+    w: *const f32,
+    /// The first output value of the block's first channel.
+    dst: *mut f32,
+    /// The output's channel stride.
+    rs: usize,
+    /// The first pass's starting values (the bias); later passes add to `dst`.
+    init: Option<&'a [f32; MB]>,
+    /// Channels of the block that exist (`<= MB`).
+    mv: usize,
+    /// Pixels of the panel.
+    pw: usize,
+}
+
 /// What every output row of one block reads and where it writes.
 struct Block<'a> {
     /// The block's padded input rows ([`pad_rows`]).
@@ -212,14 +233,19 @@ impl Block<'_> {
                             .out
                             .0
                             .add((b * m + mb * MB) * pixels + oy * g.out_w + x0);
-                        let init = init.as_ref();
+                        let call = Call {
+                            src,
+                            offs,
+                            w,
+                            dst,
+                            rs: pixels,
+                            init: init.as_ref(),
+                            mv,
+                            pw,
+                        };
                         match isa {
-                            DirectIsa::Avx2 => {
-                                avx2::call::<MB>(src, offs, w, dst, pixels, init, mv, pw)
-                            }
-                            DirectIsa::Avx512 => {
-                                avx512::call::<MB>(src, offs, w, dst, pixels, init, mv, pw)
-                            }
+                            DirectIsa::Avx2 => avx2::call::<MB>(&call),
+                            DirectIsa::Avx512 => avx512::call::<MB>(&call),
                         }
                     }
                 }
