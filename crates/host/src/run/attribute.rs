@@ -33,7 +33,7 @@ pub struct Inputs<'a> {
     pub model: &'a Arc<ModelBox>,
     /// The run's objectives and crop boxes.
     pub state: &'a Arc<CropState>,
-    /// The LR image, and in float64 when the model computes in float64.
+    /// The LR image.
     pub x: &'a Tensor,
     /// The LR image in float64, for a float64 model.
     pub x64: Option<&'a Tensor64>,
@@ -65,8 +65,7 @@ pub fn attribute(
     };
     let state = Arc::new(sub.state(i.state));
     let model = CroppedModel::boxed(i.model.clone(), state.clone());
-    let mut session = Session::new(i.host, &model, state, i.batch, i.config_dir.to_string());
-    session.set_batch_size(i.batch);
+    let session = Session::new(i.host, &model, state, i.batch, i.config_dir.to_string());
     session.progress.set(Some(progress));
     let x = sub.cut::<f32>(i.x);
     let x64 = i.x64.map(|x| sub.cut::<f64>(x));
