@@ -14,13 +14,14 @@ pub struct PathIntegral<R: Real = f32> {
     pub objective_input: f64,
     /// The objective at the path's baseline.
     pub objective_baseline: f64,
-    /// The batch size used for the model calls.
+    /// The batch size of the last model call's request (the host's choice when it tunes it).
     pub batch_size: usize,
 }
 
 /// Integrates the gradient of every objective of the job along the path `path` (resolved
 /// through the job's registry, with `path_options` as a JSON object) of `steps` points, in
-/// batches of at most `job.batch_size()` points. Each batch goes to the model once for all
+/// batches of at most `job.batch_size()` points, asked before each batch (a host may tune
+/// it while the path runs; the sums do not depend on it). Each batch goes to the model once for all
 /// objectives (one forward, one backward per objective). Returns one integral per objective.
 /// Reports one progress unit per point, plus two for the ends. Every sum is in float64; the
 /// samples, gradients and map are in `R`.
@@ -40,13 +41,15 @@ pub fn path_attribution<R: Real>(
     let image = &image;
     let dims = R::dims(image);
     let per: usize = dims[1..].iter().product();
-    let batch = job.batch_size();
     let k = job.objective_count();
     job.add_total(steps as u64 + 2);
 
     let mut maps = vec![vec![0f64; per]; k];
     let mut baseline = None;
-    for (start, end) in crate::batch::chunks(steps, batch) {
+    let (mut start, mut batch) = (0, 1);
+    while start < steps {
+        batch = job.batch_size();
+        let end = (start + batch).min(steps);
         let samples = R::sample_path(job, path, path_options, image, steps, start, end)?;
         let [points, derivatives, sampled_baseline] = R::sample_parts(&samples);
         let grads = R::gradients(job, points)?;
@@ -62,6 +65,7 @@ pub fn path_attribution<R: Real>(
         }
         baseline.get_or_insert_with(|| sampled_baseline.clone());
         job.advance((end - start) as u64);
+        start = end;
     }
     let baseline = baseline.expect("at least one batch for steps >= 1");
     let at_input = R::objective_values(job, image)?;

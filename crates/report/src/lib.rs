@@ -28,8 +28,8 @@ pub use error::{Error, Result};
 pub use faithfulness::Faithfulness;
 pub use figures::{map_figures, view, window_centre, MapFigures, Window};
 pub use html::{
-    completeness_gap, render_report, render_report_with, summary_csv, CropGroupRecord, MethodEntry,
-    Pictures, Provenance, ReceptiveCrop, ReportSummary,
+    completeness_gap, render_report, render_report_with, summary_csv, BatchTuning, CropGroupRecord,
+    MethodEntry, Pictures, Provenance, ReceptiveCrop, ReportSummary,
 };
 pub use npy::write_npy_atomic;
 pub use pictures::{write_png_atomic, MapPictures};

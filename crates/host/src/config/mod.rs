@@ -1,10 +1,12 @@
 //! The run configuration: TOML with `deny_unknown_fields`, `--set` overrides, and errors that
 //! quote the file, line and column.
 
+mod batch_size;
 mod diagnostic;
 mod overrides;
 mod schema;
 
+pub use batch_size::{BatchSize, AUTO_LARGEST};
 /// Renders a message at a span of a TOML text, and finds a dotted key's span: what every
 /// config error of srlens looks like (the study config uses them too).
 pub use diagnostic::{locate, render as render_toml_error, render_at};

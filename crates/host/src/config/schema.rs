@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::BatchSize;
+
 /// A whole run.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -11,9 +13,9 @@ pub struct Config {
     /// The output folder (relative to the config file); `--out` overrides it.
     #[serde(default = "default_out")]
     pub out: PathBuf,
-    /// The largest number of images sent to the model at once (default 4).
-    #[serde(default = "default_batch_size")]
-    pub batch_size: u32,
+    /// Path points per model call: `"auto"` (default; timed in the run) or at most a number.
+    #[serde(default)]
+    pub batch_size: BatchSize,
     /// Memory for one batch, in MiB (default 4096): the batch size is lowered until one batch's
     /// gradient fits, measured on one image before the methods run.
     #[serde(default = "default_memory_budget")]
@@ -46,9 +48,6 @@ pub struct Config {
 
 fn default_out() -> PathBuf {
     PathBuf::from("out")
-}
-fn default_batch_size() -> u32 {
-    4
 }
 fn default_memory_budget() -> u64 {
     4096
@@ -346,10 +345,11 @@ impl Config {
                     .into(),
             );
         }
-        if self.batch_size == 0 {
+        if self.batch_size == BatchSize::Fixed(0) {
             bad(
                 "batch_size".into(),
-                "`batch_size` must be at least 1 (default 4)".into(),
+                "`batch_size` must be at least 1, or \"auto\" (the default: timed in the run)"
+                    .into(),
             );
         }
         if !(self.gap_warning.is_finite() && self.gap_warning >= 0.0) {

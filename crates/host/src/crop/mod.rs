@@ -21,6 +21,7 @@ use srlens_core::{
 use srlens_plugin_kit::Real;
 
 use crate::objective::{Window, WindowObjective};
+use crate::session::BatchTuner;
 
 /// The LR box the windows' outputs depend on, when it is smaller than the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,17 +292,24 @@ impl CropState {
     }
 }
 
-/// A model whose gradient calls for the run's objectives run group by group on their crops.
+/// The model jobs call: gradient calls for the run's objectives run group by group on their
+/// crops, and every call is told to the run's [`BatchTuner`] (which times the path's points).
 pub struct CroppedModel {
     inner: Arc<ModelBox>,
     state: Arc<CropState>,
+    tuner: Arc<BatchTuner>,
 }
 
 impl CroppedModel {
-    /// `inner` cropped as `state` says, as the ABI object jobs carry.
-    pub fn boxed(inner: Arc<ModelBox>, state: Arc<CropState>) -> ModelBox {
+    /// `inner` cropped as `state` says, its calls timed by `tuner`, as the ABI object jobs
+    /// carry.
+    pub fn boxed(inner: Arc<ModelBox>, state: Arc<CropState>, tuner: Arc<BatchTuner>) -> ModelBox {
         srlens_core::Model_TO::from_value(
-            CroppedModel { inner, state },
+            CroppedModel {
+                inner,
+                state,
+                tuner,
+            },
             abi_stable::sabi_trait::TD_Opaque,
         )
     }
@@ -364,6 +372,7 @@ impl Model for CroppedModel {
     }
 
     fn forward(&self, lr: &Tensor) -> PluginResult<Tensor> {
+        self.tuner.interrupt();
         self.inner.forward(lr)
     }
 
@@ -372,6 +381,7 @@ impl Model for CroppedModel {
         lr: &Tensor,
         objectives: RSlice<'_, ObjectiveBox>,
     ) -> PluginResult<RVec<InputGradient>> {
+        self.tuner.gradient_call(batch_of(&lr.dims()));
         if self.crops(&objectives, &lr.dims()) {
             self.grouped::<f32>(lr, |lr, o| self.inner.gradient(lr, o))
         } else {
@@ -384,12 +394,18 @@ impl Model for CroppedModel {
         lr: &Tensor64,
         objectives: RSlice<'_, ObjectiveBox>,
     ) -> PluginResult<RVec<InputGradient64>> {
+        self.tuner.gradient_call(batch_of(&lr.dims()));
         if self.crops(&objectives, &lr.dims()) {
             self.grouped::<f64>(lr, |lr, o| self.inner.gradient_f64(lr, o))
         } else {
             self.inner.gradient_f64(lr, objectives)
         }
     }
+}
+
+/// The images in a batch of `dims` (`N x C x H x W`).
+fn batch_of(dims: &[usize]) -> u32 {
+    dims.first().map_or(1, |&n| n as u32)
 }
 
 #[cfg(test)]

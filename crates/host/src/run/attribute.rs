@@ -9,7 +9,7 @@ use srlens_core::{Attribution, ModelBox, Progress, Tensor, Tensor64};
 use crate::crop::{CropBox, CropState, CroppedModel, SubImage};
 use crate::error::Result;
 use crate::plugins::PluginHost;
-use crate::session::Session;
+use crate::session::{BatchTuner, Session};
 
 /// A method's maps, one per window, at the image's size.
 pub struct MethodMaps {
@@ -37,8 +37,8 @@ pub struct Inputs<'a> {
     pub x: &'a Tensor,
     /// The LR image in float64, for a float64 model.
     pub x64: Option<&'a Tensor64>,
-    /// Images per model call.
-    pub batch: u32,
+    /// The size of each model call, shared by every session of the run.
+    pub tuner: &'a Arc<BatchTuner>,
     /// The config's folder.
     pub config_dir: &'a str,
 }
@@ -64,8 +64,14 @@ pub fn attribute(
         });
     };
     let state = Arc::new(sub.state(i.state));
-    let model = CroppedModel::boxed(i.model.clone(), state.clone());
-    let session = Session::new(i.host, &model, state, i.batch, i.config_dir.to_string());
+    let model = CroppedModel::boxed(i.model.clone(), state.clone(), i.tuner.clone());
+    let session = Session::new(
+        i.host,
+        &model,
+        state,
+        i.tuner.clone(),
+        i.config_dir.to_string(),
+    );
     session.progress.set(Some(progress));
     let x = sub.cut::<f32>(i.x);
     let x64 = i.x64.map(|x| sub.cut::<f64>(x));

@@ -28,7 +28,7 @@ use crate::crop::{CropGroup, CropState, CroppedModel};
 use crate::error::{Error, Result};
 use crate::objective::Window;
 use crate::plugins::{call_error, LoadedPlugin, PluginDirs, PluginHost};
-use crate::session::Session;
+use crate::session::{BatchTuner, Session};
 use outputs::{MethodOutput, RunContext};
 use publish::Staging;
 
@@ -159,8 +159,15 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
         lh as usize,
     ));
     let model = Arc::new(model);
-    let cropped_model = CroppedModel::boxed(model.clone(), state.clone());
-    let mut session = Session::new(&host, &cropped_model, state.clone(), 1, config_dir.clone());
+    let tuner = Arc::new(BatchTuner::fixed(1));
+    let cropped_model = CroppedModel::boxed(model.clone(), state.clone(), tuner.clone());
+    let session = Session::new(
+        &host,
+        &cropped_model,
+        state.clone(),
+        tuner.clone(),
+        config_dir.clone(),
+    );
 
     // Every method's options (and those of the methods and paths it calls) before any
     // model call: a bad option on the last method stops the run before the first one.
@@ -186,7 +193,8 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
         observer,
     )
     .map_err(|e| call_error(backend_plugin, "running model", &info.name, e))?;
-    session.set_batch_size(batch);
+    // `"auto"` times the path's own calls from `batch` down; a number stays at `batch`.
+    tuner.restart(batch, c.batch_size.is_auto() && batch_note.is_none());
     let ctx = RunContext::new(
         &cfg,
         staging.dir(),
@@ -212,7 +220,7 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
             state: &state,
             x: &x,
             x64: precise.then_some(&x64),
-            batch,
+            tuner: &tuner,
             config_dir: &config_dir,
         };
         let result = attribute::attribute(&inputs, &m.name, m.plugin.as_deref(), &options, sink);
@@ -249,7 +257,7 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
                 attribution,
                 map64: maps64.get(w).and_then(Option::as_ref),
                 seconds,
-                batch_size: batch,
+                batch: tuner.choice(batch),
                 batch_note: batch_note.as_deref(),
                 faithfulness: faithfulness.get(w),
                 region: maps.region,
@@ -407,7 +415,8 @@ fn choose_batch(
     observer: &dyn Observer,
 ) -> std::result::Result<(u32, Option<String>), srlens_core::PluginError> {
     let c = &cfg.config;
-    if c.batch_size == 1 {
+    let largest = c.batch_size.largest();
+    if largest == 1 {
         return Ok((1, None));
     }
     if let Some(problem) = batch_probe::batch_problem(model, x) {
@@ -421,12 +430,17 @@ fn choose_batch(
     });
     result?;
     let budget = c.memory_budget_mb.saturating_mul(1 << 20);
-    let batch = memory::batch_for(per_image, budget, c.batch_size);
+    let batch = memory::batch_for(per_image, budget, largest);
+    let timed = if c.batch_size.is_auto() && batch > 1 {
+        ", timed in the run: the fastest per point of it, its halves and 1"
+    } else {
+        ""
+    };
     if let Some(p) = per_image {
         observer.note(
             "batch size",
             &format!(
-                "{batch} (one image's gradient through {} peaks at {} MiB; budget {} MiB)",
+                "{batch} (one image's gradient through {} peaks at {} MiB; budget {} MiB{timed})",
                 info.name,
                 p >> 20,
                 c.memory_budget_mb

@@ -35,8 +35,8 @@ pub struct MethodOutput<'a> {
     pub map64: Option<&'a Tensor64>,
     /// Wall-clock seconds.
     pub seconds: f64,
-    /// Images per model call.
-    pub batch_size: u32,
+    /// Images per model call: the size chosen, and how.
+    pub batch: srlens_report::BatchTuning,
     /// Why the batch is 1 whatever the config says, if it is.
     pub batch_note: Option<&'a str>,
     /// The map's deletion and insertion curves, when the run records them.
@@ -254,8 +254,9 @@ impl<'a> RunContext<'a> {
                     method_region: m.region.map(|b| b.as_array()),
                     ..self.receptive.clone()
                 },
-                batch_size: m.batch_size,
+                batch_size: m.batch.chosen,
                 batch_note: m.batch_note.map(String::from),
+                batch_tuning: Some(m.batch.clone()),
                 architecture: self
                     .model_fact("architecture")
                     .and_then(|a| a.as_str().map(String::from)),

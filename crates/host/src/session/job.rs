@@ -61,7 +61,7 @@ impl Job for HostJob<'_> {
         Progress_TO::from_ptr(RRef::new(&self.session.progress), TD_Opaque)
     }
     fn batch_size(&self) -> u32 {
-        self.session.batch_size
+        self.session.batch_size()
     }
     fn options(&self) -> RStr<'_> {
         RStr::from_str(&self.options)

@@ -1,10 +1,12 @@
 //! One model, one image, one or more objectives: runs methods and resolves the names they
 //! ask for, checking what every plugin returns and naming the plugin when it is wrong.
 
+mod batch_tuner;
 mod job;
 mod progress;
 mod registry;
 
+pub use batch_tuner::BatchTuner;
 pub use progress::SharedProgress;
 
 use std::collections::HashMap;
@@ -38,7 +40,8 @@ pub struct Session<'h> {
     host: &'h PluginHost,
     model: &'h ModelBox,
     objectives: Arc<CropState>,
-    batch_size: u32,
+    /// The size of the next model call, shared by every session of the run.
+    tuner: Arc<BatchTuner>,
     config_dir: String,
     /// The progress sink of the method running now.
     pub progress: SharedProgress,
@@ -62,20 +65,20 @@ struct BaselineSlot {
 
 impl<'h> Session<'h> {
     /// A session over `model` explaining the objectives of `objectives` (one map per
-    /// objective), with model calls of at most `batch_size` images and option file names
-    /// relative to `config_dir`.
+    /// objective), with model calls of the size `tuner` says and option file names relative
+    /// to `config_dir`.
     pub fn new(
         host: &'h PluginHost,
         model: &'h ModelBox,
         objectives: Arc<CropState>,
-        batch_size: u32,
+        tuner: Arc<BatchTuner>,
         config_dir: String,
     ) -> Self {
         Session {
             host,
             model,
             objectives,
-            batch_size: batch_size.max(1),
+            tuner,
             config_dir,
             progress: SharedProgress::default(),
             methods: Mutex::new(HashMap::new()),
@@ -211,13 +214,15 @@ impl<'h> Session<'h> {
     ) -> Result<Vec<R::Attribution>> {
         let method = self.method(name, plugin)?;
         let image = job.image_f32().clone();
-        if *lock(&self.depth) == 0 {
+        let outermost = *lock(&self.depth) == 0;
+        if outermost {
             *lock(&self.baseline) = BaselineSlot {
                 image: Some(image.clone()),
                 found: None,
             };
+            self.tuner.interrupt();
         }
-        self.nested(name, &method.1, || {
+        let result = self.nested(name, &method.1, || {
             let out = call(&method.0, Job_TO::from_ptr(RRef::new(&job), TD_Opaque))
                 .into_result()
                 .and_then(|out| {
@@ -231,7 +236,11 @@ impl<'h> Session<'h> {
                 })
                 .map_err(|e| self.plugin_error(&method.1, "running method", name, e))?;
             Ok(out.into_iter().collect())
-        })
+        });
+        if outermost {
+            self.tuner.interrupt();
+        }
+        result
     }
 
     /// Samples the path `name`, checking the samples (shapes, weights, finite values).
@@ -349,9 +358,9 @@ impl<'h> Session<'h> {
         &self.objectives.objectives
     }
 
-    /// Model calls of at most `batch_size` images from now on (at least 1).
-    pub fn set_batch_size(&mut self, batch_size: u32) {
-        self.batch_size = batch_size.max(1);
+    /// The size the next model call should have.
+    pub fn batch_size(&self) -> u32 {
+        self.tuner.batch_size()
     }
 }
 

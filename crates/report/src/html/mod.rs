@@ -13,7 +13,7 @@ mod tests;
 
 pub use page::{render_report, render_report_with};
 pub use record::{
-    completeness_gap, CropGroupRecord, MethodEntry, Pictures, Provenance, ReceptiveCrop,
-    ReportSummary, DEFAULT_GAP_WARNING, DEGENERATE_WARNING,
+    completeness_gap, BatchTuning, CropGroupRecord, MethodEntry, Pictures, Provenance,
+    ReceptiveCrop, ReportSummary, DEFAULT_GAP_WARNING, DEGENERATE_WARNING,
 };
 pub use summary_csv::{summary_csv, CSV_COLUMNS};

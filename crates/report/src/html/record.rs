@@ -207,6 +207,9 @@ pub struct Provenance {
     /// refuses the images of a batch), if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_note: Option<String>,
+    /// How the batch size was chosen: timed in the run (`batch_size = "auto"`) or fixed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_tuning: Option<BatchTuning>,
     /// The model's architecture, where its file names it (`srlens import` writes spandrel's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub architecture: Option<String>,
@@ -249,6 +252,20 @@ pub struct Provenance {
     /// The ABI version (srlens-core).
     #[serde(default)]
     pub srlens_core_version: String,
+}
+
+/// How a run chose its batch size (`provenance.batch_tuning`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BatchTuning {
+    /// `time` (`batch_size = "auto"`: the run timed its own calls at each size) or `fixed`
+    /// (the config's number, lowered to fit the memory budget).
+    pub mode: String,
+    /// The size the path's model calls settled on.
+    pub chosen: u32,
+    /// Seconds per image (path point) at each size timed: the fastest of its calls, each
+    /// from its start to the next call's, so with the method's own work per point.
+    #[serde(default)]
+    pub seconds_per_image: std::collections::BTreeMap<u32, f64>,
 }
 
 /// Receptive-field cropping: the gradients of a network whose output pixels see a bounded

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use srlens_host::config::{ImageMode, MethodConfig, ObjectiveKind};
+use srlens_host::config::{BatchSize, ImageMode, MethodConfig, ObjectiveKind};
 
 /// A whole study: every model x method x image x window.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -16,9 +16,9 @@ pub struct StudyConfig {
     /// chosen on the HR image cropped to a multiple of it.
     #[serde(default = "default_scale")]
     pub scale: u32,
-    /// Each run's `batch_size` (default 4).
-    #[serde(default = "default_batch_size")]
-    pub batch_size: u32,
+    /// Each run's `batch_size` (default `"auto"`: timed in each run).
+    #[serde(default)]
+    pub batch_size: BatchSize,
     /// Each run's `memory_budget_mb` (default 4096).
     #[serde(default = "default_memory_budget")]
     pub memory_budget_mb: u64,
@@ -72,9 +72,6 @@ fn default_out() -> PathBuf {
     PathBuf::from("out/study")
 }
 fn default_scale() -> u32 {
-    4
-}
-fn default_batch_size() -> u32 {
     4
 }
 fn default_memory_budget() -> u64 {
@@ -274,10 +271,11 @@ impl StudyConfig {
         if self.scale == 0 {
             bad("scale", "`scale` must be at least 1 (default 4)".into());
         }
-        if self.batch_size == 0 {
+        if self.batch_size == BatchSize::Fixed(0) {
             bad(
                 "batch_size",
-                "`batch_size` must be at least 1 (default 4)".into(),
+                "`batch_size` must be at least 1, or \"auto\" (the default: timed in each run)"
+                    .into(),
             );
         }
         if self.memory_budget_mb == 0 {
