@@ -6,10 +6,10 @@
 //!
 //! `cargo xtask bench [--runs N] [--nets slim,medium,thick] [--sizes 64,128] [--backends
 //! candle,tch,ort] [--no-sweeps | --sweeps-only] [--no-windows | --windows-only] [--no-ops |
-//! --ops-only]`.
+//! --ops-only] [--no-batch | --batch-only]`.
 //! What a run does not measure (other networks or sizes, the sweeps, the several-windows
-//! comparison of [`windows`], the convolution table of [`ops`]) stays as last measured, each
-//! row and section with its own date.
+//! comparison of [`windows`], the convolution table of [`ops`], the batch sizes of [`batch`])
+//! stays as last measured, each row and section with its own date.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
+mod batch;
 mod markdown;
 mod ops;
 mod windows;
@@ -36,6 +37,9 @@ struct Plan {
     windows: Option<bool>,
     /// The convolution table: `Some(true)` alone, `Some(false)` with the rest.
     ops: Option<bool>,
+    /// The batch sizes by time against fixed ones: `Some(true)` alone, `Some(false)` with the
+    /// rest.
+    batch: Option<bool>,
 }
 
 /// A cell's measurements stop after this many seconds (the first run always completes).
@@ -73,6 +77,7 @@ fn parse(args: &[String]) -> Result<Plan> {
         sweeps: part(args, "sweeps"),
         windows: part(args, "windows"),
         ops: part(args, "ops"),
+        batch: part(args, "batch"),
     })
 }
 
@@ -137,6 +142,8 @@ struct Cell {
     crop: Value,
     /// Images per model call the run chose.
     batch: usize,
+    /// How it chose them (report.json's `provenance.batch_tuning`).
+    tuning: Value,
 }
 
 impl Cell {
@@ -256,10 +263,14 @@ fn original(
             gflops: None,
             crop: Value::Null,
             batch: 1,
+            tuning: Value::Null,
         })
     })
 }
 
+/// srlens's cell: LAM of `steps` points on `backend`, with `batch_size = batch` (TOML; the
+/// default `"auto"` when none).
+#[allow(clippy::too_many_arguments)]
 fn srlens(
     dir: &Path,
     backend: &str,
@@ -268,6 +279,7 @@ fn srlens(
     steps: usize,
     png: &Path,
     runs: usize,
+    batch: Option<&str>,
 ) -> Result<Cell> {
     let [x, y, size] = window(n);
     let ext = if backend == "tch" { "pt" } else { "onnx" };
@@ -277,16 +289,18 @@ fn srlens(
     } else {
         String::new()
     };
-    let out = dir.join(format!("out-{backend}-{net}-{n}-{steps}"));
+    let tag = batch.map_or("auto".into(), |b| b.trim_matches('"').to_string());
+    let out = dir.join(format!("out-{backend}-{net}-{n}-{steps}-{tag}"));
     // LAM alone, as the original algorithm: no deletion/insertion curves.
-    let config = dir.join(format!("{backend}-{net}-{n}-{steps}.toml"));
+    let config = dir.join(format!("{backend}-{net}-{n}-{steps}-{tag}.toml"));
     std::fs::write(
         &config,
         format!(
-            "out = \"{}\"\n\n[faithfulness]\nsteps = 0\n\n[model]\nbackend = \"{backend}\"\npath = \"{}\"\n{options}\n\
+            "out = \"{}\"\nbatch_size = {}\n\n[faithfulness]\nsteps = 0\n\n[model]\nbackend = \"{backend}\"\npath = \"{}\"\n{options}\n\
              [image]\npath = \"{}\"\nmode = \"lr\"\n\n[window]\nx = {x}\ny = {y}\nsize = {size}\n\n\
              [[method]]\nname = \"lam\"\nsteps = {steps}\n",
             out.display(),
+            batch.unwrap_or("\"auto\""),
             model.display(),
             png.display()
         ),
@@ -325,6 +339,7 @@ fn srlens(
             gflops: flops,
             crop,
             batch: report["provenance"]["batch_size"].as_u64().unwrap_or(1) as usize,
+            tuning: report["provenance"]["batch_tuning"].clone(),
         })
     })
 }
@@ -449,7 +464,7 @@ pub fn main(args: &[String]) -> Result<()> {
         .unwrap_or(Value::Null);
     let now = || humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     // With a `--NAME-only`, that part alone runs; else every part not left out.
-    let only = [plan.windows, plan.ops, plan.sweeps].contains(&Some(true));
+    let only = [plan.windows, plan.ops, plan.sweeps, plan.batch].contains(&Some(true));
     let runs = |part: Option<bool>| part == Some(true) || (part == Some(false) && !only);
     let ops = match plan.ops {
         p if runs(p) => {
@@ -470,6 +485,14 @@ pub fn main(args: &[String]) -> Result<()> {
         }
         _ => previous["windows"].clone(),
     };
+    let batch = match plan.batch {
+        p if runs(p) => {
+            let mut b = batch::batch(&dir, &plan.backends, plan.runs)?;
+            b["date"] = json!(now());
+            b
+        }
+        _ => previous["batch"].clone(),
+    };
     let mut rows = Vec::new();
     for &n in plan.sizes.iter().filter(|_| !only) {
         let (png, f32s, _) = input(&dir, n)?;
@@ -482,13 +505,14 @@ pub fn main(args: &[String]) -> Result<()> {
             });
             for b in &plan.backends {
                 eprintln!("xtask: bench esrgan-{net}-x4 {n} x {n}: {b}");
-                let cell = srlens(&dir, b, net, n, 50, &png, plan.runs)?;
+                let cell = srlens(&dir, b, net, n, 50, &png, plan.runs, None)?;
                 let mut j = cell.json();
                 j["ratio"] = json!(median(&cell.seconds) / median(&orig.seconds));
                 let batch = cell.batch.max(1);
                 let (pass, forward) = pass_seconds(b, net, &png, &cell.crop, batch)?;
                 let floor = 50usize.div_ceil(batch) as f64 * pass;
                 j["batch"] = json!(batch);
+                j["batch_tuning"] = cell.tuning.clone();
                 j["pass_s"] = json!(pass);
                 j["forward_s"] = json!(forward);
                 j["gradient_over_forward"] = json!(pass / forward);
@@ -532,14 +556,15 @@ pub fn main(args: &[String]) -> Result<()> {
         for n in [32usize, 64, 128, 256] {
             let (png, _, _) = input(&dir, n)?;
             eprintln!("xtask: bench sweep esrgan-slim-x4 {n} x {n} on {b}");
-            by_size
-                .push(json!({"lr": n, "cell": srlens(&dir, &b, "slim", n, 50, &png, 1)?.json()}));
+            by_size.push(
+                json!({"lr": n, "cell": srlens(&dir, &b, "slim", n, 50, &png, 1, None)?.json()}),
+            );
         }
         let (png, _, _) = input(&dir, 64)?;
         let mut by_steps = Vec::new();
         for steps in [10usize, 25, 50, 100] {
             eprintln!("xtask: bench sweep esrgan-slim-x4 {steps} steps on {b}");
-            by_steps.push(json!({"steps": steps, "cell": srlens(&dir, &b, "slim", 64, steps, &png, 1)?.json()}));
+            by_steps.push(json!({"steps": steps, "cell": srlens(&dir, &b, "slim", 64, steps, &png, 1, None)?.json()}));
         }
         sweeps = json!({"backend": b, "net": "esrgan-slim-x4", "by_lr_size": by_size, "by_steps": by_steps, "date": now()});
     }
@@ -551,6 +576,7 @@ pub fn main(args: &[String]) -> Result<()> {
         "sweeps": sweeps,
         "windows": windows,
         "convolutions": ops,
+        "batch": batch,
     });
     write_results(&docs, &result, &plan.backends)
 }
@@ -573,6 +599,9 @@ fn write_results(docs: &Path, result: &Value, backends: &[String]) -> Result<()>
     }
     if result["convolutions"].is_object() {
         md.push_str(&ops::markdown(&result["convolutions"]));
+    }
+    if result["batch"].is_object() {
+        md.push_str(&batch::markdown(&result["batch"]));
     }
     std::fs::write(docs.join("benchmarks.md"), &md).map_err(|e| e.to_string())?;
     println!("{md}");

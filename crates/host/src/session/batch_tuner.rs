@@ -1,9 +1,12 @@
 //! Choosing the batch size by measured time, inside the run: the path's own model calls are
-//! timed at each candidate size in turn (the largest the memory budget allows, then halves
-//! down to 1, two calls each), and the rest of the run goes at the size that was fastest per
-//! image. A call's time is from its start to the next gradient call's start, so it holds
-//! everything the method does per point (sampling the path, summing the map), not the model
-//! call alone: timing calls in isolation picked batches that were slower in the run.
+//! timed at each candidate size in turn (the largest the memory budget allows, then its
+//! halves while each is faster per image than the one before, down to 1 at most; two calls
+//! each), and the rest of the run goes at the size that was fastest per image. A call's time
+//! is from its start to the next gradient call's start, so it holds everything the method
+//! does per point (sampling the path, summing the map), not the model call alone: timing
+//! calls in isolation picked batches that were slower in the run. Stopping at the first half
+//! that is no faster keeps the points run at slow sizes few (a small network is fastest at the
+//! largest batch, and its 50-point map would pay for timing every size).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -26,8 +29,12 @@ struct State {
     /// The sizes still to be timed, in order (each twice: a new size's first call pays for
     /// the backend's setup at that shape).
     plan: VecDeque<u32>,
+    /// The candidate sizes, largest first.
+    sizes: Vec<u32>,
     /// The fastest seconds per image seen at each size.
     best: BTreeMap<u32, f64>,
+    /// How many calls of each size were timed.
+    timed: BTreeMap<u32, u32>,
     /// The start and size of the last gradient call, while nothing else came after it.
     open: Option<(Instant, u32)>,
     /// The size chosen once every candidate was timed (or the fixed size).
@@ -81,7 +88,8 @@ impl BatchTuner {
             let per_image = now.duration_since(start).as_secs_f64() / b.max(1) as f64;
             let best = s.best.entry(b).or_insert(f64::INFINITY);
             *best = best.min(per_image);
-            if s.plan.is_empty() {
+            *s.timed.entry(b).or_insert(0) += 1;
+            if s.plan.is_empty() || s.no_faster_than_the_larger(b) {
                 s.chosen = Some(fastest(&s.best));
                 return;
             }
@@ -120,19 +128,37 @@ impl BatchTuner {
 impl State {
     fn new(largest: u32, tuned: bool) -> Self {
         let largest = largest.max(1);
+        let sizes = if tuned {
+            candidates(largest)
+        } else {
+            Vec::new()
+        };
         State {
-            plan: if tuned {
-                candidates(largest)
-                    .into_iter()
-                    .flat_map(|b| [b, b])
-                    .collect()
-            } else {
-                VecDeque::new()
-            },
+            plan: sizes.iter().flat_map(|&b| [b, b]).collect(),
+            sizes,
             best: BTreeMap::new(),
+            timed: BTreeMap::new(),
             open: None,
             chosen: (!tuned).then_some(largest),
             tuned,
+        }
+    }
+}
+
+impl State {
+    /// Whether the candidate `b`, timed in full (twice), is no faster per image than the
+    /// candidate before it: the smaller ones are not tried.
+    fn no_faster_than_the_larger(&self, b: u32) -> bool {
+        let Some(i) = self.sizes.iter().position(|&s| s == b) else {
+            return false;
+        };
+        if i == 0 || self.timed.get(&b) < Some(&2) {
+            return false;
+        }
+        let larger = self.sizes[i - 1];
+        match (self.best.get(&b), self.best.get(&larger)) {
+            (Some(&t), Some(&l)) => t > l * (1.0 - TIE),
+            _ => false,
         }
     }
 }
@@ -206,6 +232,25 @@ mod tests {
             [1, 2, 4]
         );
         assert!((c.seconds_per_image[&2] - 0.010).abs() < 1e-9);
+    }
+
+    #[test]
+    fn halving_stops_at_the_first_size_no_faster_than_the_one_before() {
+        let tuner = BatchTuner::timed(8);
+        let sizes = drive(&tuner, 50, |b| if b == 8 { 0.010 } else { 0.012 });
+        // 4 was timed twice and found slower; the call in flight when that was known (2)
+        // is the last of another size.
+        assert_eq!(&sizes[..6], &[8, 8, 4, 4, 2, 8]);
+        assert!(
+            sizes[6..sizes.len() - 1].iter().all(|&b| b == 8),
+            "{sizes:?}"
+        );
+        let c = tuner.choice(8);
+        assert_eq!(c.chosen, 8);
+        assert_eq!(
+            c.seconds_per_image.keys().copied().collect::<Vec<_>>(),
+            [4, 8]
+        );
     }
 
     #[test]
