@@ -19,9 +19,11 @@ pub fn markdown(r: &Value, backends: &[String]) -> String {
          one path step at a time, parameters requiring grad, `backward()`), and each backend's \
          ratio is to it. GFLOP/s counts the convolutions of the forward pass and the input \
          gradient on the pixels actually run (the receptive-field crop). Peak memory is the \
-         process's maximum resident set. Overhead is the map's time over `ceil(50 / batch)` \
-         model calls (forward and input gradient at the run's batch size, timed alone through \
-         the plugin): what the method adds to the model's own work.\n\n",
+         process's maximum resident set. Batch: the size the run chose (`batch_size = \"auto\"`, \
+         the default: timed in the run, see the batch section below). Overhead is the map's \
+         time over `ceil(50 / batch)` model calls (forward and input gradient at that batch \
+         size, timed alone through the plugin): what the method adds to the model's own work, \
+         including the calls at the other sizes that the run timed.\n\n",
     );
     let mut head = "| network | LR | original s |".to_string();
     let mut rule = "|---|---|---|".to_string();
