@@ -471,6 +471,7 @@ pub fn main(args: &[String]) -> Result<()> {
             let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
             let mut o = ops::convolutions(&plan.nets, threads, set_here)?;
             o["date"] = json!(now());
+            ops::keep_other_nets(&mut o, &previous["convolutions"]);
             o
         }
         _ => previous["convolutions"].clone(),

@@ -124,6 +124,25 @@ pub fn convolutions(nets: &[String], threads: usize, plain_openmp: bool) -> Resu
     Ok(json!({"lr": SIDE, "threads": threads, "rows": rows}))
 }
 
+/// Keeps the rows of `previous` (the last table) for the networks `table` did not measure,
+/// in the networks' order, so that `--nets` remeasures some rows only.
+pub fn keep_other_nets(table: &mut Value, previous: &Value) {
+    let Some(rows) = table["rows"].as_array().cloned() else {
+        return;
+    };
+    let measured = |r: &Value| rows.iter().any(|m| m["net"] == r["net"]);
+    let mut all: Vec<Value> = previous["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| !measured(r))
+        .cloned()
+        .collect();
+    all.extend(rows);
+    all.sort_by_key(|r| r["net"].as_str().map(super::net_order));
+    table["rows"] = Value::Array(all);
+}
+
 /// The section of `docs/benchmarks.md`.
 pub fn markdown(v: &Value) -> String {
     let mut md = format!(
