@@ -1,8 +1,8 @@
 //! `batch_size = "auto"` (the default): the run times its own path calls at 8 points per call,
 //! then at halves while each is faster per point than the one before, and goes on at the
-//! fastest. Every point goes through the model
-//! exactly once whatever sizes the calls had, the map is the one of a fixed batch, and
-//! report.json says what was timed and chosen.
+//! fastest. Every point goes through the model exactly once whatever sizes the calls had, the
+//! map is the one of a fixed batch, and report.json says what was timed and chosen. The choice
+//! is remembered in the user cache: the next run of the same calls starts at it.
 
 mod common;
 
@@ -18,15 +18,22 @@ fn counting_config(batch: &str, counts: &str) -> String {
     )
 }
 
-fn run(dir: &Path, config: &str, out: &str, plugins: bool) {
+/// Runs `config` into `out` with the user cache in `dir/cache` (a test's own, so that no
+/// earlier run's choice is found); returns stderr.
+fn run(dir: &Path, config: &str, out: &str, plugins: bool) -> String {
     let file = format!("{out}.toml");
     std::fs::write(dir.join(&file), config).unwrap();
-    let mut args = vec!["run", file.as_str(), "--quiet", "--out", out];
+    let mut args = vec!["run", file.as_str(), "--out", out];
     if plugins {
         args.extend(["--plugin-dir", "plugins"]);
     }
-    let o = common::srlens(dir, &args);
-    assert!(o.status.success(), "{}", common::stderr_of(&o, dir));
+    let o = common::srlens_command(dir, &args)
+        .env("SRLENS_CACHE", dir.join("cache"))
+        .output()
+        .unwrap();
+    let err = common::stderr_of(&o, dir);
+    assert!(o.status.success(), "{err}");
+    err
 }
 
 /// Checks `tuning` (report.json's `provenance.batch_tuning`) against the tuner's rule: the
@@ -64,12 +71,13 @@ fn check_rule(tuning: &serde_json::Value) -> u64 {
 fn timed_batches_pass_every_point_once_and_change_no_number() {
     let dir = common::workspace();
     common::plugins_folder(dir.path(), &["srlens_fixture_counting"]);
-    run(
+    let err = run(
         dir.path(),
         &counting_config("\"auto\"", "auto.json"),
         "out-auto",
         true,
     );
+    assert!(err.contains(" chosen by time (per point: 8: "), "{err}");
     run(
         dir.path(),
         &counting_config("1", "one.json"),
@@ -100,6 +108,41 @@ fn timed_batches_pass_every_point_once_and_change_no_number() {
         let fixed = common::read_json(&dir.path().join(format!("out-one/{method}/report.json")));
         assert_eq!(fixed["provenance"]["batch_tuning"]["mode"], "fixed");
         assert_eq!(fixed["provenance"]["batch_size"], 1);
+    }
+    // The same calls again: the choice comes from the cache, every call has that size, and
+    // the maps do not change.
+    let first = common::read_json(&dir.path().join("out-auto/lam/report.json"));
+    let first = &first["provenance"]["batch_tuning"];
+    // (The same backend options, so the same counts file: the first run's counts were read.)
+    let err = run(
+        dir.path(),
+        &counting_config("\"auto\"", "auto.json"),
+        "out-again",
+        true,
+    );
+    assert!(
+        err.contains("as an earlier run of the same calls timed it"),
+        "{err}"
+    );
+    let counts = common::read_json(&dir.path().join("auto.json"));
+    let chosen = first["chosen"].as_u64().unwrap();
+    assert_eq!(counts["gradient_items"], 40 + 30 + 1, "{counts}");
+    let calls = 40u64.div_ceil(chosen) + 30u64.div_ceil(chosen) + 1;
+    assert_eq!(counts["gradient_calls"], calls, "{counts}");
+    for method in ["lam", "ig"] {
+        let report = common::read_json(&dir.path().join(format!("out-again/{method}/report.json")));
+        let tuning = &report["provenance"]["batch_tuning"];
+        assert_eq!(tuning["cached"], true, "{tuning}");
+        assert_eq!(tuning["chosen"], first["chosen"], "{tuning}");
+        assert_eq!(tuning["seconds_per_image"], first["seconds_per_image"]);
+        let read = |out: &str| {
+            std::fs::read(dir.path().join(format!("{out}/{method}/attribution.npy"))).unwrap()
+        };
+        assert_eq!(
+            read("out-again"),
+            read("out-one"),
+            "{method}: the maps differ"
+        );
     }
 }
 

@@ -1,8 +1,8 @@
 //! The batch size by time against fixed ones (`cargo xtask bench --batch-only`): LAM maps of
 //! the small networks with `batch_size = "auto"` (the run times its own calls at 8, then at
-//! halves while faster, and keeps the fastest per point), against `batch_size = 4` (the default before) and
-//! `batch_size = 1` (one point per call, as the original algorithm), on every backend, in the
-//! same run.
+//! halves while faster, and keeps the fastest per point), timing anew and finding an earlier
+//! run's size, against `batch_size = 4` (the default before) and `batch_size = 1` (one point
+//! per call, as the original algorithm), on every backend, in the same run.
 
 use std::path::Path;
 
@@ -15,8 +15,14 @@ use crate::Result;
 /// matter, and the one whose map is cropped the most.
 const CASES: [(&str, usize); 3] = [("slim", 64), ("medium", 64), ("slim", 128)];
 
-/// The settings compared, as `batch_size` values.
-const SETTINGS: [&str; 3] = ["\"auto\"", "4", "1"];
+/// The settings compared: `(key, batch_size, forget)`: `"auto"` timing the sizes in every
+/// run, `"auto"` finding the size an earlier run timed, and the fixed sizes 4 and 1.
+const SETTINGS: [(&str, &str, bool); 4] = [
+    ("auto", "\"auto\"", true),
+    ("remembered", "\"auto\"", false),
+    ("4", "4", false),
+    ("1", "1", false),
+];
 
 /// Every case on every backend of `backends`, `runs` maps per setting.
 pub fn batch(dir: &Path, backends: &[String], runs: usize) -> Result<Value> {
@@ -25,12 +31,10 @@ pub fn batch(dir: &Path, backends: &[String], runs: usize) -> Result<Value> {
         let (png, _, _) = input(dir, n)?;
         for b in backends {
             let mut row = json!({"net": format!("esrgan-{net}-x4"), "lr": n, "backend": b});
-            for setting in SETTINGS {
-                eprintln!(
-                    "xtask: bench batch esrgan-{net}-x4 {n} x {n} on {b}: batch_size = {setting}"
-                );
-                let cell = srlens(dir, b, net, n, 50, &png, runs, Some(setting))?;
-                row[setting.trim_matches('"')] = json!({
+            for (key, setting, forget) in SETTINGS {
+                eprintln!("xtask: bench batch esrgan-{net}-x4 {n} x {n} on {b}: {key}");
+                let cell = srlens(dir, b, net, n, 50, &png, runs, Some(setting), forget)?;
+                row[key] = json!({
                     "median_s": median(&cell.seconds),
                     "seconds": cell.seconds,
                     "batch": cell.batch,
@@ -50,11 +54,13 @@ pub fn markdown(r: &Value) -> String {
          method's seconds (medians): `batch_size = \"auto\"` (the default: the run times its own \
          path calls at 8 points per call, then at halves while each is faster per point than \
          the one before, two calls each, each from its start to the next call's, and runs the \
-         rest at the fastest per point) against the fixed sizes 4 and 1. Per point: the \
-         fastest milliseconds per point the run measured at 8 / 4 / 2 / 1 (- : not timed, \
-         the halving had stopped).\n\n\
-         | network | LR | backend | auto s | auto chose | per point ms (8 / 4 / 2 / 1) | batch 4 s | batch 1 s | auto / batch 4 |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+         rest at the fastest per point; each run timing anew), the same when the run finds the \
+         size an earlier run of the same calls timed (remembered in the user cache: every \
+         later run of the same calls is one of these), and \
+         the fixed sizes 4 and 1. Per point: the fastest milliseconds per point the timing run \
+         measured at 8 / 4 / 2 / 1 (- : not timed, the halving had stopped).\n\n\
+         | network | LR | backend | auto s | auto chose | per point ms (8 / 4 / 2 / 1) | remembered s | batch 4 s | batch 1 s | remembered / batch 4 |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
         r["date"].as_str().unwrap_or("")
     );
     for row in r["rows"].as_array().into_iter().flatten() {
@@ -69,7 +75,7 @@ pub fn markdown(r: &Value) -> String {
             })
             .collect();
         s.push_str(&format!(
-            "| {} | {} x {} | {} | {:.2} | {} | {} | {:.2} | {:.2} | {:.2}x |\n",
+            "| {} | {} x {} | {} | {:.2} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2}x |\n",
             row["net"].as_str().unwrap_or(""),
             row["lr"],
             row["lr"],
@@ -77,9 +83,10 @@ pub fn markdown(r: &Value) -> String {
             t("auto"),
             row["auto"]["batch"],
             points.join(" / "),
+            t("remembered"),
             t("4"),
             t("1"),
-            t("auto") / t("4"),
+            t("remembered") / t("4"),
         ));
     }
     s

@@ -269,7 +269,8 @@ fn original(
 }
 
 /// srlens's cell: LAM of `steps` points on `backend`, with `batch_size = batch` (TOML; the
-/// default `"auto"` when none).
+/// default `"auto"` when none). A run finds the size an earlier run of the same calls timed
+/// (the user cache's `batch/`), except with `forget`, where every run times it anew.
 #[allow(clippy::too_many_arguments)]
 fn srlens(
     dir: &Path,
@@ -280,6 +281,7 @@ fn srlens(
     png: &Path,
     runs: usize,
     batch: Option<&str>,
+    forget: bool,
 ) -> Result<Cell> {
     let [x, y, size] = window(n);
     let ext = if backend == "tch" { "pt" } else { "onnx" };
@@ -309,6 +311,9 @@ fn srlens(
     let graph = srlens_onnx::read_file(&paths::root().join(format!("zoo/esrgan-{net}-x4.onnx")))
         .map_err(|e| e.to_string())?;
     repeat(runs, || {
+        if forget {
+            forget_batch_sizes()?;
+        }
         let bin = paths::root().join("target/debug/srlens");
         let mut cmd = Command::new(&bin);
         cmd.args(["run", config.to_str().unwrap_or_default(), "--quiet"]);
@@ -342,6 +347,17 @@ fn srlens(
             tuning: report["provenance"]["batch_tuning"].clone(),
         })
     })
+}
+
+/// Removes the batch sizes earlier runs timed (the user cache's `batch/`).
+fn forget_batch_sizes() -> Result<()> {
+    let dir = paths::user_cache().join("batch");
+    match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(format!("{}: {e}", dir.display()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The seconds of one model call (a forward and the input gradient of the window's
@@ -506,7 +522,7 @@ pub fn main(args: &[String]) -> Result<()> {
             });
             for b in &plan.backends {
                 eprintln!("xtask: bench esrgan-{net}-x4 {n} x {n}: {b}");
-                let cell = srlens(&dir, b, net, n, 50, &png, plan.runs, None)?;
+                let cell = srlens(&dir, b, net, n, 50, &png, plan.runs, None, false)?;
                 let mut j = cell.json();
                 j["ratio"] = json!(median(&cell.seconds) / median(&orig.seconds));
                 let batch = cell.batch.max(1);
@@ -558,14 +574,14 @@ pub fn main(args: &[String]) -> Result<()> {
             let (png, _, _) = input(&dir, n)?;
             eprintln!("xtask: bench sweep esrgan-slim-x4 {n} x {n} on {b}");
             by_size.push(
-                json!({"lr": n, "cell": srlens(&dir, &b, "slim", n, 50, &png, 1, None)?.json()}),
+                json!({"lr": n, "cell": srlens(&dir, &b, "slim", n, 50, &png, 1, None, false)?.json()}),
             );
         }
         let (png, _, _) = input(&dir, 64)?;
         let mut by_steps = Vec::new();
         for steps in [10usize, 25, 50, 100] {
             eprintln!("xtask: bench sweep esrgan-slim-x4 {steps} steps on {b}");
-            by_steps.push(json!({"steps": steps, "cell": srlens(&dir, &b, "slim", 64, steps, &png, 1, None)?.json()}));
+            by_steps.push(json!({"steps": steps, "cell": srlens(&dir, &b, "slim", 64, steps, &png, 1, None, false)?.json()}));
         }
         sweeps = json!({"backend": b, "net": "esrgan-slim-x4", "by_lr_size": by_size, "by_steps": by_steps, "date": now()});
     }

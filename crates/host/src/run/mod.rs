@@ -2,6 +2,7 @@
 //! before any model call, run each method once for all windows, write the outputs.
 
 mod attribute;
+mod batch_cache;
 mod batch_probe;
 mod curves;
 mod findings;
@@ -206,6 +207,31 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
         &sr,
         receptive,
     )?;
+    // The calls' size chosen by time in an earlier run of the same calls, if any.
+    let remembered = (c.batch_size.is_auto() && batch_note.is_none() && batch > 1)
+        .then(|| {
+            batch_cache::entry(&serde_json::json!({
+                "model": ctx.model_sha256().unwrap_or(&info.name),
+                "backend": [&c.model.backend, &backend_plugin.name, &backend_plugin.version],
+                "options": toml_to_json(&c.model.options),
+                "device": &c.model.device,
+                "threads": c.model.threads,
+                "cpus": std::thread::available_parallelism().map_or(1, |n| n.get()),
+                "image": [lw, lh],
+                "windows": format!("{windows:?}"),
+                "crop": c.crop_to_receptive_field,
+                "objective": c.objective.as_str(),
+                "methods": serde_json::to_value(&c.methods).unwrap_or_default(),
+                "largest": batch,
+            }))
+        })
+        .flatten();
+    if let Some(known) = remembered
+        .as_ref()
+        .and_then(|p| batch_cache::load(p, batch))
+    {
+        tuner.restart_at(&known);
+    }
     let mut entries = Vec::new();
     for (index, m) in c.methods.iter().enumerate() {
         let label = m.label().to_string();
@@ -271,6 +297,15 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
             "wrote",
             &format!("{label}: {seconds:.1} s -> {}", out.join(&label).display()),
         );
+    }
+    note_batch_choice(&tuner.choice(batch), remembered.as_ref(), observer);
+    if let (Some(path), Some(timed)) = (&remembered, tuner.timed_choice()) {
+        if let Err(e) = batch_cache::store(path, &timed) {
+            observer.note(
+                "batch size",
+                &format!("not remembered for the next run ({}: {e})", path.display()),
+            );
+        }
     }
     ctx.write_summary(entries)?;
     staging.publish()?;
@@ -432,7 +467,7 @@ fn choose_batch(
     let budget = c.memory_budget_mb.saturating_mul(1 << 20);
     let batch = memory::batch_for(per_image, budget, largest);
     let timed = if c.batch_size.is_auto() && batch > 1 {
-        ", timed in the run: the fastest per point of it, its halves and 1"
+        ", the most per call: timed in the run, then halves while faster per point"
     } else {
         ""
     };
@@ -448,6 +483,33 @@ fn choose_batch(
         );
     }
     Ok((batch, None))
+}
+
+/// Tells the user what size the path's calls had and how it was chosen (nothing for a fixed
+/// size: the note before the methods said it).
+fn note_batch_choice(
+    choice: &srlens_report::BatchTuning,
+    remembered: Option<&PathBuf>,
+    observer: &dyn Observer,
+) {
+    if choice.mode != "time" {
+        return;
+    }
+    let timed: Vec<String> = choice
+        .seconds_per_image
+        .iter()
+        .rev()
+        .map(|(b, s)| format!("{b}: {:.1} ms", s * 1e3))
+        .collect();
+    let how = match (choice.cached, remembered) {
+        (true, Some(p)) => format!(
+            "as an earlier run of the same calls timed it (per point: {}; delete {} to time again)",
+            timed.join(", "),
+            p.display()
+        ),
+        _ => format!("chosen by time (per point: {})", timed.join(", ")),
+    };
+    observer.note("batch size", &format!("{} {how}", choice.chosen));
 }
 
 /// `model.threads` is at most the machine's logical CPUs (more only oversubscribes them:

@@ -75,6 +75,11 @@ fn out_err(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 impl<'a> RunContext<'a> {
+    /// The sha256 of the model file (none for a backend's built-in model).
+    pub fn model_sha256(&self) -> Option<&str> {
+        self.model_sha256.as_deref()
+    }
+
     /// A fact of the backend's model metadata (JSON; see [`ModelInfo::metadata`]).
     fn model_fact(&self, key: &str) -> Option<serde_json::Value> {
         serde_json::from_str::<serde_json::Value>(&self.info.metadata)

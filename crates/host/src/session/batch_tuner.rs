@@ -41,6 +41,8 @@ struct State {
     chosen: Option<u32>,
     /// Whether the size is tuned at all.
     tuned: bool,
+    /// Whether the choice came from an earlier run's timing.
+    cached: bool,
 }
 
 impl BatchTuner {
@@ -61,6 +63,27 @@ impl BatchTuner {
     /// Starts over: timed from `largest` down when `timed`, else always `largest`.
     pub fn restart(&self, largest: u32, timed: bool) {
         *self.lock() = State::new(largest, timed);
+    }
+
+    /// Starts over at `known`'s size, an earlier run's timing of the same calls.
+    pub fn restart_at(&self, known: &BatchTuning) {
+        let mut s = State::new(known.chosen, true);
+        s.plan.clear();
+        s.chosen = Some(known.chosen.max(1));
+        s.best = known.seconds_per_image.clone();
+        s.cached = true;
+        *self.lock() = s;
+    }
+
+    /// The choice, once this run has timed the sizes to the end (not a cached one).
+    pub fn timed_choice(&self) -> Option<BatchTuning> {
+        let s = self.lock();
+        (s.tuned && !s.cached && s.chosen.is_some()).then(|| BatchTuning {
+            mode: "time".into(),
+            chosen: s.chosen.unwrap_or(1),
+            seconds_per_image: s.best.clone(),
+            cached: false,
+        })
     }
 
     /// The size the next gradient call should have.
@@ -117,6 +140,7 @@ impl BatchTuner {
                 .or_else(|| (!s.best.is_empty()).then(|| fastest(&s.best)))
                 .unwrap_or(fallback),
             seconds_per_image: s.best.clone(),
+            cached: s.cached,
         }
     }
 
@@ -141,6 +165,7 @@ impl State {
             open: None,
             chosen: (!tuned).then_some(largest),
             tuned,
+            cached: false,
         }
     }
 }
@@ -279,6 +304,21 @@ mod tests {
         let c = tuner.choice(3);
         assert_eq!((c.mode.as_str(), c.chosen), ("fixed", 3));
         assert!(c.seconds_per_image.is_empty());
+    }
+
+    #[test]
+    fn a_cached_choice_is_used_at_once_and_never_stored_again() {
+        let tuner = BatchTuner::timed(8);
+        assert_eq!(tuner.timed_choice(), None);
+        drive(&tuner, 40, |b| if b == 4 { 0.01 } else { 0.02 });
+        let timed = tuner.timed_choice().expect("timed to the end");
+        assert_eq!((timed.chosen, timed.cached), (4, false));
+        let again = BatchTuner::timed(8);
+        again.restart_at(&timed);
+        assert!(drive(&again, 40, |_| 0.01).iter().all(|&b| b == 4));
+        let c = again.choice(8);
+        assert!(c.cached && c.chosen == 4 && c.seconds_per_image == timed.seconds_per_image);
+        assert_eq!(again.timed_choice(), None);
     }
 
     #[test]

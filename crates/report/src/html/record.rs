@@ -266,6 +266,10 @@ pub struct BatchTuning {
     /// from its start to the next call's, so with the method's own work per point.
     #[serde(default)]
     pub seconds_per_image: std::collections::BTreeMap<u32, f64>,
+    /// The size and timings came from the user cache (an earlier run of the same model calls
+    /// on this machine timed them): this run timed nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
 }
 
 /// Receptive-field cropping: the gradients of a network whose output pixels see a bounded
