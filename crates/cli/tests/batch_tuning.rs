@@ -45,7 +45,7 @@ fn check_rule(tuning: &serde_json::Value) -> u64 {
         .iter()
         .map(|(b, s)| (b.parse().unwrap(), s.as_f64().unwrap()))
         .collect();
-    t.sort_by(|a, b| b.0.cmp(&a.0));
+    t.sort_by_key(|p| std::cmp::Reverse(p.0));
     let sizes: Vec<u64> = t.iter().map(|p| p.0).collect();
     assert!(sizes.len() >= 2, "{tuning}");
     assert_eq!(sizes, [8, 4, 2, 1][..sizes.len()], "{tuning}");
