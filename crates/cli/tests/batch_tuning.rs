@@ -36,6 +36,11 @@ fn run(dir: &Path, config: &str, out: &str, plugins: bool) -> String {
     err
 }
 
+/// The bytes of `out/method/attribution.npy` under `dir`.
+fn map(dir: &Path, out: &str, method: &str) -> Vec<u8> {
+    std::fs::read(dir.join(format!("{out}/{method}/attribution.npy"))).unwrap()
+}
+
 /// Checks `tuning` (report.json's `provenance.batch_tuning`) against the tuner's rule: the
 /// sizes timed are 8, 4, ... down to the first that was not 3 % faster per point than the one
 /// before (or 1), and the size chosen is the largest within 3 % of the fastest.
@@ -88,12 +93,10 @@ fn timed_batches_pass_every_point_once_and_change_no_number() {
     // 40 LAM points and 30 IG points, each once, plus the batch size probe's one image.
     assert_eq!(counts["gradient_items"], 40 + 30 + 1, "{counts}");
     for method in ["lam", "ig"] {
-        let read = |out: &str| {
-            std::fs::read(dir.path().join(format!("{out}/{method}/attribution.npy"))).unwrap()
-        };
+        let maps = |out| map(dir.path(), out, method);
         assert_eq!(
-            read("out-auto"),
-            read("out-one"),
+            maps("out-auto"),
+            maps("out-one"),
             "{method}: the maps differ"
         );
         let report = common::read_json(&dir.path().join(format!("out-auto/{method}/report.json")));
@@ -135,12 +138,10 @@ fn timed_batches_pass_every_point_once_and_change_no_number() {
         assert_eq!(tuning["cached"], true, "{tuning}");
         assert_eq!(tuning["chosen"], first["chosen"], "{tuning}");
         assert_eq!(tuning["seconds_per_image"], first["seconds_per_image"]);
-        let read = |out: &str| {
-            std::fs::read(dir.path().join(format!("{out}/{method}/attribution.npy"))).unwrap()
-        };
+        let maps = |out| map(dir.path(), out, method);
         assert_eq!(
-            read("out-again"),
-            read("out-one"),
+            maps("out-again"),
+            maps("out-one"),
             "{method}: the maps differ"
         );
     }

@@ -35,15 +35,6 @@ impl BatchSize {
     }
 }
 
-impl fmt::Display for BatchSize {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BatchSize::Auto => f.write_str("\"auto\""),
-            BatchSize::Fixed(n) => write!(f, "{n}"),
-        }
-    }
-}
-
 impl Serialize for BatchSize {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {

@@ -6,7 +6,7 @@ mod diagnostic;
 mod overrides;
 mod schema;
 
-pub use batch_size::{BatchSize, AUTO_LARGEST};
+pub use batch_size::BatchSize;
 /// Renders a message at a span of a TOML text, and finds a dotted key's span: what every
 /// config error of srlens looks like (the study config uses them too).
 pub use diagnostic::{locate, render as render_toml_error, render_at};

@@ -195,7 +195,8 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
     )
     .map_err(|e| call_error(backend_plugin, "running model", &info.name, e))?;
     // `"auto"` times the path's own calls from `batch` down; a number stays at `batch`.
-    tuner.restart(batch, c.batch_size.is_auto() && batch_note.is_none());
+    let timed = c.batch_size.is_auto() && batch_note.is_none();
+    tuner.restart(batch, timed);
     let ctx = RunContext::new(
         &cfg,
         staging.dir(),
@@ -208,7 +209,7 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
         receptive,
     )?;
     // The calls' size chosen by time in an earlier run of the same calls, if any.
-    let remembered = (c.batch_size.is_auto() && batch_note.is_none() && batch > 1)
+    let remembered = (timed && batch > 1)
         .then(|| {
             batch_cache::entry(&serde_json::json!({
                 "model": ctx.model_sha256().unwrap_or(&info.name),

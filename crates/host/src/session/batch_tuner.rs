@@ -78,12 +78,7 @@ impl BatchTuner {
     /// The choice, once this run has timed the sizes to the end (not a cached one).
     pub fn timed_choice(&self) -> Option<BatchTuning> {
         let s = self.lock();
-        (s.tuned && !s.cached && s.chosen.is_some()).then(|| BatchTuning {
-            mode: "time".into(),
-            chosen: s.chosen.unwrap_or(1),
-            seconds_per_image: s.best.clone(),
-            cached: false,
-        })
+        (s.tuned && !s.cached && s.chosen.is_some()).then(|| s.tuning(1))
     }
 
     /// The size the next gradient call should have.
@@ -132,16 +127,7 @@ impl BatchTuner {
     /// What was chosen and measured so far; `fallback` where timing has not ended (too few
     /// path points to try every size).
     pub fn choice(&self, fallback: u32) -> BatchTuning {
-        let s = self.lock();
-        BatchTuning {
-            mode: if s.tuned { "time" } else { "fixed" }.into(),
-            chosen: s
-                .chosen
-                .or_else(|| (!s.best.is_empty()).then(|| fastest(&s.best)))
-                .unwrap_or(fallback),
-            seconds_per_image: s.best.clone(),
-            cached: s.cached,
-        }
+        self.lock().tuning(fallback)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -168,9 +154,20 @@ impl State {
             cached: false,
         }
     }
-}
 
-impl State {
+    /// What was chosen and measured so far (see [`BatchTuner::choice`]).
+    fn tuning(&self, fallback: u32) -> BatchTuning {
+        BatchTuning {
+            mode: if self.tuned { "time" } else { "fixed" }.into(),
+            chosen: self
+                .chosen
+                .or_else(|| (!self.best.is_empty()).then(|| fastest(&self.best)))
+                .unwrap_or(fallback),
+            seconds_per_image: self.best.clone(),
+            cached: self.cached,
+        }
+    }
+
     /// Whether the candidate `b`, timed in full (twice), is no faster per image than the
     /// candidate before it: the smaller ones are not tried.
     fn no_faster_than_the_larger(&self, b: u32) -> bool {
