@@ -23,6 +23,8 @@ pub struct PathIntegral<R: Real = f32> {
 /// batches of at most `job.batch_size()` points, asked before each batch (a host may tune
 /// it while the path runs; the sums do not depend on it). Each batch goes to the model once for all
 /// objectives (one forward, one backward per objective). Returns one integral per objective.
+/// The objective at an end of the path comes from the gradient call of a point that equals
+/// that end bit for bit (LAM's last point is the input), else from one forward pass.
 /// Reports one progress unit per point, plus two for the ends. Every sum is in float64; the
 /// samples, gradients and map are in `R`.
 pub fn path_attribution<R: Real>(
@@ -46,6 +48,8 @@ pub fn path_attribution<R: Real>(
 
     let mut maps = vec![vec![0f64; per]; k];
     let mut baseline = None;
+    // The objectives at the ends, where a path point is an end.
+    let (mut on_path_input, mut on_path_baseline) = (None, None);
     let (mut start, mut batch) = (0, 1);
     while start < steps {
         batch = job.batch_size();
@@ -53,6 +57,15 @@ pub fn path_attribution<R: Real>(
         let samples = R::sample_path(job, path, path_options, image, steps, start, end)?;
         let [points, derivatives, sampled_baseline] = R::sample_parts(&samples);
         let grads = R::gradients(job, points)?;
+        for (i, point) in R::data(points).chunks_exact(per).enumerate() {
+            let values = || grads.iter().map(|g| R::gradient_parts(g).0[i]).collect();
+            if on_path_input.is_none() && same_bits(point, R::data(image)) {
+                on_path_input = Some(values());
+            }
+            if on_path_baseline.is_none() && same_bits(point, R::data(sampled_baseline)) {
+                on_path_baseline = Some(values());
+            }
+        }
         for (map, grad) in maps.iter_mut().zip(&grads) {
             let grad = R::data(R::gradient_parts(grad).1);
             for (i, &w) in R::sample_weights(&samples).iter().enumerate() {
@@ -68,9 +81,15 @@ pub fn path_attribution<R: Real>(
         start = end;
     }
     let baseline = baseline.expect("at least one batch for steps >= 1");
-    let at_input = R::objective_values(job, image)?;
+    let at_input = match on_path_input {
+        Some(values) => values,
+        None => R::objective_values(job, image)?,
+    };
     job.advance(1);
-    let at_baseline = R::objective_values(job, &baseline)?;
+    let at_baseline = match on_path_baseline {
+        Some(values) => values,
+        None => R::objective_values(job, &baseline)?,
+    };
     job.advance(1);
     Ok(maps
         .into_iter()
@@ -88,6 +107,14 @@ pub fn path_attribution<R: Real>(
             },
         )
         .collect())
+}
+
+/// Whether `a` and `b` hold the same values bit for bit (`0.0` and `-0.0` differ).
+fn same_bits<R: Real>(a: &[R], b: &[R]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(&x, &y)| x.into().to_bits() == y.into().to_bits())
 }
 
 /// The plain input gradient `dD/dx` of every objective at `image` (`1 x C x H x W`), as

@@ -895,3 +895,33 @@ fn the_float64_baselines_are_the_float32_ones_to_float32_rounding() {
         }
     }
 }
+
+#[test]
+fn an_end_on_the_path_takes_its_value_from_the_paths_call() {
+    // Gauss-Legendre has neither end among its nodes, `riemann_right` ends at the input,
+    // `riemann_trapezoid` has both: each end not on the path costs one forward pass.
+    let x = f64s(&image());
+    let (at_input, _) = tanh_objective_and_grad(&x);
+    let (at_zero, _) = tanh_objective_and_grad(&vec![0.0; N_IN]);
+    for (quadrature, forwards) in [
+        ("gausslegendre", 2),
+        ("riemann_right", 1),
+        ("riemann_trapezoid", 0),
+    ] {
+        let model = tanh_model();
+        let counters = model.counters();
+        let host = host(model);
+        let a = run(&host, "ig", json!({"steps": 7, "quadrature": quadrature}));
+        assert_eq!(counters.forward_calls(), forwards, "{quadrature}");
+        assert_eq!(counters.gradient_items(), 7, "{quadrature}");
+        let (input, baseline) = (a.objective_input, a.objective_baseline.unwrap());
+        assert!(
+            (input - at_input).abs() < 1e-5 * at_input.abs(),
+            "{quadrature}: {input} against {at_input}"
+        );
+        assert!(
+            (baseline - at_zero).abs() < 1e-5 * at_zero.abs(),
+            "{quadrature}: {baseline} against {at_zero}"
+        );
+    }
+}

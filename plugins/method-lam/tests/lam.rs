@@ -79,9 +79,14 @@ fn lam64(
 
 fn check(model: FnModel, want: (Vec<f64>, f64, f64), what: &str) {
     let options = json!({"sigma": 2.0, "kernel": 7, "steps": 10});
+    let counters = model.counters();
     let a = host(model)
         .run("lam", &options.to_string(), &image())
         .unwrap();
+    // The path's last point is the input (sigma 0): D(x) comes from its gradient call, and
+    // only the baseline takes a forward pass of its own.
+    assert_eq!(counters.forward_calls(), 1, "{what}");
+    assert_eq!(counters.gradient_items(), 10, "{what}");
     assert_eq!(a.map.dims(), DIMS.to_vec(), "{what}");
     let (map, d_input, d_baseline) = want;
     let err = rel_l2(&a.map.data, &map);
