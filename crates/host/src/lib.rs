@@ -13,6 +13,7 @@ pub mod config;
 pub mod crop;
 pub mod error;
 pub mod faithfulness;
+pub mod machine;
 pub mod objective;
 pub mod openmp;
 pub mod plugins;

@@ -20,10 +20,12 @@ pub fn markdown(r: &Value, backends: &[String]) -> String {
          ratio is to it. GFLOP/s counts the convolutions of the forward pass and the input \
          gradient on the pixels actually run (the receptive-field crop). Peak memory is the \
          process's maximum resident set. Batch: the size the run chose (`batch_size = \"auto\"`, \
-         the default: timed in the run, see the batch section below). Overhead is the map's \
-         time over `ceil(50 / batch)` model calls (forward and input gradient at that batch \
-         size, timed alone through the plugin): what the method adds to the model's own work, \
-         including the calls at the other sizes that the run timed.\n\n",
+         the default: timed in the run, see the batch section below; the first map of a cell \
+         times the sizes anew, the next ones start at its choice). Overhead is the map's \
+         median time over `ceil(50 / batch)` model calls (forward and input gradient at that \
+         batch size on the crop, timed alone through the plugin after each map, median of all \
+         those calls): what the method adds to the model's own work, including the first \
+         map's calls at the other sizes.\n\n",
     );
     let mut head = "| network | LR | original s |".to_string();
     let mut rule = "|---|---|---|".to_string();
@@ -70,7 +72,8 @@ pub fn markdown(r: &Value, backends: &[String]) -> String {
     s.push_str(
         "\n## One gradient call as a multiple of one forward pass\n\nA gradient call is a \
          forward pass and the input gradient of the window's objective, at the map's batch \
-         size and crop, timed alone through the plugin (median of 3 after a warm-up).\n\n",
+         size and crop, timed alone through the plugin after each map (medians, each \
+         session after a warm-up call).\n\n",
     );
     let mut head = "| network | LR |".to_string();
     let mut rule = "|---|---|".to_string();

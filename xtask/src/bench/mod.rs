@@ -269,8 +269,9 @@ fn original(
 }
 
 /// srlens's cell: LAM of `steps` points on `backend`, with `batch_size = batch` (TOML; the
-/// default `"auto"` when none). A run finds the size an earlier run of the same calls timed
-/// (the user cache's `batch/`), except with `forget`, where every run times it anew.
+/// default `"auto"` when none), `runs` times (within [`CELL_BUDGET_S`]). A run finds the size
+/// an earlier run of the same calls timed (the user cache's `batch/`), except with `forget`,
+/// where every run times it anew.
 #[allow(clippy::too_many_arguments)]
 fn srlens(
     dir: &Path,
@@ -283,6 +284,44 @@ fn srlens(
     batch: Option<&str>,
     forget: bool,
 ) -> Result<Cell> {
+    let map = Map {
+        backend,
+        net,
+        n,
+        steps,
+        png,
+        batch,
+    };
+    repeat(runs, || {
+        if forget {
+            forget_batch_sizes()?;
+        }
+        srlens_once(dir, &map)
+    })
+}
+
+/// One map of srlens for the bench: LAM of `steps` points of `esrgan-<net>-x4` on `backend`
+/// on the `n x n` input `png`, with `batch_size = batch` (TOML; `"auto"` when none).
+struct Map<'a> {
+    backend: &'a str,
+    net: &'a str,
+    n: usize,
+    steps: usize,
+    png: &'a Path,
+    batch: Option<&'a str>,
+}
+
+/// Runs `map` once: its seconds, peak memory, floating-point operations (not yet a rate: see
+/// [`repeat`]), crop and batch size.
+fn srlens_once(dir: &Path, map: &Map<'_>) -> Result<Cell> {
+    let Map {
+        backend,
+        net,
+        n,
+        steps,
+        png,
+        batch,
+    } = *map;
     let [x, y, size] = window(n);
     let ext = if backend == "tch" { "pt" } else { "onnx" };
     let model = paths::root().join(format!("zoo/esrgan-{net}-x4.{ext}"));
@@ -310,10 +349,7 @@ fn srlens(
     .map_err(|e| format!("{}: {e}", config.display()))?;
     let graph = srlens_onnx::read_file(&paths::root().join(format!("zoo/esrgan-{net}-x4.onnx")))
         .map_err(|e| e.to_string())?;
-    repeat(runs, || {
-        if forget {
-            forget_batch_sizes()?;
-        }
+    {
         let bin = paths::root().join("target/debug/srlens");
         let mut cmd = Command::new(&bin);
         cmd.args(["run", config.to_str().unwrap_or_default(), "--quiet"]);
@@ -346,7 +382,7 @@ fn srlens(
             batch: report["provenance"]["batch_size"].as_u64().unwrap_or(1) as usize,
             tuning: report["provenance"]["batch_tuning"].clone(),
         })
-    })
+    }
 }
 
 /// Removes the batch sizes earlier runs timed (the user cache's `batch/`).
@@ -360,18 +396,20 @@ fn forget_batch_sizes() -> Result<()> {
     }
 }
 
-/// The seconds of one model call (a forward and the input gradient of the window's
-/// objective) on `batch` copies of the LR input (the crop `crop` of the `n x n` image, when
-/// given), in this process through the plugin: the floor a map of `steps` points cannot beat
-/// is `ceil(steps / batch)` of them. Also the seconds of one forward pass alone on the same
-/// batch: a gradient call's cost as a multiple of a forward's. Medians after a warm-up.
-fn pass_seconds(
+/// The seconds of model calls (a forward and the input gradient of the window's objective)
+/// on `batch` copies of the LR input (the crop `crop` of the `n x n` image, when given), in
+/// this process through the plugin: the floor a map of `steps` points cannot beat is
+/// `ceil(steps / batch)` of them. Also the seconds of forward passes alone on the same batch:
+/// a gradient call's cost as a multiple of a forward's. After a warm-up call, at least 2 of
+/// each and at most 8, within about `budget_s`.
+fn pass_times(
     backend: &str,
     net: &str,
     png: &Path,
     crop: &Value,
     batch: usize,
-) -> Result<(f64, f64)> {
+    budget_s: f64,
+) -> Result<(Vec<f64>, Vec<f64>)> {
     use srlens_core::abi_stable::std_types::RSlice;
     let lib = paths::root().join(format!("target/debug/libsrlens_plugin_{backend}.so"));
     let plugin = srlens_host::plugins::load_file(&lib).map_err(|r| r.reason)?;
@@ -414,11 +452,11 @@ fn pass_seconds(
     }
     .boxed()];
     let (mut times, mut forward) = (Vec::new(), Vec::new());
-    // A warm-up call, then up to 8 more (at least 3) within about 20 s: one call of a small
-    // network is a few milliseconds, and three of them moved by 2x from run to run.
+    // One call of a small network is a few milliseconds, and three of them moved by 2x from
+    // run to run: up to 8.
     let begun = Instant::now();
     for i in 0..9 {
-        if i > 3 && begun.elapsed().as_secs_f64() > 20.0 {
+        if i > 2 && begun.elapsed().as_secs_f64() > budget_s {
             break;
         }
         let start = Instant::now();
@@ -435,21 +473,16 @@ fn pass_seconds(
         forward.push(start.elapsed().as_secs_f64());
     }
     // The first call warms caches up.
-    Ok((median(&times[1..]), median(&forward[1..])))
+    Ok((times.split_off(1), forward.split_off(1)))
 }
 
 /// The machine, in words: the CPU model and its logical CPUs.
 fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    format!("{model}, {cpus} logical CPUs, no GPU")
+    format!(
+        "{}, {cpus} logical CPUs, no GPU",
+        srlens_host::machine::cpu_model()
+    )
 }
 
 pub fn main(args: &[String]) -> Result<()> {
@@ -522,15 +555,36 @@ pub fn main(args: &[String]) -> Result<()> {
             });
             for b in &plan.backends {
                 eprintln!("xtask: bench esrgan-{net}-x4 {n} x {n}: {b}");
-                let cell = srlens(&dir, b, net, n, 50, &png, plan.runs, None, false)?;
+                // After each map, the model calls of its floor timed alone: both see the
+                // machine as it was then (one call of a large network moved by 25 % from
+                // minute to minute).
+                let map = Map {
+                    backend: b,
+                    net,
+                    n,
+                    steps: 50,
+                    png: &png,
+                    batch: None,
+                };
+                let (mut passes, mut forwards) = (Vec::new(), Vec::new());
+                // The first map times the batch sizes, the next ones start at its choice.
+                forget_batch_sizes()?;
+                let cell = repeat(plan.runs, || {
+                    let cell = srlens_once(&dir, &map)?;
+                    let (p, f) = pass_times(b, net, &png, &cell.crop, cell.batch.max(1), 10.0)?;
+                    passes.extend(p);
+                    forwards.extend(f);
+                    Ok(cell)
+                })?;
                 let mut j = cell.json();
                 j["ratio"] = json!(median(&cell.seconds) / median(&orig.seconds));
                 let batch = cell.batch.max(1);
-                let (pass, forward) = pass_seconds(b, net, &png, &cell.crop, batch)?;
+                let (pass, forward) = (median(&passes), median(&forwards));
                 let floor = 50usize.div_ceil(batch) as f64 * pass;
                 j["batch"] = json!(batch);
                 j["batch_tuning"] = cell.tuning.clone();
                 j["pass_s"] = json!(pass);
+                j["pass_calls"] = json!(passes.len());
                 j["forward_s"] = json!(forward);
                 j["gradient_over_forward"] = json!(pass / forward);
                 j["overhead"] = json!(median(&cell.seconds) / floor);

@@ -1,7 +1,7 @@
 //! The batch size a run chose by time, remembered in the user cache (`batch/`, one JSON entry
-//! per model file, backend, options, device, threads and shape of the model calls): a later
-//! run of the same calls on this machine starts at it instead of timing the sizes again, so
-//! its calls are all of one size. Delete the folder to time again.
+//! per model file, backend, options, device, CPU model, threads and shape of the model
+//! calls): a later run of the same calls on this machine starts at it instead of timing the
+//! sizes again, so its calls are all of one size. Delete the folder to time again.
 
 use std::path::{Path, PathBuf};
 

@@ -217,6 +217,7 @@ pub fn run(args: &RunArgs, observer: &dyn Observer) -> Result<PathBuf> {
                 "options": toml_to_json(&c.model.options),
                 "device": &c.model.device,
                 "threads": c.model.threads,
+                "cpu": crate::machine::cpu_model(),
                 "cpus": std::thread::available_parallelism().map_or(1, |n| n.get()),
                 "image": [lw, lh],
                 "windows": format!("{windows:?}"),
