@@ -902,7 +902,7 @@ fn an_end_on_the_path_takes_its_value_from_the_paths_call() {
     // `riemann_trapezoid` has both: each end not on the path costs one forward pass.
     let x = f64s(&image());
     let (at_input, _) = tanh_objective_and_grad(&x);
-    let (at_zero, _) = tanh_objective_and_grad(&vec![0.0; N_IN]);
+    let (at_zero, _) = tanh_objective_and_grad(&[0.0; N_IN]);
     for (quadrature, forwards) in [
         ("gausslegendre", 2),
         ("riemann_right", 1),
