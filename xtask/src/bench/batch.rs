@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::{input, median, srlens};
+use super::{input, median, srlens, Map};
 use crate::Result;
 
 /// The networks and LR sizes compared: those whose calls are short enough for the batch to
@@ -33,7 +33,15 @@ pub fn batch(dir: &Path, backends: &[String], runs: usize) -> Result<Value> {
             let mut row = json!({"net": format!("esrgan-{net}-x4"), "lr": n, "backend": b});
             for (key, setting, forget) in SETTINGS {
                 eprintln!("xtask: bench batch esrgan-{net}-x4 {n} x {n} on {b}: {key}");
-                let cell = srlens(dir, b, net, n, 50, &png, runs, Some(setting), forget)?;
+                let map = Map {
+                    backend: b,
+                    net,
+                    n,
+                    steps: 50,
+                    png: &png,
+                    batch: Some(setting),
+                };
+                let cell = srlens(dir, &map, runs, forget)?;
                 row[key] = json!({
                     "median_s": median(&cell.seconds),
                     "seconds": cell.seconds,

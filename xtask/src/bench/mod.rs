@@ -268,35 +268,15 @@ fn original(
     })
 }
 
-/// srlens's cell: LAM of `steps` points on `backend`, with `batch_size = batch` (TOML; the
-/// default `"auto"` when none), `runs` times (within [`CELL_BUDGET_S`]). A run finds the size
-/// an earlier run of the same calls timed (the user cache's `batch/`), except with `forget`,
+/// srlens's cell: `map`, `runs` times (within [`CELL_BUDGET_S`]). A run finds the size an
+/// earlier run of the same calls timed (the user cache's `batch/`), except with `forget`,
 /// where every run times it anew.
-#[allow(clippy::too_many_arguments)]
-fn srlens(
-    dir: &Path,
-    backend: &str,
-    net: &str,
-    n: usize,
-    steps: usize,
-    png: &Path,
-    runs: usize,
-    batch: Option<&str>,
-    forget: bool,
-) -> Result<Cell> {
-    let map = Map {
-        backend,
-        net,
-        n,
-        steps,
-        png,
-        batch,
-    };
+fn srlens(dir: &Path, map: &Map<'_>, runs: usize, forget: bool) -> Result<Cell> {
     repeat(runs, || {
         if forget {
             forget_batch_sizes()?;
         }
-        srlens_once(dir, &map)
+        srlens_once(dir, map)
     })
 }
 
@@ -349,40 +329,38 @@ fn srlens_once(dir: &Path, map: &Map<'_>) -> Result<Cell> {
     .map_err(|e| format!("{}: {e}", config.display()))?;
     let graph = srlens_onnx::read_file(&paths::root().join(format!("zoo/esrgan-{net}-x4.onnx")))
         .map_err(|e| e.to_string())?;
-    {
-        let bin = paths::root().join("target/debug/srlens");
-        let mut cmd = Command::new(&bin);
-        cmd.args(["run", config.to_str().unwrap_or_default(), "--quiet"]);
-        run_measured(&mut cmd)?;
-        let report: Value = serde_json::from_slice(
-            &std::fs::read(out.join("lam/report.json")).map_err(|e| e.to_string())?,
-        )
-        .map_err(|e| e.to_string())?;
-        let crop = report["provenance"]["receptive_field"]["crop"].clone();
-        let (h, w) = match crop.as_array() {
-            Some(b) => (
-                b[3].as_u64().unwrap_or(0) as usize,
-                b[2].as_u64().unwrap_or(0) as usize,
-            ),
-            None => (n, n),
-        };
-        // One forward and one input gradient (about the forward's cost) per step.
-        let flops = srlens_onnx::conv_flops(&graph, h, w)
-            .ok()
-            .map(|f| 2.0 * f * steps as f64);
-        Ok(Cell {
-            seconds: vec![report["seconds"].as_f64().unwrap_or(f64::NAN)],
-            // srlens's own peak while the methods ran: a child's rusage also counts what it
-            // inherited from this process at fork.
-            peak_mib: report["provenance"]["peak_rss_mib"]
-                .as_f64()
-                .unwrap_or(f64::NAN),
-            gflops: flops,
-            crop,
-            batch: report["provenance"]["batch_size"].as_u64().unwrap_or(1) as usize,
-            tuning: report["provenance"]["batch_tuning"].clone(),
-        })
-    }
+    let bin = paths::root().join("target/debug/srlens");
+    let mut cmd = Command::new(&bin);
+    cmd.args(["run", config.to_str().unwrap_or_default(), "--quiet"]);
+    run_measured(&mut cmd)?;
+    let report: Value = serde_json::from_slice(
+        &std::fs::read(out.join("lam/report.json")).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let crop = report["provenance"]["receptive_field"]["crop"].clone();
+    let (h, w) = match crop.as_array() {
+        Some(b) => (
+            b[3].as_u64().unwrap_or(0) as usize,
+            b[2].as_u64().unwrap_or(0) as usize,
+        ),
+        None => (n, n),
+    };
+    // One forward and one input gradient (about the forward's cost) per step.
+    let flops = srlens_onnx::conv_flops(&graph, h, w)
+        .ok()
+        .map(|f| 2.0 * f * steps as f64);
+    Ok(Cell {
+        seconds: vec![report["seconds"].as_f64().unwrap_or(f64::NAN)],
+        // srlens's own peak while the methods ran: a child's rusage also counts what it
+        // inherited from this process at fork.
+        peak_mib: report["provenance"]["peak_rss_mib"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
+        gflops: flops,
+        crop,
+        batch: report["provenance"]["batch_size"].as_u64().unwrap_or(1) as usize,
+        tuning: report["provenance"]["batch_tuning"].clone(),
+    })
 }
 
 /// Removes the batch sizes earlier runs timed (the user cache's `batch/`).
@@ -628,14 +606,14 @@ pub fn main(args: &[String]) -> Result<()> {
             let (png, _, _) = input(&dir, n)?;
             eprintln!("xtask: bench sweep esrgan-slim-x4 {n} x {n} on {b}");
             by_size.push(
-                json!({"lr": n, "cell": srlens(&dir, &b, "slim", n, 50, &png, 1, None, false)?.json()}),
+                json!({"lr": n, "cell": srlens(&dir, &Map { backend: &b, net: "slim", n, steps: 50, png: &png, batch: None }, 1, false)?.json()}),
             );
         }
         let (png, _, _) = input(&dir, 64)?;
         let mut by_steps = Vec::new();
         for steps in [10usize, 25, 50, 100] {
             eprintln!("xtask: bench sweep esrgan-slim-x4 {steps} steps on {b}");
-            by_steps.push(json!({"steps": steps, "cell": srlens(&dir, &b, "slim", 64, steps, &png, 1, None, false)?.json()}));
+            by_steps.push(json!({"steps": steps, "cell": srlens(&dir, &Map { backend: &b, net: "slim", n: 64, steps, png: &png, batch: None }, 1, false)?.json()}));
         }
         sweeps = json!({"backend": b, "net": "esrgan-slim-x4", "by_lr_size": by_size, "by_steps": by_steps, "date": now()});
     }
