@@ -42,6 +42,9 @@ struct Plan {
     batch: Option<bool>,
 }
 
+/// The backends measured by default, in the tables' order.
+const BACKENDS: [&str; 3] = ["candle", "tch", "ort"];
+
 /// A cell's measurements stop after this many seconds (the first run always completes).
 const CELL_BUDGET_S: f64 = 150.0;
 
@@ -73,7 +76,7 @@ fn parse(args: &[String]) -> Result<Plan> {
         runs,
         nets: list(args, "--nets", &["slim", "medium", "thick"]),
         sizes,
-        backends: list(args, "--backends", &["candle", "tch", "ort"]),
+        backends: list(args, "--backends", &BACKENDS),
         sweeps: part(args, "sweeps"),
         windows: part(args, "windows"),
         ops: part(args, "ops"),
@@ -642,7 +645,17 @@ fn net_order(net: &str) -> usize {
 fn write_results(docs: &Path, result: &Value, backends: &[String]) -> Result<()> {
     let text = serde_json::to_string_pretty(result).map_err(|e| e.to_string())?;
     std::fs::write(docs.join("benchmarks.json"), text).map_err(|e| e.to_string())?;
-    let mut md = markdown(result, backends);
+    // A column for every backend a row holds, also those this run did not measure.
+    let mut columns = backends.to_vec();
+    for row in result["rows"].as_array().into_iter().flatten() {
+        for b in BACKENDS {
+            if row.get(b).is_some() && !columns.iter().any(|c| c == b) {
+                columns.push(b.to_string());
+            }
+        }
+    }
+    columns.sort_by_key(|c| BACKENDS.iter().position(|b| b == c).unwrap_or(usize::MAX));
+    let mut md = markdown(result, &columns);
     if result["windows"].is_object() {
         md.push_str(&windows::markdown(&result["windows"]));
     }
